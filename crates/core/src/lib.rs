@@ -1,0 +1,11 @@
+//! Thăng Long's domain core: the law as data, with no I/O, no clock reads and no async.
+//! Callers pass in the time and get decisions back.
+
+pub mod account;
+pub mod catalog;
+pub mod catalog_doc;
+pub mod fee;
+pub mod fmt;
+pub mod ids;
+pub mod text;
+pub mod time;
