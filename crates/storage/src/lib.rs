@@ -1,1 +1,197 @@
+//! Storage behind repository traits, with two implementations — SQLite (one machine, the
+//! default) and PostgreSQL (several app servers) — picked from the database URL.
+//!
+//! A request opens one [`Repo`] bound to one transaction (or, for reads, one pooled
+//! connection), does its work, and commits data and audit rows together.
 
+mod import;
+mod model;
+mod postgres;
+mod shared;
+mod sqlite;
+pub mod testing;
+
+pub use import::{apply_catalog, ImportReport};
+pub use model::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+use tl_core::account::{Role, RoleGrant};
+use tl_core::catalog::{Agency, AdminUnit, Field, ProcedureVersion};
+use tl_core::catalog_doc::{CatalogDocument, Known};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or state rule refused the write; the message names what.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is overloaded (maps to 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("bad database URL: {0}")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(d) if d.is_unique_violation() => Self::Conflict(d.message().to_owned()),
+            sqlx::Error::Database(d) => {
+                // SQLITE_BUSY / PostgreSQL admin shutdown, connection failures, too many clients.
+                let code = d.code().unwrap_or_default();
+                if matches!(code.as_ref(), "5" | "517" | "57P01" | "57P02" | "57P03" | "53300" | "08006" | "08001") {
+                    Self::Unavailable(d.message().to_owned())
+                } else {
+                    Self::Other(e)
+                }
+            }
+            _ => Self::Other(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A database the platform runs on.
+#[async_trait]
+pub trait Database: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations (idempotent; safe with several app servers on PostgreSQL).
+    async fn migrate(&self) -> Result<()>;
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+    /// A repository bound to a new write transaction; nothing is kept unless it is committed.
+    async fn begin(&self) -> Result<Box<dyn Repo>>;
+    /// A repository for reads only, on a pooled connection without a transaction.
+    async fn read(&self) -> Result<Box<dyn Repo>>;
+    /// Closes the pools (graceful shutdown).
+    async fn close(&self);
+}
+
+/// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`).
+pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteDatabase::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgDatabase::connect(url).await?))
+    } else {
+        Err(StoreError::BadUrl("the URL must start with sqlite:// or postgres://".into()))
+    }
+}
+
+/// All repositories over one connection or transaction.
+#[async_trait]
+pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + Send {
+    /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+#[async_trait]
+pub trait CatalogRepo: Send {
+    async fn upsert_field(&mut self, field: &Field) -> Result<()>;
+    /// Fields with the number of procedures in force on `day` in each.
+    async fn list_fields(&mut self, day: NaiveDate) -> Result<Vec<FieldRow>>;
+    async fn upsert_admin_unit(&mut self, unit: &AdminUnit) -> Result<()>;
+    async fn list_admin_units(&mut self) -> Result<Vec<AdminUnit>>;
+    /// Inserts or updates an agency by electronic ID; returns its row id.
+    async fn upsert_agency(&mut self, agency: &Agency) -> Result<i64>;
+    /// All agencies, parents before children (ordered by electronic ID).
+    async fn list_agencies(&mut self) -> Result<Vec<AgencyRow>>;
+    async fn get_agency(&mut self, electronic_id: &str) -> Result<Option<AgencyRow>>;
+    async fn get_agency_by_id(&mut self, id: i64) -> Result<Option<AgencyRow>>;
+    /// Adds a version to a procedure (creating the procedure when new). Versions are
+    /// immutable: a version with the same effective date is a conflict.
+    async fn add_procedure_version(
+        &mut self,
+        code: &str,
+        version: &ProcedureVersion,
+        created_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+    async fn search_procedures(&mut self, query: &SearchQuery) -> Result<SearchPage>;
+    /// The procedure as in force on `day`, or a given version number.
+    async fn get_procedure(&mut self, code: &str, day: NaiveDate, version_no: Option<i64>) -> Result<Option<ProcedureDetail>>;
+    async fn list_procedure_versions(&mut self, code: &str) -> Result<Vec<VersionRow>>;
+    /// The stored body of the version of `code` effective from `day` exactly.
+    async fn get_version_body(&mut self, code: &str, effective_from: NaiveDate) -> Result<Option<ProcedureVersion>>;
+    async fn count_procedures(&mut self) -> Result<i64>;
+    /// Everything, with every version, for `catalog export`.
+    async fn export_catalog(&mut self) -> Result<CatalogDocument>;
+    /// What a catalog file may refer to.
+    async fn catalog_known(&mut self) -> Result<Known>;
+}
+
+#[async_trait]
+pub trait AccountRepo: Send {
+    async fn create_account(&mut self, account: &NewAccount, now: DateTime<Utc>) -> Result<Account>;
+    async fn get_account(&mut self, id: i64) -> Result<Option<Account>>;
+    async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>>;
+    async fn list_accounts(&mut self, filter: &AccountFilter) -> Result<Vec<Account>>;
+    async fn set_password_hash(&mut self, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn set_account_status(&mut self, id: i64, status: AccountStatus, now: DateTime<Utc>) -> Result<()>;
+    /// Counts a failed sign-in; locks the account until `lock_until` when given.
+    async fn record_login_failure(&mut self, id: i64, lock_until: Option<DateTime<Utc>>) -> Result<i64>;
+    async fn record_login_success(&mut self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    async fn grant_role(&mut self, account_id: i64, role: Role, agency_id: i64, by: Option<i64>, now: DateTime<Utc>) -> Result<()>;
+    async fn revoke_role(&mut self, account_id: i64, role: Role, agency_id: i64) -> Result<()>;
+    async fn roles_of(&mut self, account_id: i64) -> Result<Vec<RoleGrant>>;
+    async fn link_federated(&mut self, link: &FederatedLink) -> Result<()>;
+    async fn find_federated(&mut self, provider: &str, subject: &str) -> Result<Option<Account>>;
+    async fn create_api_token(&mut self, token: &NewApiToken) -> Result<i64>;
+    /// The live (unrevoked, unexpired) token with this hash and its account.
+    async fn find_api_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, Account)>>;
+    async fn touch_api_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    async fn list_api_tokens(&mut self, account_id: i64) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(&mut self, account_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait SessionRepo: Send {
+    async fn create_session(&mut self, session: &NewSession) -> Result<()>;
+    /// The live session with this hash, with its account.
+    async fn get_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<(SessionRow, Account)>>;
+    async fn touch_session(&mut self, id_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()>;
+    async fn delete_session(&mut self, id_hash: &str) -> Result<()>;
+    async fn delete_sessions_of(&mut self, account_id: i64) -> Result<u64>;
+    async fn purge_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait AuditRepo: Send {
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64>;
+    async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>>;
+}
+
+#[async_trait]
+pub trait SettingsRepo: Send {
+    async fn get_setting(&mut self, key: &str) -> Result<Option<String>>;
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+}

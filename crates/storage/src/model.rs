@@ -1,0 +1,228 @@
+//! Rows the repositories return and inputs they take.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tl_core::account::AccountKind;
+use tl_core::catalog::{AgencyLevel, I18nText, ProcedureVersion, ServiceLevel, TimeUnit};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldRow {
+    pub code: String,
+    pub name: I18nText,
+    pub procedure_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyRow {
+    pub id: i64,
+    pub electronic_id: String,
+    pub name: I18nText,
+    pub level: AgencyLevel,
+    pub parent_id: Option<i64>,
+    pub parent_electronic_id: Option<String>,
+    pub admin_unit: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl AgencyRow {
+    /// Depth in the tree, from the number of groups in the electronic ID.
+    pub fn depth(&self) -> usize {
+        self.electronic_id.matches('.').count()
+    }
+}
+
+/// A catalog search: folded terms, filters, a page.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Folded search terms (from `tl_core::text::terms`); empty lists everything.
+    pub terms: Vec<String>,
+    pub field: Option<String>,
+    /// Electronic ID of an agency; its sub-agencies are included.
+    pub agency: Option<String>,
+    pub level: Option<ServiceLevel>,
+    /// Procedures in force on this day.
+    pub day: NaiveDate,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureSummary {
+    pub code: String,
+    pub version_no: i64,
+    pub effective_from: NaiveDate,
+    pub name: I18nText,
+    pub field_code: String,
+    pub field_name: I18nText,
+    pub level: ServiceLevel,
+    pub time_value: i64,
+    pub time_unit: TimeUnit,
+    pub agency_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchPage {
+    pub items: Vec<ProcedureSummary>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    /// True when no procedure had every term and the results match any term instead.
+    pub relaxed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRow {
+    pub version_no: i64,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+    pub name: I18nText,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureDetail {
+    pub code: String,
+    pub version_no: i64,
+    pub effective_to: Option<NaiveDate>,
+    pub version: ProcedureVersion,
+    pub field_name: I18nText,
+    pub agencies: Vec<AgencyRow>,
+    pub versions: Vec<VersionRow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: i64,
+    pub kind: AccountKind,
+    pub login: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub agency_id: Option<i64>,
+    pub status: AccountStatus,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub kind: AccountKind,
+    pub login: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub agency_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    pub kind: Option<AccountKind>,
+    /// Folded text matched against login and name.
+    pub text: Option<String>,
+    pub limit: i64,
+}
+
+/// A link from an external identity provider's subject to an account.
+#[derive(Debug, Clone)]
+pub struct FederatedLink {
+    pub provider: String,
+    pub subject: String,
+    pub account_id: i64,
+    pub verified_at: DateTime<Utc>,
+    pub claims: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub account_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub account_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub account_id: i64,
+    pub name: String,
+    pub token_hash: String,
+    /// First characters of the token, shown to its owner to tell tokens apart.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    /// Who acted, readable even after the account is gone (login, "cli", "system").
+    pub actor_label: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: serde_json::Value,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub detail: serde_json::Value,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}

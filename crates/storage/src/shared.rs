@@ -1,0 +1,858 @@
+//! SQL that both backends share. Both accept `$N` parameters, `RETURNING`, `ON CONFLICT` and
+//! window functions, so most queries are written once; the macro instantiates them for each
+//! backend's concrete connection and row types. Dialect-specific queries (full-text search)
+//! live in `sqlite.rs` and `postgres.rs`.
+
+macro_rules! shared_impl {
+    ($repo:ty, $db:ty, $row:ty) => {
+        use $crate::model::*;
+        use $crate::{AccountRepo, AuditRepo, CatalogRepo, Result, SessionRepo, SettingsRepo, StoreError};
+        use chrono::{DateTime, NaiveDate, Utc};
+        use sqlx::types::Json;
+        use sqlx::Row;
+        use tl_core::account::{AccountKind, Role, RoleGrant};
+        use tl_core::catalog::{
+            Agency, AgencyLevel, AdminUnit, AdminUnitKind, Field, I18nText, Procedure, ProcedureVersion,
+        };
+        use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
+
+        fn i18n(vi: String, en: Option<String>) -> I18nText {
+            I18nText { vi, en }
+        }
+
+        fn corrupt(what: &str, value: &str) -> StoreError {
+            StoreError::Corrupt(format!("unknown {what} `{value}`"))
+        }
+
+        const AGENCY_COLS: &str = "a.id, a.electronic_id, a.name_vi, a.name_en, a.level, a.parent_id, \
+            p.electronic_id AS parent_eid, a.admin_unit, a.address, a.phone, a.email, a.valid_from, a.valid_to";
+        const AGENCY_FROM: &str = "agencies a LEFT JOIN agencies p ON p.id = a.parent_id";
+
+        fn agency_row(r: &$row) -> Result<AgencyRow> {
+            let level: String = r.try_get("level")?;
+            Ok(AgencyRow {
+                id: r.try_get("id")?,
+                electronic_id: r.try_get("electronic_id")?,
+                name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?),
+                level: AgencyLevel::parse(&level).ok_or_else(|| corrupt("agency level", &level))?,
+                parent_id: r.try_get("parent_id")?,
+                parent_electronic_id: r.try_get("parent_eid")?,
+                admin_unit: r.try_get("admin_unit")?,
+                address: r.try_get("address")?,
+                phone: r.try_get("phone")?,
+                email: r.try_get("email")?,
+                valid_from: r.try_get("valid_from")?,
+                valid_to: r.try_get("valid_to")?,
+            })
+        }
+
+        const ACCOUNT_COLS: &str = "id, kind, login, display_name, email, phone, password_hash, agency_id, status, \
+            failed_logins, locked_until, created_at, last_login_at";
+
+        fn account_row(r: &$row) -> Result<Account> {
+            let kind: String = r.try_get("kind")?;
+            let status: String = r.try_get("status")?;
+            Ok(Account {
+                id: r.try_get("id")?,
+                kind: AccountKind::parse(&kind).ok_or_else(|| corrupt("account kind", &kind))?,
+                login: r.try_get("login")?,
+                display_name: r.try_get("display_name")?,
+                email: r.try_get("email")?,
+                phone: r.try_get("phone")?,
+                password_hash: r.try_get("password_hash")?,
+                agency_id: r.try_get("agency_id")?,
+                status: if status == "active" { AccountStatus::Active } else { AccountStatus::Disabled },
+                failed_logins: r.try_get("failed_logins")?,
+                locked_until: r.try_get("locked_until")?,
+                created_at: r.try_get("created_at")?,
+                last_login_at: r.try_get("last_login_at")?,
+            })
+        }
+
+        fn version_row(r: &$row) -> Result<VersionRow> {
+            Ok(VersionRow {
+                version_no: r.try_get("version_no")?,
+                effective_from: r.try_get("effective_from")?,
+                effective_to: r.try_get("effective_to")?,
+                name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?),
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        pub(crate) fn summary_row(r: &$row) -> Result<ProcedureSummary> {
+            let level: String = r.try_get("level")?;
+            let unit: String = r.try_get("time_unit")?;
+            Ok(ProcedureSummary {
+                code: r.try_get("code")?,
+                version_no: r.try_get("version_no")?,
+                effective_from: r.try_get("effective_from")?,
+                name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?),
+                field_code: r.try_get("field_code")?,
+                field_name: i18n(r.try_get("field_vi")?, r.try_get("field_en")?),
+                level: tl_core::catalog::ServiceLevel::parse(&level).ok_or_else(|| corrupt("service level", &level))?,
+                time_value: r.try_get("time_value")?,
+                time_unit: serde_json::from_value(serde_json::Value::String(unit.clone()))
+                    .map_err(|_| corrupt("time unit", &unit))?,
+                agency_count: r.try_get("agency_count")?,
+            })
+        }
+
+        /// Columns of a search result row (`v` = procedure_versions, `p` = procedures, `f` = fields).
+        pub(crate) const SUMMARY_COLS: &str = "p.code, v.version_no, v.effective_from, v.name_vi, v.name_en, v.field_code, \
+            f.name_vi AS field_vi, f.name_en AS field_en, v.level, v.time_value, v.time_unit, v.agency_count";
+
+        fn unit_name(u: tl_core::catalog::TimeUnit) -> String {
+            serde_json::to_value(u).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+
+        #[async_trait]
+        impl CatalogRepo for $repo {
+            async fn upsert_field(&mut self, field: &Field) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO fields (code, name_vi, name_en) VALUES ($1, $2, $3) \
+                     ON CONFLICT (code) DO UPDATE SET name_vi = excluded.name_vi, name_en = excluded.name_en",
+                )
+                .bind(&field.code)
+                .bind(&field.name.vi)
+                .bind(&field.name.en)
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn list_fields(&mut self, day: NaiveDate) -> Result<Vec<FieldRow>> {
+                let rows = sqlx::query(
+                    "SELECT f.code, f.name_vi, f.name_en, \
+                       (SELECT COUNT(*) FROM procedure_versions v WHERE v.field_code = f.code \
+                          AND v.effective_from <= $1 AND (v.effective_to IS NULL OR v.effective_to > $1)) AS n \
+                     FROM fields f ORDER BY f.name_vi",
+                )
+                .bind(day)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(FieldRow {
+                            code: r.try_get("code")?,
+                            name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?),
+                            procedure_count: r.try_get("n")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn upsert_admin_unit(&mut self, u: &AdminUnit) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO admin_units (code, name_vi, name_en, kind, parent_code, valid_from, valid_to, successors) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO UPDATE SET \
+                     name_vi = excluded.name_vi, name_en = excluded.name_en, kind = excluded.kind, \
+                     parent_code = excluded.parent_code, valid_from = excluded.valid_from, \
+                     valid_to = excluded.valid_to, successors = excluded.successors",
+                )
+                .bind(&u.code)
+                .bind(&u.name.vi)
+                .bind(&u.name.en)
+                .bind(u.kind.as_str())
+                .bind(&u.parent)
+                .bind(u.valid_from)
+                .bind(u.valid_to)
+                .bind(Json(&u.successors))
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn list_admin_units(&mut self) -> Result<Vec<AdminUnit>> {
+                let rows = sqlx::query(
+                    "SELECT code, name_vi, name_en, kind, parent_code, valid_from, valid_to, successors \
+                     FROM admin_units ORDER BY LENGTH(code), code",
+                )
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        let successors: Json<Vec<String>> = r.try_get("successors")?;
+                        Ok(AdminUnit {
+                            code: r.try_get("code")?,
+                            name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?),
+                            kind: AdminUnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind", &kind))?,
+                            parent: r.try_get("parent_code")?,
+                            valid_from: r.try_get("valid_from")?,
+                            valid_to: r.try_get("valid_to")?,
+                            successors: successors.0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn upsert_agency(&mut self, a: &Agency) -> Result<i64> {
+                let parent_id: Option<i64> = match &a.parent {
+                    Some(p) => Some(
+                        sqlx::query_scalar("SELECT id FROM agencies WHERE electronic_id = $1")
+                            .bind(p)
+                            .fetch_optional(self.conn())
+                            .await?
+                            .ok_or_else(|| StoreError::Conflict(format!("parent agency {p} does not exist")))?,
+                    ),
+                    None => None,
+                };
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO agencies (electronic_id, name_vi, name_en, level, parent_id, admin_unit, address, \
+                     phone, email, valid_from, valid_to, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (electronic_id) DO UPDATE SET name_vi = excluded.name_vi, name_en = excluded.name_en, \
+                     level = excluded.level, parent_id = excluded.parent_id, admin_unit = excluded.admin_unit, \
+                     address = excluded.address, phone = excluded.phone, email = excluded.email, \
+                     valid_from = excluded.valid_from, valid_to = excluded.valid_to, updated_at = excluded.updated_at \
+                     RETURNING id",
+                )
+                .bind(&a.electronic_id)
+                .bind(&a.name.vi)
+                .bind(&a.name.en)
+                .bind(a.level.as_str())
+                .bind(parent_id)
+                .bind(&a.admin_unit)
+                .bind(&a.address)
+                .bind(&a.phone)
+                .bind(&a.email)
+                .bind(a.valid_from)
+                .bind(a.valid_to)
+                .bind(Utc::now())
+                .fetch_one(self.conn())
+                .await?;
+                Ok(id)
+            }
+
+            async fn list_agencies(&mut self) -> Result<Vec<AgencyRow>> {
+                let sql = format!("SELECT {AGENCY_COLS} FROM {AGENCY_FROM} ORDER BY a.electronic_id");
+                let rows = sqlx::query(&sql).fetch_all(self.conn()).await?;
+                rows.iter().map(agency_row).collect()
+            }
+
+            async fn get_agency(&mut self, electronic_id: &str) -> Result<Option<AgencyRow>> {
+                let sql = format!("SELECT {AGENCY_COLS} FROM {AGENCY_FROM} WHERE a.electronic_id = $1");
+                let row = sqlx::query(&sql).bind(electronic_id).fetch_optional(self.conn()).await?;
+                row.as_ref().map(agency_row).transpose()
+            }
+
+            async fn get_agency_by_id(&mut self, id: i64) -> Result<Option<AgencyRow>> {
+                let sql = format!("SELECT {AGENCY_COLS} FROM {AGENCY_FROM} WHERE a.id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?;
+                row.as_ref().map(agency_row).transpose()
+            }
+
+            async fn add_procedure_version(
+                &mut self,
+                code: &str,
+                v: &ProcedureVersion,
+                created_by: Option<i64>,
+                now: DateTime<Utc>,
+            ) -> Result<i64> {
+                let pid: i64 = sqlx::query_scalar(
+                    "INSERT INTO procedures (code, created_at) VALUES ($1, $2) \
+                     ON CONFLICT (code) DO UPDATE SET code = excluded.code RETURNING id",
+                )
+                .bind(code)
+                .bind(now)
+                .fetch_one(self.conn())
+                .await?;
+                let clash: Option<i64> = sqlx::query_scalar(
+                    "SELECT version_no FROM procedure_versions WHERE procedure_id = $1 AND effective_from = $2",
+                )
+                .bind(pid)
+                .bind(v.effective_from)
+                .fetch_optional(self.conn())
+                .await?;
+                if let Some(n) = clash {
+                    return Err(StoreError::Conflict(format!(
+                        "procedure {code} already has version {n} effective from {}",
+                        v.effective_from
+                    )));
+                }
+                let version_no: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(version_no), 0) + 1 FROM procedure_versions WHERE procedure_id = $1",
+                )
+                .bind(pid)
+                .fetch_one(self.conn())
+                .await?;
+                // The new version ends where the next one (by date) starts; the previous one ends here.
+                let next: Option<NaiveDate> = sqlx::query_scalar(
+                    "SELECT MIN(effective_from) FROM procedure_versions WHERE procedure_id = $1 AND effective_from > $2",
+                )
+                .bind(pid)
+                .bind(v.effective_from)
+                .fetch_one(self.conn())
+                .await?;
+                sqlx::query(
+                    "UPDATE procedure_versions SET effective_to = $2 WHERE procedure_id = $1 AND effective_from = \
+                     (SELECT MAX(effective_from) FROM procedure_versions WHERE procedure_id = $1 AND effective_from < $2)",
+                )
+                .bind(pid)
+                .bind(v.effective_from)
+                .execute(self.conn())
+                .await?;
+                let field_name: String = sqlx::query_scalar("SELECT name_vi FROM fields WHERE code = $1")
+                    .bind(&v.field)
+                    .fetch_optional(self.conn())
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict(format!("field {} does not exist", v.field)))?;
+                let general = v
+                    .time_limits
+                    .iter()
+                    .find(|t| t.channel.is_none())
+                    .or_else(|| v.time_limits.first())
+                    .ok_or_else(|| StoreError::Conflict("a version needs a time limit".into()))?;
+                let vid: i64 = sqlx::query_scalar(
+                    "INSERT INTO procedure_versions (procedure_id, version_no, effective_from, effective_to, name_vi, \
+                     name_en, field_code, level, time_value, time_unit, agency_count, body, search_name, search_body, \
+                     created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                )
+                .bind(pid)
+                .bind(version_no)
+                .bind(v.effective_from)
+                .bind(next)
+                .bind(&v.name.vi)
+                .bind(&v.name.en)
+                .bind(&v.field)
+                .bind(v.level.as_str())
+                .bind(i64::from(general.value))
+                .bind(unit_name(general.unit))
+                .bind(v.agencies.len() as i64)
+                .bind(Json(v))
+                .bind(v.search_name())
+                .bind(v.search_body(code, &field_name))
+                .bind(now)
+                .bind(created_by)
+                .fetch_one(self.conn())
+                .await?;
+                for (pos, eid) in v.agencies.iter().enumerate() {
+                    let done = sqlx::query(
+                        "INSERT INTO procedure_version_agencies (version_id, agency_id, position) \
+                         SELECT $1, id, $3 FROM agencies WHERE electronic_id = $2 ON CONFLICT DO NOTHING",
+                    )
+                    .bind(vid)
+                    .bind(eid)
+                    .bind(pos as i64)
+                    .execute(self.conn())
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE electronic_id = $1")
+                            .bind(eid)
+                            .fetch_optional(self.conn())
+                            .await?;
+                        if exists.is_none() {
+                            return Err(StoreError::Conflict(format!("agency {eid} does not exist")));
+                        }
+                    }
+                }
+                Ok(version_no)
+            }
+
+            async fn search_procedures(&mut self, q: &SearchQuery) -> Result<SearchPage> {
+                self.search(q).await
+            }
+
+            async fn get_procedure(
+                &mut self,
+                code: &str,
+                day: NaiveDate,
+                version_no: Option<i64>,
+            ) -> Result<Option<ProcedureDetail>> {
+                let row = sqlx::query(
+                    "SELECT v.id, v.version_no, v.effective_to, v.body, f.name_vi AS field_vi, f.name_en AS field_en \
+                     FROM procedure_versions v JOIN procedures p ON p.id = v.procedure_id \
+                     JOIN fields f ON f.code = v.field_code \
+                     WHERE p.code = $1 AND (($3 IS NOT NULL AND v.version_no = $3) OR ($3 IS NULL AND \
+                       v.effective_from <= $2 AND (v.effective_to IS NULL OR v.effective_to > $2)))",
+                )
+                .bind(code)
+                .bind(day)
+                .bind(version_no)
+                .fetch_optional(self.conn())
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let vid: i64 = row.try_get("id")?;
+                let body: Json<ProcedureVersion> = row.try_get("body")?;
+                let sql = format!(
+                    "SELECT {AGENCY_COLS} FROM procedure_version_agencies pa JOIN agencies a ON a.id = pa.agency_id \
+                     LEFT JOIN agencies p ON p.id = a.parent_id WHERE pa.version_id = $1 ORDER BY pa.position"
+                );
+                let agencies = sqlx::query(&sql).bind(vid).fetch_all(self.conn()).await?;
+                let agencies = agencies.iter().map(agency_row).collect::<Result<Vec<_>>>()?;
+                let versions = self.list_procedure_versions(code).await?;
+                Ok(Some(ProcedureDetail {
+                    code: code.to_owned(),
+                    version_no: row.try_get("version_no")?,
+                    effective_to: row.try_get("effective_to")?,
+                    version: body.0,
+                    field_name: i18n(row.try_get("field_vi")?, row.try_get("field_en")?),
+                    agencies,
+                    versions,
+                }))
+            }
+
+            async fn list_procedure_versions(&mut self, code: &str) -> Result<Vec<VersionRow>> {
+                let rows = sqlx::query(
+                    "SELECT v.version_no, v.effective_from, v.effective_to, v.name_vi, v.name_en, v.created_at \
+                     FROM procedure_versions v JOIN procedures p ON p.id = v.procedure_id \
+                     WHERE p.code = $1 ORDER BY v.effective_from",
+                )
+                .bind(code)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter().map(version_row).collect()
+            }
+
+            async fn get_version_body(&mut self, code: &str, effective_from: NaiveDate) -> Result<Option<ProcedureVersion>> {
+                let body: Option<Json<ProcedureVersion>> = sqlx::query_scalar(
+                    "SELECT v.body FROM procedure_versions v JOIN procedures p ON p.id = v.procedure_id \
+                     WHERE p.code = $1 AND v.effective_from = $2",
+                )
+                .bind(code)
+                .bind(effective_from)
+                .fetch_optional(self.conn())
+                .await?;
+                Ok(body.map(|b| b.0))
+            }
+
+            async fn count_procedures(&mut self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM procedures").fetch_one(self.conn()).await?)
+            }
+
+            async fn export_catalog(&mut self) -> Result<CatalogDocument> {
+                let fields = sqlx::query("SELECT code, name_vi, name_en FROM fields ORDER BY code")
+                    .fetch_all(self.conn())
+                    .await?
+                    .iter()
+                    .map(|r| Ok(Field { code: r.try_get("code")?, name: i18n(r.try_get("name_vi")?, r.try_get("name_en")?) }))
+                    .collect::<Result<Vec<_>>>()?;
+                let admin_units = self.list_admin_units().await?;
+                let agencies = self
+                    .list_agencies()
+                    .await?
+                    .into_iter()
+                    .map(|a| Agency {
+                        electronic_id: a.electronic_id,
+                        name: a.name,
+                        level: a.level,
+                        parent: a.parent_electronic_id,
+                        admin_unit: a.admin_unit,
+                        address: a.address,
+                        phone: a.phone,
+                        email: a.email,
+                        valid_from: a.valid_from,
+                        valid_to: a.valid_to,
+                    })
+                    .collect();
+                let rows = sqlx::query(
+                    "SELECT p.code, v.body FROM procedure_versions v JOIN procedures p ON p.id = v.procedure_id \
+                     ORDER BY p.code, v.effective_from",
+                )
+                .fetch_all(self.conn())
+                .await?;
+                let mut procedures: Vec<Procedure> = Vec::new();
+                for r in &rows {
+                    let code: String = r.try_get("code")?;
+                    let body: Json<ProcedureVersion> = r.try_get("body")?;
+                    match procedures.last_mut() {
+                        Some(p) if p.code == code => p.versions.push(body.0),
+                        _ => procedures.push(Procedure { code, versions: vec![body.0] }),
+                    }
+                }
+                Ok(CatalogDocument { format: FORMAT.into(), fields, admin_units, agencies, procedures })
+            }
+
+            async fn catalog_known(&mut self) -> Result<Known> {
+                let mut known = Known::default();
+                for r in sqlx::query("SELECT code FROM fields").fetch_all(self.conn()).await? {
+                    known.fields.insert(r.try_get("code")?);
+                }
+                for r in sqlx::query("SELECT code, kind FROM admin_units").fetch_all(self.conn()).await? {
+                    let kind: String = r.try_get("kind")?;
+                    known.admin_units.insert(
+                        r.try_get("code")?,
+                        AdminUnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind", &kind))?,
+                    );
+                }
+                for r in sqlx::query("SELECT electronic_id FROM agencies").fetch_all(self.conn()).await? {
+                    known.agencies.insert(r.try_get("electronic_id")?);
+                }
+                Ok(known)
+            }
+        }
+
+        #[async_trait]
+        impl AccountRepo for $repo {
+            async fn create_account(&mut self, a: &NewAccount, now: DateTime<Utc>) -> Result<Account> {
+                let sql = format!(
+                    "INSERT INTO accounts (kind, login, display_name, email, phone, password_hash, agency_id, status, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8) RETURNING {ACCOUNT_COLS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(a.kind.as_str())
+                    .bind(&a.login)
+                    .bind(&a.display_name)
+                    .bind(&a.email)
+                    .bind(&a.phone)
+                    .bind(&a.password_hash)
+                    .bind(a.agency_id)
+                    .bind(now)
+                    .fetch_one(self.conn())
+                    .await?;
+                account_row(&row)
+            }
+
+            async fn get_account(&mut self, id: i64) -> Result<Option<Account>> {
+                let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?;
+                row.as_ref().map(account_row).transpose()
+            }
+
+            async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>> {
+                let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE login = $1");
+                let row = sqlx::query(&sql).bind(login).fetch_optional(self.conn()).await?;
+                row.as_ref().map(account_row).transpose()
+            }
+
+            async fn list_accounts(&mut self, f: &AccountFilter) -> Result<Vec<Account>> {
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) \
+                     AND (CAST($2 AS TEXT) IS NULL OR LOWER(login) LIKE $2 OR LOWER(display_name) LIKE $2) \
+                     ORDER BY id DESC LIMIT $3"
+                );
+                let like = f.text.as_ref().map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_'], "")));
+                let rows = sqlx::query(&sql)
+                    .bind(f.kind.map(AccountKind::as_str))
+                    .bind(like)
+                    .bind(if f.limit > 0 { f.limit } else { 100 })
+                    .fetch_all(self.conn())
+                    .await?;
+                rows.iter().map(account_row).collect()
+            }
+
+            async fn set_password_hash(&mut self, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_account_status(&mut self, id: i64, status: AccountStatus, now: DateTime<Utc>) -> Result<()> {
+                let r = sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(status.as_str())
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn record_login_failure(&mut self, id: i64, lock_until: Option<DateTime<Utc>>) -> Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "UPDATE accounts SET failed_logins = failed_logins + 1, \
+                     locked_until = COALESCE($2, locked_until) WHERE id = $1 RETURNING failed_logins",
+                )
+                .bind(id)
+                .bind(lock_until)
+                .fetch_one(self.conn())
+                .await?)
+            }
+
+            async fn record_login_success(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn grant_role(&mut self, account_id: i64, role: Role, agency_id: i64, by: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO account_roles (account_id, role, agency_id, granted_at, granted_by) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(role.as_str())
+                .bind(agency_id)
+                .bind(now)
+                .bind(by)
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn revoke_role(&mut self, account_id: i64, role: Role, agency_id: i64) -> Result<()> {
+                sqlx::query("DELETE FROM account_roles WHERE account_id = $1 AND role = $2 AND agency_id = $3")
+                    .bind(account_id)
+                    .bind(role.as_str())
+                    .bind(agency_id)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn roles_of(&mut self, account_id: i64) -> Result<Vec<RoleGrant>> {
+                let rows = sqlx::query(
+                    "SELECT r.role, a.electronic_id FROM account_roles r JOIN agencies a ON a.id = r.agency_id \
+                     WHERE r.account_id = $1 ORDER BY r.role, a.electronic_id",
+                )
+                .bind(account_id)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let role: String = r.try_get("role")?;
+                        Ok(RoleGrant {
+                            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+                            agency: r.try_get("electronic_id")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn link_federated(&mut self, l: &FederatedLink) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO federated_identities (provider, subject, account_id, verified_at, last_login_at, claims) \
+                     VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (provider, subject) DO UPDATE SET \
+                     last_login_at = excluded.last_login_at, claims = excluded.claims",
+                )
+                .bind(&l.provider)
+                .bind(&l.subject)
+                .bind(l.account_id)
+                .bind(l.verified_at)
+                .bind(Json(&l.claims))
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn find_federated(&mut self, provider: &str, subject: &str) -> Result<Option<Account>> {
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = \
+                     (SELECT account_id FROM federated_identities WHERE provider = $1 AND subject = $2)"
+                );
+                let row = sqlx::query(&sql).bind(provider).bind(subject).fetch_optional(self.conn()).await?;
+                row.as_ref().map(account_row).transpose()
+            }
+
+            async fn create_api_token(&mut self, t: &NewApiToken) -> Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO api_tokens (account_id, name, token_hash, prefix, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(t.account_id)
+                .bind(&t.name)
+                .bind(&t.token_hash)
+                .bind(&t.prefix)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .fetch_one(self.conn())
+                .await?)
+            }
+
+            async fn find_api_token(&mut self, hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, Account)>> {
+                let row = sqlx::query(
+                    "SELECT id, account_id, name, prefix, created_at, expires_at, last_used_at, revoked_at \
+                     FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $2)",
+                )
+                .bind(hash)
+                .bind(now)
+                .fetch_optional(self.conn())
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                let token = token_row(&r)?;
+                let account = self.get_account(token.account_id).await?;
+                Ok(account.map(|a| (token, a)))
+            }
+
+            async fn touch_api_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn list_api_tokens(&mut self, account_id: i64) -> Result<Vec<ApiToken>> {
+                let rows = sqlx::query(
+                    "SELECT id, account_id, name, prefix, created_at, expires_at, last_used_at, revoked_at \
+                     FROM api_tokens WHERE account_id = $1 ORDER BY id DESC",
+                )
+                .bind(account_id)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter().map(token_row).collect()
+            }
+
+            async fn revoke_api_token(&mut self, account_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(account_id)
+                .bind(id)
+                .bind(now)
+                .execute(self.conn())
+                .await?;
+                Ok(r.rows_affected() > 0)
+            }
+        }
+
+        fn token_row(r: &$row) -> Result<ApiToken> {
+            Ok(ApiToken {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                name: r.try_get("name")?,
+                prefix: r.try_get("prefix")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        }
+
+        #[async_trait]
+        impl SessionRepo for $repo {
+            async fn create_session(&mut self, s: &NewSession) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, account_id, created_at, expires_at, last_seen_at, ip, user_agent) \
+                     VALUES ($1, $2, $3, $4, $3, $5, $6)",
+                )
+                .bind(&s.id_hash)
+                .bind(s.account_id)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(&s.ip)
+                .bind(&s.user_agent)
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<(SessionRow, Account)>> {
+                let row = sqlx::query(
+                    "SELECT id_hash, account_id, created_at, expires_at, last_seen_at FROM sessions \
+                     WHERE id_hash = $1 AND expires_at > $2",
+                )
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(self.conn())
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                let s = SessionRow {
+                    id_hash: r.try_get("id_hash")?,
+                    account_id: r.try_get("account_id")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                };
+                let account = self.get_account(s.account_id).await?;
+                Ok(account.filter(|a| a.status == AccountStatus::Active).map(|a| (s, a)))
+            }
+
+            async fn touch_session(&mut self, id_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_session(&mut self, id_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(self.conn()).await?;
+                Ok(())
+            }
+
+            async fn delete_sessions_of(&mut self, account_id: i64) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(self.conn()).await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn purge_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.conn()).await?;
+                Ok(r.rows_affected())
+            }
+        }
+
+        #[async_trait]
+        impl AuditRepo for $repo {
+            async fn append_audit(&mut self, e: &AuditEntry) -> Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(e.at)
+                .bind(e.actor_id)
+                .bind(&e.actor_label)
+                .bind(&e.action)
+                .bind(&e.target_type)
+                .bind(&e.target_id)
+                .bind(Json(&e.detail))
+                .bind(&e.ip)
+                .bind(&e.request_id)
+                .fetch_one(self.conn())
+                .await?)
+            }
+
+            async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id \
+                     FROM audit_log WHERE (CAST($1 AS TEXT) IS NULL OR target_type = $1) \
+                     AND (CAST($2 AS TEXT) IS NULL OR target_id = $2) ORDER BY id DESC LIMIT $3",
+                )
+                .bind(target_type)
+                .bind(target_id)
+                .bind(limit)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let detail: Json<serde_json::Value> = r.try_get("detail")?;
+                        Ok(AuditRow {
+                            id: r.try_get("id")?,
+                            at: r.try_get("at")?,
+                            actor_id: r.try_get("actor_id")?,
+                            actor_label: r.try_get("actor_label")?,
+                            action: r.try_get("action")?,
+                            target_type: r.try_get("target_type")?,
+                            target_id: r.try_get("target_id")?,
+                            detail: detail.0,
+                            ip: r.try_get("ip")?,
+                            request_id: r.try_get("request_id")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait]
+        impl SettingsRepo for $repo {
+            async fn get_setting(&mut self, key: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(self.conn()).await?)
+            }
+
+            async fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key)
+                    .bind(value)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use shared_impl;

@@ -1,0 +1,327 @@
+//! The storage conformance suite: every test runs against SQLite and PostgreSQL, so the two
+//! implementations cannot drift apart.
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use std::sync::Arc;
+use tl_core::account::{AccountKind, Role};
+use tl_core::catalog_doc::{load, Format, Known};
+use tl_core::text::terms;
+use tl_storage::testing::fresh_databases;
+use tl_storage::*;
+
+const FIXTURE: &str = include_str!("fixture.yaml");
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+async fn seeded(db: &Arc<dyn Database>) {
+    let doc = load(FIXTURE, Format::Yaml, &Known::default()).expect("fixture is valid");
+    let mut repo = db.begin().await.unwrap();
+    let report = apply_catalog(repo.as_mut(), &doc, None, Utc::now()).await.unwrap();
+    assert_eq!(report.versions_added, 7);
+    repo.commit().await.unwrap();
+}
+
+fn query(q: &str) -> SearchQuery {
+    SearchQuery { terms: terms(q), day: day(2026, 11, 26), page: 1, per_page: 20, ..Default::default() }
+}
+
+async fn names(db: &Arc<dyn Database>, q: SearchQuery) -> Vec<String> {
+    let mut r = db.read().await.unwrap();
+    r.search_procedures(&q).await.unwrap().items.into_iter().map(|i| i.name.vi).collect()
+}
+
+#[tokio::test]
+async fn search_ignores_case_and_diacritics_and_ranks_names_first() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        for q in ["dang ky khai sinh", "ĐĂNG KÝ KHAI SINH", "Đăng ký khai sinh"] {
+            let got = names(&db, query(q)).await;
+            assert_eq!(got.first().map(String::as_str), Some("Đăng ký khai sinh"), "{backend}: {q}: {got:?}");
+        }
+        // "khai sinh" is in two names and in the body of the extract copy (its result text).
+        let got = names(&db, query("khai sinh")).await;
+        assert_eq!(got[..2], ["Đăng ký khai sinh", "Đăng ký lại khai sinh"], "{backend}: {got:?}");
+        assert!(got.contains(&"Cấp bản sao trích lục hộ tịch".to_string()), "{backend}: body matches too: {got:?}");
+        let got = names(&db, query("ĐĂNG KÝ KẾT HÔN")).await;
+        assert_eq!(got, ["Đăng ký kết hôn"], "{backend}");
+        let got = names(&db, query("giay phep xay dung")).await;
+        assert_eq!(got, ["Cấp giấy phép xây dựng công trình"], "{backend}");
+        // The last word is a prefix: people search while typing.
+        let got = names(&db, query("thuong tr")).await;
+        assert_eq!(got, ["Đăng ký thường trú"], "{backend}");
+        // English names are searchable too; codes as well.
+        assert_eq!(names(&db, query("marriage")).await, ["Đăng ký kết hôn"], "{backend}");
+        assert_eq!(names(&db, query("1.001193")).await.first().map(String::as_str), Some("Đăng ký khai sinh"), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn search_relaxes_when_nothing_has_every_word_and_survives_hostile_input() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let mut r = db.read().await.unwrap();
+        let page = r.search_procedures(&query("khai sinh ngoai hanh tinh")).await.unwrap();
+        assert!(page.relaxed, "{backend}");
+        assert!(page.items.iter().any(|i| i.name.vi == "Đăng ký khai sinh"), "{backend}");
+        for hostile in ["\"", "' OR 1=1 --", "NEAR(a b)", "a* OR b:*", "出生登记", "🙂", "\\x00", &"khai ".repeat(500)] {
+            let q = query(hostile);
+            let page = r.search_procedures(&q).await.unwrap_or_else(|e| panic!("{backend}: {hostile:?}: {e}"));
+            assert!(page.total >= 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn browse_by_field_and_agency_subtree_with_pages() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let mut q = query("");
+        q.field = Some("ho-tich".into());
+        let got = names(&db, q.clone()).await;
+        assert_eq!(got.len(), 4, "{backend}: {got:?}");
+        // Ordered by folded name: "cap…" before "dang…".
+        assert_eq!(got[0], "Cấp bản sao trích lục hộ tịch", "{backend}");
+
+        // Agency H26.50 covers its service point H26.50.01.
+        let mut q = query("");
+        q.agency = Some("H26.50".into());
+        let got = names(&db, q).await;
+        assert!(got.contains(&"Đăng ký khai sinh".to_string()), "{backend}: {got:?}");
+        assert!(!got.contains(&"Cấp bản sao trích lục hộ tịch".to_string()), "{backend}: {got:?}");
+        let mut q = query("");
+        q.agency = Some("H26.5".into());
+        assert!(names(&db, q).await.is_empty(), "{backend}: a prefix that is not a subtree matches nothing");
+
+        let mut q = query("");
+        q.per_page = 2;
+        q.page = 2;
+        let mut r = db.read().await.unwrap();
+        let page = r.search_procedures(&q).await.unwrap();
+        assert_eq!((page.total, page.items.len()), (6, 2), "{backend}");
+        q.page = 9;
+        let page = r.search_procedures(&q).await.unwrap();
+        assert_eq!((page.total, page.items.len()), (6, 0), "{backend}: total is known past the end");
+
+        let fields = r.list_fields(day(2026, 11, 26)).await.unwrap();
+        let ho_tich = fields.iter().find(|f| f.code == "ho-tich").unwrap();
+        assert_eq!(ho_tich.procedure_count, 4, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn versions_take_effect_on_their_date_and_stay_readable() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let mut r = db.read().await.unwrap();
+        let old = r.get_procedure("1.004222", day(2025, 12, 31), None).await.unwrap().unwrap();
+        let new = r.get_procedure("1.004222", day(2026, 1, 1), None).await.unwrap().unwrap();
+        assert_eq!((old.version_no, new.version_no), (1, 2), "{backend}");
+        assert_eq!(old.effective_to, Some(day(2026, 1, 1)), "{backend}");
+        assert_eq!(new.effective_to, None, "{backend}");
+        assert_eq!(new.versions.len(), 2, "{backend}");
+        let v1 = r.get_procedure("1.004222", day(2026, 11, 26), Some(1)).await.unwrap().unwrap();
+        assert_eq!(v1.version.effective_from, day(2024, 7, 1), "{backend}");
+        assert!(r.get_procedure("1.004222", day(2024, 1, 1), None).await.unwrap().is_none(), "{backend}: not yet in force");
+        assert!(r.get_procedure("9.999999", day(2026, 1, 1), None).await.unwrap().is_none(), "{backend}");
+        // Agencies come back in the order given, with their tree position.
+        let birth = r.get_procedure("1.001193", day(2026, 1, 1), None).await.unwrap().unwrap();
+        let ids: Vec<_> = birth.agencies.iter().map(|a| a.electronic_id.as_str()).collect();
+        assert_eq!(ids, ["H26.50.01", "H26.51"], "{backend}");
+        assert_eq!(birth.agencies[0].parent_electronic_id.as_deref(), Some("H26.50"), "{backend}");
+        drop(r);
+
+        // A version in between: the neighbours' intervals adjust.
+        let mut mid = new.version.clone();
+        mid.effective_from = day(2025, 9, 1);
+        mid.name.vi = "Đăng ký thường trú (sửa đổi)".into();
+        let mut w = db.begin().await.unwrap();
+        assert_eq!(w.add_procedure_version("1.004222", &mid, None, Utc::now()).await.unwrap(), 3, "{backend}");
+        w.commit().await.unwrap();
+        // Same date again: versions are immutable.
+        let mut w = db.begin().await.unwrap();
+        let again = w.add_procedure_version("1.004222", &mid, None, Utc::now()).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{backend}: {again:?}");
+        drop(w);
+        let mut r = db.read().await.unwrap();
+        let versions = r.list_procedure_versions("1.004222").await.unwrap();
+        let spans: Vec<_> = versions.iter().map(|v| (v.version_no, v.effective_from, v.effective_to)).collect();
+        assert_eq!(
+            spans,
+            [(1, day(2024, 7, 1), Some(day(2025, 9, 1))), (3, day(2025, 9, 1), Some(day(2026, 1, 1))), (2, day(2026, 1, 1), None)],
+            "{backend}"
+        );
+        // Search sees only the version in force.
+        let mut q = query("thuong tru");
+        q.day = day(2025, 10, 1);
+        assert_eq!(names(&db, q).await, ["Đăng ký thường trú (sửa đổi)"], "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn import_is_idempotent_all_or_nothing_and_export_round_trips() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let doc = load(FIXTURE, Format::Yaml, &Known::default()).unwrap();
+        let mut w = db.begin().await.unwrap();
+        let report = apply_catalog(w.as_mut(), &doc, None, Utc::now()).await.unwrap();
+        assert_eq!((report.versions_added, report.versions_unchanged), (0, 7), "{backend}");
+        w.commit().await.unwrap();
+
+        // A changed existing version is refused and nothing of the import stays.
+        let mut changed = doc.clone();
+        changed.fields.push(tl_core::catalog::Field { code: "moi".into(), name: tl_core::catalog::I18nText::new("Mới", "New") });
+        changed.procedures[0].versions[0].name.vi = "Đăng ký khai sinh (đã sửa)".into();
+        let mut w = db.begin().await.unwrap();
+        let e = apply_catalog(w.as_mut(), &changed, None, Utc::now()).await;
+        assert!(matches!(e, Err(StoreError::Conflict(_))), "{backend}");
+        drop(w);
+        let mut r = db.read().await.unwrap();
+        assert!(r.list_fields(day(2026, 1, 1)).await.unwrap().iter().all(|f| f.code != "moi"), "{backend}: rolled back");
+
+        let exported = r.export_catalog().await.unwrap();
+        assert_eq!(exported.procedures.len(), 6, "{backend}");
+        let text = tl_core::catalog_doc::dump(&exported, Format::Yaml);
+        let reloaded = load(&text, Format::Yaml, &Known::default()).expect("export is importable");
+        assert_eq!(reloaded, exported, "{backend}");
+        let known = r.catalog_known().await.unwrap();
+        assert!(known.agencies.contains("H26.50.01") && known.fields.contains("cu-tru"), "{backend}");
+        let units = r.list_admin_units().await.unwrap();
+        let old = units.iter().find(|u| u.code == "001").unwrap();
+        assert_eq!(old.successors, ["00004", "00008"], "{backend}");
+        assert!(!old.is_valid_on(day(2026, 1, 1)), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn accounts_roles_sessions_and_tokens() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap();
+        let mut w = db.begin().await.unwrap();
+        let agency = w.get_agency("H26.50").await.unwrap().unwrap();
+        let new = NewAccount {
+            kind: AccountKind::Officer,
+            login: "nguyen.van.a".into(),
+            display_name: "Nguyễn Văn A".into(),
+            email: Some("a@example.vn".into()),
+            phone: None,
+            password_hash: Some("$argon2id$…".into()),
+            agency_id: Some(agency.id),
+        };
+        let a = w.create_account(&new, now).await.unwrap();
+        w.commit().await.unwrap();
+        // A failed statement ends its transaction (PostgreSQL aborts it), so try in its own.
+        let mut w = db.begin().await.unwrap();
+        let dup = w.create_account(&new, now).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{backend}: {dup:?}");
+        drop(w);
+
+        let mut w = db.begin().await.unwrap();
+        w.grant_role(a.id, Role::Reception, agency.id, None, now).await.unwrap();
+        w.grant_role(a.id, Role::Reception, agency.id, None, now).await.unwrap();
+        let roles = w.roles_of(a.id).await.unwrap();
+        assert_eq!(roles.len(), 1, "{backend}");
+        assert!(roles[0].covers("H26.50.01") && !roles[0].covers("H26.51"), "{backend}");
+
+        assert_eq!(w.record_login_failure(a.id, None).await.unwrap(), 1);
+        let lock = now + Duration::minutes(15);
+        assert_eq!(w.record_login_failure(a.id, Some(lock)).await.unwrap(), 2);
+        let got = w.find_account_by_login("nguyen.van.a").await.unwrap().unwrap();
+        assert_eq!((got.failed_logins, got.locked_until), (2, Some(lock)), "{backend}");
+        w.record_login_success(a.id, now).await.unwrap();
+        let got = w.get_account(a.id).await.unwrap().unwrap();
+        assert_eq!((got.failed_logins, got.locked_until, got.last_login_at), (0, None, Some(now)), "{backend}");
+
+        // Sessions: live until they expire; a disabled account's sessions stop working.
+        let s = NewSession {
+            id_hash: "h1".into(),
+            account_id: a.id,
+            created_at: now,
+            expires_at: now + Duration::hours(8),
+            ip: Some("127.0.0.1".into()),
+            user_agent: None,
+        };
+        w.create_session(&s).await.unwrap();
+        assert!(w.get_session("h1", now + Duration::hours(1)).await.unwrap().is_some(), "{backend}");
+        assert!(w.get_session("h1", now + Duration::hours(9)).await.unwrap().is_none(), "{backend}");
+        w.set_account_status(a.id, AccountStatus::Disabled, now).await.unwrap();
+        assert!(w.get_session("h1", now).await.unwrap().is_none(), "{backend}");
+        w.set_account_status(a.id, AccountStatus::Active, now).await.unwrap();
+        assert_eq!(w.purge_expired_sessions(now + Duration::hours(9)).await.unwrap(), 1, "{backend}");
+
+        // API tokens: found by hash while live; revoked or expired ones are not.
+        let t = NewApiToken {
+            account_id: a.id,
+            name: "ci".into(),
+            token_hash: "th1".into(),
+            prefix: "tl_abc".into(),
+            created_at: now,
+            expires_at: Some(now + Duration::days(30)),
+        };
+        let tid = w.create_api_token(&t).await.unwrap();
+        assert_eq!(w.find_api_token("th1", now).await.unwrap().unwrap().1.id, a.id, "{backend}");
+        assert!(w.find_api_token("th1", now + Duration::days(31)).await.unwrap().is_none(), "{backend}");
+        assert!(w.find_api_token("nope", now).await.unwrap().is_none(), "{backend}");
+        assert!(w.revoke_api_token(a.id, tid, now).await.unwrap(), "{backend}");
+        assert!(w.find_api_token("th1", now).await.unwrap().is_none(), "{backend}");
+        assert_eq!(w.list_api_tokens(a.id).await.unwrap()[0].revoked_at, Some(now), "{backend}");
+
+        // A federated identity links to the account.
+        w.link_federated(&FederatedLink {
+            provider: "vneid".into(),
+            subject: "sub-123".into(),
+            account_id: a.id,
+            verified_at: now,
+            claims: serde_json::json!({"name": "Nguyễn Văn A"}),
+        })
+        .await
+        .unwrap();
+        assert_eq!(w.find_federated("vneid", "sub-123").await.unwrap().unwrap().id, a.id, "{backend}");
+        assert!(w.find_federated("vneid", "other").await.unwrap().is_none(), "{backend}");
+        w.commit().await.unwrap();
+
+        let mut r = db.read().await.unwrap();
+        let found = r.list_accounts(&AccountFilter { text: Some("nguyễn".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(found.len(), 1, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn uncommitted_work_and_audit_rows_vanish_together() {
+    for (backend, db) in fresh_databases().await {
+        let now = Utc::now();
+        let entry = |action: &str| AuditEntry {
+            at: now,
+            actor_id: None,
+            actor_label: "cli".into(),
+            action: action.into(),
+            target_type: "field".into(),
+            target_id: "x".into(),
+            detail: serde_json::json!({"k": "v"}),
+            ip: None,
+            request_id: Some("req-1".into()),
+        };
+        let mut w = db.begin().await.unwrap();
+        w.upsert_field(&tl_core::catalog::Field { code: "x".into(), name: tl_core::catalog::I18nText::new("X", "X") }).await.unwrap();
+        w.append_audit(&entry("field.create")).await.unwrap();
+        drop(w);
+        let mut r = db.read().await.unwrap();
+        assert!(r.list_fields(now.date_naive()).await.unwrap().is_empty(), "{backend}");
+        assert!(r.list_audit(Some("field"), None, 10).await.unwrap().is_empty(), "{backend}");
+        drop(r);
+
+        let mut w = db.begin().await.unwrap();
+        w.append_audit(&entry("field.create")).await.unwrap();
+        w.set_setting("demo_seeded", "1").await.unwrap();
+        w.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        let rows = r.list_audit(Some("field"), Some("x"), 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend}");
+        assert_eq!(rows[0].detail["k"], "v", "{backend}");
+        assert_eq!(r.get_setting("demo_seeded").await.unwrap().as_deref(), Some("1"), "{backend}");
+        // Migrations are idempotent.
+        db.migrate().await.unwrap();
+    }
+}
