@@ -145,6 +145,83 @@ pub fn load(text: &str, format: Format, known: &Known) -> Result<CatalogDocument
     }
 }
 
+/// Validates a document built in code (e.g. from a form): the same rules as [`load`], without lines.
+pub fn check(doc: &CatalogDocument, known: &Known) -> Vec<DocError> {
+    let mut errors = Vec::new();
+    validate(doc, known, &Lines::default(), &mut errors);
+    errors
+}
+
+/// Parses and validates one procedure version as edited in the administration pages:
+/// the YAML/JSON text of a version without its `effective_from`, which the form gives apart.
+/// Errors point at lines of `text`.
+pub fn load_version(
+    text: &str,
+    effective_from: chrono::NaiveDate,
+    known: &Known,
+) -> Result<crate::catalog::ProcedureVersion, Vec<DocError>> {
+    if text.len() > 1024 * 1024 {
+        return Err(vec![err(0, "", "file_too_large", "Nội dung quá lớn (tối đa 1 MB).", "The text is too large (at most 1 MB).")]);
+    }
+    let (mut value, lines) = parse_marked(text).map_err(|e| vec![e])?;
+    let Value::Object(map) = &mut value else {
+        return Err(vec![err(1, "", "not_a_mapping", "Nội dung phải là một đối tượng (mapping).", "The text must be a mapping.")]);
+    };
+    if map.contains_key("effective_from") {
+        return Err(vec![err(lines.line_of("/effective_from"), "/effective_from", "effective_from_in_text", "Ngày hiệu lực được nhập ở ô riêng, không ghi trong nội dung.", "The effective date goes in its own box, not in the text.")]);
+    }
+    map.insert("effective_from".into(), Value::String(effective_from.to_string()));
+    let version: crate::catalog::ProcedureVersion = match serde_path_to_error::deserialize(&value) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut path = String::new();
+            for seg in e.path().iter() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("/{index}")),
+                    serde_path_to_error::Segment::Map { key } => {
+                        path.push('/');
+                        path.push_str(&escape(key));
+                    }
+                    _ => {}
+                }
+            }
+            let inner = e.into_inner().to_string();
+            return Err(vec![err(lines.line_of(&path), &path, "structure", format!("Sai cấu trúc tại {path}: {inner}"), format!("Wrong structure at {path}: {inner}"))]);
+        }
+    };
+    let mut errors = Vec::new();
+    let fields: HashSet<&str> = known.fields.iter().map(String::as_str).collect();
+    let agencies: HashSet<&str> = known.agencies.iter().map(String::as_str).collect();
+    let check_text = |path: &str, vi: &str, max: usize, push: &mut dyn FnMut(String, &'static str, String, String)| {
+        if vi.trim().is_empty() {
+            push(format!("{path}/vi"), "empty_text", "Không được để trống tên tiếng Việt.".into(), "The Vietnamese text must not be empty.".into());
+        } else if vi.chars().count() > max {
+            push(format!("{path}/vi"), "text_too_long", format!("Văn bản dài quá {max} ký tự."), format!("The text is longer than {max} characters."));
+        }
+    };
+    let mut push = |path: String, code: &'static str, vi: String, en: String| {
+        errors.push(err(lines.line_of(&path), &path, code, vi, en));
+    };
+    check_version(&version, "", &fields, &agencies, &mut push, &check_text);
+    if errors.is_empty() {
+        Ok(version)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// A version as editable text: YAML without `effective_from` (see [`load_version`]).
+pub fn dump_version(v: &crate::catalog::ProcedureVersion) -> String {
+    let mut value = serde_json::to_value(v).expect("version serialises");
+    if let Value::Object(m) = &mut value {
+        m.remove("effective_from");
+    }
+    let mut out = String::new();
+    write_yaml(&value, 0, &mut out, false);
+    out
+}
+
 /// Writes a catalog as YAML or JSON.
 pub fn dump(doc: &CatalogDocument, format: Format) -> String {
     let value = serde_json::to_value(doc).expect("catalog serialises");
@@ -770,6 +847,27 @@ procedures:
         assert!(load(extra, Format::Yaml, &known).is_err());
         known.agencies.insert("H26".into());
         assert!(load(extra, Format::Yaml, &known).is_ok());
+    }
+
+    #[test]
+    fn edits_one_version_with_lines_in_the_edited_text() {
+        let doc = load(GOOD, Format::Yaml, &Known::default()).unwrap();
+        let v = &doc.procedures[0].versions[0];
+        let text = dump_version(v);
+        assert!(!text.contains("effective_from"));
+        let mut known = Known::default();
+        known.fields.insert("ho-tich".into());
+        known.agencies.insert("H26.50".into());
+        let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let again = load_version(&text, day, &known).expect("round trip");
+        assert_eq!(again.effective_from, day);
+        assert_eq!(again.name, v.name);
+        let broken = text.replace("field: ho-tich", "field: nope");
+        let line = broken.lines().position(|l| l.contains("field: nope")).unwrap() + 1;
+        let errs = load_version(&broken, day, &known).unwrap_err();
+        assert_eq!((errs[0].line, errs[0].code), (line, "unknown_field"));
+        let errs = load_version("name: [", day, &known).unwrap_err();
+        assert_eq!(errs[0].code, "syntax");
     }
 
     #[test]

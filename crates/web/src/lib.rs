@@ -1,1 +1,156 @@
+//! Thăng Long's web layer: the citizen portal, the administration pages, the JSON API, and
+//! operations endpoints, all on one axum router. Pages are rendered on the server and every
+//! action is a plain form POST that redirects, so everything works without JavaScript.
 
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+mod metrics;
+mod middleware;
+pub mod ops;
+pub mod portal;
+pub mod security;
+pub mod templates;
+mod web;
+
+pub use error::{AppError, AppResult};
+pub use security::{hash_password, new_token, sha256_hex};
+pub use web::Visitor;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use std::time::Duration;
+use tl_storage::Database;
+
+/// Settings of the web layer (typed and validated by the binary at start).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (true behind HTTPS; false for plain-HTTP local demos).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: chrono::Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_max: chrono::Duration,
+    /// Largest request body accepted (forms and JSON).
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+    /// Failed sign-ins in a row before an account is locked for `lockout`.
+    pub max_failed_logins: i64,
+    pub lockout: chrono::Duration,
+    /// Sign-in attempts allowed per client address per `login_window`.
+    pub login_attempts_per_ip: usize,
+    pub login_window: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle: chrono::Duration::hours(2),
+            session_max: chrono::Duration::hours(12),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            trust_proxy: false,
+            max_failed_logins: 5,
+            lockout: chrono::Duration::minutes(15),
+            login_attempts_per_ip: 20,
+            login_window: Duration::from_secs(300),
+        }
+    }
+}
+
+pub struct AppInner {
+    pub db: Arc<dyn Database>,
+    pub config: WebConfig,
+    pub env: minijinja::Environment<'static>,
+    pub metrics: metrics::Metrics,
+    pub throttle: security::Throttle,
+    pub openapi_json: String,
+}
+
+pub type AppState = Arc<AppInner>;
+
+pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
+    let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
+    Arc::new(AppInner {
+        db,
+        config,
+        env: templates::environment(),
+        metrics: metrics::Metrics::default(),
+        throttle,
+        openapi_json: api::openapi_json(),
+    })
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(portal::index))
+        .route("/procedures", get(portal::search))
+        .route("/procedures/{code}", get(portal::procedure))
+        .route("/fields", get(portal::fields))
+        .route("/agencies", get(portal::agencies))
+        .route("/agencies/{eid}", get(portal::agency))
+        .route("/lang/{lang}", get(portal::switch_lang))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signout", post(auth::signout))
+        .route("/account", get(auth::account_page))
+        .route("/account/tokens", post(auth::create_token))
+        .route("/account/tokens/{id}/revoke", post(auth::revoke_token))
+        .merge(admin::routes())
+        .route("/static/{*path}", get(portal::static_file));
+    let api = api::routes();
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    Router::new()
+        .merge(pages)
+        .merge(api)
+        .merge(ops)
+        .fallback(portal::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::visitor))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::errors))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.config.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until ctrl-c / SIGTERM, then drains in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,137 @@
+//! Typed configuration: a TOML file, then environment variables, then flags; validated at start.
+
+use crate::Common;
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    web: WebFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebFile {
+    secure_cookies: Option<bool>,
+    trust_proxy: Option<bool>,
+    session_idle_minutes: Option<i64>,
+    session_max_hours: Option<i64>,
+    max_body_kib: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    max_failed_logins: Option<i64>,
+    lockout_minutes: Option<i64>,
+    login_attempts_per_ip: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub web: tl_web::WebConfig,
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn range<T: PartialOrd + std::fmt::Display + Copy>(name: &str, v: T, lo: T, hi: T) -> anyhow::Result<T> {
+    if v < lo || v > hi {
+        bail!("configuration `{name}` = {v} is out of range ({lo}–{hi})");
+    }
+    Ok(v)
+}
+
+impl Config {
+    pub fn load(common: &Common, listen: Option<&str>) -> anyhow::Result<Self> {
+        let file: FileConfig = match &common.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the configuration {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid configuration {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("thanglong.db").display()));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            bail!("the database URL must start with sqlite:// or postgres:// (got `{}`)", redact(&database_url));
+        }
+        let listen = listen.map(str::to_owned).or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        if listen.parse::<std::net::SocketAddr>().is_err() && !listen.contains(':') {
+            bail!("--listen must be an address like 127.0.0.1:8080 (got `{listen}`)");
+        }
+        let w = file.web;
+        let mut web = tl_web::WebConfig::default();
+        if let Some(v) = w.secure_cookies {
+            web.secure_cookies = v;
+        }
+        if let Some(v) = w.trust_proxy {
+            web.trust_proxy = v;
+        }
+        if let Some(v) = w.session_idle_minutes {
+            web.session_idle = chrono::Duration::minutes(range("web.session_idle_minutes", v, 5, 24 * 60)?);
+        }
+        if let Some(v) = w.session_max_hours {
+            web.session_max = chrono::Duration::hours(range("web.session_max_hours", v, 1, 24 * 30)?);
+        }
+        if let Some(v) = w.max_body_kib {
+            web.max_body_bytes = range("web.max_body_kib", v, 16, 64 * 1024)? * 1024;
+        }
+        if let Some(v) = w.request_timeout_secs {
+            web.request_timeout = Duration::from_secs(range("web.request_timeout_secs", v, 1, 600)?);
+        }
+        if let Some(v) = w.max_failed_logins {
+            web.max_failed_logins = range("web.max_failed_logins", v, 1, 100)?;
+        }
+        if let Some(v) = w.lockout_minutes {
+            web.lockout = chrono::Duration::minutes(range("web.lockout_minutes", v, 1, 24 * 60)?);
+        }
+        if let Some(v) = w.login_attempts_per_ip {
+            web.login_attempts_per_ip = range("web.login_attempts_per_ip", v, 1, 100_000)?;
+        }
+        Ok(Self { listen, database_url, data_dir, log_format: common.log_format.or(file.log_format).unwrap_or_default(), web })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

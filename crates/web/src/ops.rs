@@ -1,0 +1,32 @@
+//! Operations: liveness, readiness, Prometheus metrics.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// The process is alive (no dependency is checked).
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The process can serve: the database answers within two seconds.
+pub async fn readyz(State(st): State<AppState>) -> Response {
+    let backend = st.db.backend().as_str();
+    match tokio::time::timeout(Duration::from_secs(2), st.db.ping()).await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ready", "database": backend})).into_response(),
+        Ok(Err(e)) => unavailable(backend, &e.to_string()),
+        Err(_) => unavailable(backend, "timeout"),
+    }
+}
+
+fn unavailable(backend: &str, why: &str) -> Response {
+    tracing::warn!(backend, why, "readiness probe failed");
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unavailable", "database": backend}))).into_response()
+}
+
+pub async fn metrics(State(st): State<AppState>) -> Response {
+    let up = matches!(tokio::time::timeout(Duration::from_secs(1), st.db.ping()).await, Ok(Ok(())));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up)).into_response()
+}

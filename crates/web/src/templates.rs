@@ -1,0 +1,102 @@
+//! Server-rendered pages (minijinja), compiled into the binary.
+
+use crate::i18n::{self, Lang};
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind, State};
+
+macro_rules! sources {
+    ($($name:literal),* $(,)?) => {
+        pub const SOURCES: &[(&str, &str)] = &[$(($name, include_str!(concat!("../templates/", $name)))),*];
+    };
+}
+
+sources!(
+    "base.html",
+    "macros.html",
+    "error.html",
+    "index.html",
+    "search.html",
+    "procedure.html",
+    "fields.html",
+    "agencies.html",
+    "agency.html",
+    "signin.html",
+    "signup.html",
+    "account.html",
+    "admin/index.html",
+    "admin/agencies.html",
+    "admin/agency_form.html",
+    "admin/units.html",
+    "admin/unit_form.html",
+    "admin/procedures.html",
+    "admin/procedure_form.html",
+    "admin/accounts.html",
+    "admin/account_form.html",
+    "admin/account.html",
+    "admin/audit.html",
+);
+
+fn lang_of(state: &State) -> Lang {
+    state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or_default()
+}
+
+/// `t("key")`: the interface string in the page's language.
+fn t(state: &State, key: &str) -> String {
+    i18n::t(lang_of(state), key).to_owned()
+}
+
+/// `obj|tr`: the `vi`/`en` text of an I18nText value in the page's language.
+fn tr(state: &State, v: Value) -> Result<String, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let vi = v.get_attr("vi")?;
+    let en = v.get_attr("en")?;
+    let pick = if lang_of(state) == Lang::En && en.as_str().is_some_and(|s| !s.is_empty()) { en } else { vi };
+    Ok(pick.as_str().unwrap_or_default().to_owned())
+}
+
+/// `n|vnd`: 200000 → "200.000 ₫".
+fn vnd(v: Value) -> Result<String, Error> {
+    let n = i64::try_from(v).map_err(|_| Error::new(ErrorKind::InvalidOperation, "vnd expects a number"))?;
+    Ok(tl_core::fmt::vnd(n.max(0) as u64))
+}
+
+/// `"2026-02-07"|date`: → "07/02/2026".
+fn date(v: Value) -> String {
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    match chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(&s), "%Y-%m-%d") {
+        Ok(d) => tl_core::fmt::date(d),
+        Err(_) => s,
+    }
+}
+
+/// An RFC 3339 instant → "hh:mm dd/mm/yyyy" in Vietnam's time.
+fn datetime(v: Value) -> String {
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    match chrono::DateTime::parse_from_rfc3339(&s) {
+        Ok(t) => tl_core::fmt::datetime(t.with_timezone(&chrono::Utc)),
+        Err(_) => s,
+    }
+}
+
+/// `n|thousands`: 12345 → "12.345".
+fn thousands(v: Value) -> String {
+    i64::try_from(v).map(|n| tl_core::fmt::group_thousands(n.max(0) as u64)).unwrap_or_default()
+}
+
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    for (name, src) in SOURCES {
+        env.add_template(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
+    }
+    env.add_function("t", t);
+    env.add_filter("tr", tr);
+    env.add_filter("vnd", vnd);
+    env.add_filter("date", date);
+    env.add_filter("datetime", datetime);
+    env.add_filter("thousands", thousands);
+    env
+}
