@@ -108,7 +108,7 @@ pub async fn signin(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         errors.add(lang, "login", "Tài khoản này đã bị vô hiệu hóa. Vui lòng liên hệ quản trị viên.", "This account has been disabled. Please contact the administrator.");
         return fail(errors, StatusCode::FORBIDDEN);
     }
-    start_session(&st, &v, account.id, "account.signin", &safe_next(f.next.as_deref())).await
+    start_session(&st, &v, account.id, "account.signin", &safe_next(f.next.as_deref(), "/account")).await
 }
 
 /// Creates a fresh session (the old one, if any, is deleted: the id rotates at sign-in), a

@@ -288,7 +288,7 @@ pub struct NextParam {
 /// Switches the interface language (a preference cookie) and goes back where the visitor was.
 pub async fn switch_lang(State(st): State<AppState>, Path(lang): Path<String>, Query(p): Query<NextParam>) -> AppResult<Response> {
     let lang = Lang::parse(&lang).ok_or(AppError::NotFound)?;
-    let next = safe_next(p.next.as_deref().or(Some("/")));
+    let next = safe_next(p.next.as_deref(), "/");
     let mut resp = Redirect::to(&next).into_response();
     resp.headers_mut().append(header::SET_COOKIE, cookie("tl_lang", lang.code(), Some(365 * 24 * 3600), st.config.secure_cookies, "Lax"));
     Ok(resp)

@@ -106,10 +106,10 @@ pub fn see_other(to: &str) -> Response {
 }
 
 /// A local path safe to redirect to after sign-in (no other host, no scheme tricks).
-pub fn safe_next(next: Option<&str>) -> String {
+pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_owned(),
-        _ => "/account".into(),
+        _ => fallback.into(),
     }
 }
 

@@ -1,0 +1,484 @@
+//! The application in-process, against real SQLite and PostgreSQL: what a user or an API
+//! client would notice. One test binary for the crate (link time matters on 2 cores).
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tl_core::catalog_doc::{load, Format, Known};
+use tl_storage::testing::fresh_databases;
+use tl_storage::Database;
+use tower::ServiceExt;
+
+const SEED: &str = include_str!("../../thanglong/seed/catalog.yaml");
+
+struct App {
+    router: Router,
+    db: Arc<dyn Database>,
+    cookies: HashMap<String, String>,
+    name: &'static str,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    /// Whether the page shows `s` as a reader sees it (HTML entities decoded).
+    fn has(&self, s: &str) -> bool {
+        let text = self.body.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&#x60;", "`").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        text.contains(s)
+    }
+}
+
+async fn apps() -> Vec<App> {
+    let mut out = vec![];
+    for (name, db) in fresh_databases().await {
+        let doc = load(SEED, Format::Yaml, &Known::default()).expect("seed is valid");
+        let mut w = db.begin().await.unwrap();
+        tl_storage::apply_catalog(w.as_mut(), &doc, None, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        let config = tl_web::WebConfig { login_attempts_per_ip: 1000, ..Default::default() };
+        let router = tl_web::router(tl_web::state(db.clone(), config));
+        out.push(App { router, db, cookies: HashMap::new(), name });
+    }
+    out
+}
+
+impl App {
+    async fn send(&mut self, req: Request<Body>) -> Page {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for c in headers.get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), v.into());
+            }
+        }
+        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20).await.unwrap();
+        Page { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    async fn api(&mut self, path: &str, token: Option<&str>) -> Page {
+        let mut b = Request::get(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form with the visitor's CSRF token (fetching a page first to get one).
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        if !self.cookies.contains_key("tl_csrf") {
+            self.get("/").await;
+        }
+        let csrf = self.cookies["tl_csrf"].clone();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &serde_urlencoded::to_string(&all).unwrap()).await
+    }
+
+    async fn post_raw(&mut self, path: &str, body: &str) -> Page {
+        let req = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn sign_in(&mut self, login: &str, password: &str) -> Page {
+        self.post("/signin", &[("login", login), ("password", password)]).await
+    }
+
+    async fn add_officer(&self, login: &str, password: &str, agency: &str, roles: &[tl_core::account::Role]) -> i64 {
+        let now = chrono::Utc::now();
+        let mut w = self.db.begin().await.unwrap();
+        let ag = w.get_agency(agency).await.unwrap().unwrap();
+        let a = w
+            .create_account(
+                &tl_storage::NewAccount {
+                    kind: tl_core::account::AccountKind::Officer,
+                    login: login.into(),
+                    display_name: format!("Cán bộ {login}"),
+                    email: None,
+                    phone: None,
+                    password_hash: Some(tl_web::hash_password(password).unwrap()),
+                    agency_id: Some(ag.id),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        for r in roles {
+            w.grant_role(a.id, *r, ag.id, None, now).await.unwrap();
+        }
+        w.commit().await.unwrap();
+        a.id
+    }
+}
+
+fn titles(p: &Page) -> Vec<String> {
+    p.body
+        .split("class=\"result-title\"><a href=\"")
+        .skip(1)
+        .map(|s| {
+            let s = &s[s.find('>').unwrap() + 1..];
+            s[..s.find('<').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn citizens_find_procedures_by_vietnamese_search_and_browse() {
+    for mut app in apps().await {
+        let n = app.name;
+        let home = app.get("/").await;
+        assert_eq!(home.status, StatusCode::OK, "{n}");
+        assert!(home.has("<html lang=\"vi\">") && home.has("Thực hiện thủ tục hành chính trực tuyến"), "{n}");
+        for (q, first) in [
+            ("dang+ky+khai+sinh", "Đăng ký khai sinh"),
+            ("khai+sinh", "Đăng ký khai sinh"),
+            ("%C4%90%C4%82NG+K%C3%9D+K%E1%BA%BET+H%C3%94N", "Đăng ký kết hôn"),
+            ("giay+phep+xay+dung", "Cấp giấy phép xây dựng mới"),
+        ] {
+            let p = app.get(&format!("/procedures?q={q}")).await;
+            assert_eq!(p.status, StatusCode::OK, "{n} {q}");
+            let t = titles(&p);
+            assert!(t.first().is_some_and(|x| x.starts_with(first)), "{n} {q}: {t:?}");
+        }
+        // Browse by field and by agency.
+        let p = app.get("/procedures?field=ho-tich").await;
+        let t = titles(&p);
+        assert!(t.len() >= 5 && t.iter().all(|x| !x.contains("xây dựng")), "{n}: {t:?}");
+        let p = app.get("/agencies/H26.31").await;
+        assert!(p.has("Ủy ban nhân dân phường Ba Đình") && titles(&p).iter().any(|x| x == "Đăng ký khai sinh"), "{n}");
+        let p = app.get("/fields").await;
+        assert!(p.has("Hộ tịch"), "{n}");
+        // Hostile and oversized search text: a clear message, never a 500.
+        let long = "a".repeat(250);
+        let p = app.get(&format!("/procedures?q={long}")).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("Từ khóa tìm kiếm quá dài"), "{n}");
+        for q in ["%22", "%27+OR+1%3D1+--", "%E5%87%BA%E7%94%9F", "NEAR%28a%29", "%00"] {
+            assert_eq!(app.get(&format!("/procedures?q={q}")).await.status, StatusCode::OK, "{n} {q}");
+        }
+        assert_eq!(app.get("/procedures?page=abc").await.status, StatusCode::BAD_REQUEST, "{n}");
+        assert_eq!(app.get("/procedures?page=0").await.status, StatusCode::BAD_REQUEST, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn procedure_page_shows_what_a_citizen_needs_in_both_languages() {
+    for mut app in apps().await {
+        let n = app.name;
+        let p = app.get("/procedures/2.000815").await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        // Certified copy: per-page fee with the 200.000 ₫ cap, same-day limit with the 15:00 cut-off.
+        assert!(p.has("2.000 ₫/trang") && p.has("tối đa 200.000 ₫/bản"), "{n}");
+        assert!(p.has("Trong ngày làm việc") && p.has("15:00"), "{n}");
+        assert!(p.has("Thành phần hồ sơ") && p.has("Căn cứ pháp lý"), "{n}");
+        // Residence registration has two versions; the 2026 one is free online.
+        let p = app.get("/procedures/1.004222").await;
+        assert!(p.has("Miễn khi nộp trực tuyến") && p.has("Các phiên bản"), "{n}");
+        let old = app.get("/procedures/1.004222?version=1").await;
+        assert!(old.has("10.000 ₫ khi nộp trực tuyến") && old.has("không còn (hoặc chưa) hiệu lực"), "{n}");
+        // English on a switch; the switch returns to the same page.
+        let sw = app.get("/lang/en?next=/procedures/1.004222").await;
+        assert_eq!((sw.status, sw.location()), (StatusCode::SEE_OTHER, "/procedures/1.004222"), "{n}");
+        let en = app.get("/procedures/1.004222").await;
+        assert!(en.has("<html lang=\"en\">") && en.has("Permanent residence registration") && en.has("Free when filed online"), "{n}");
+        // The switch never redirects off-site.
+        let sw = app.get("/lang/en?next=//evil.example/x").await;
+        assert_eq!(sw.location(), "/", "{n}");
+        // Unknown and malformed codes: a 404 page in the visitor's language.
+        let p = app.get("/procedures/9.999999").await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{n}");
+        assert!(p.has("Page not found"), "{n}");
+        app.get("/lang/vi?next=/").await;
+        let p = app.get("/procedures/%3Cscript%3E").await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{n}");
+        assert!(p.has("Không tìm thấy trang") && !p.body.contains("<script>"), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn sign_up_sign_in_sign_out_with_csrf_throttling_and_session_rotation() {
+    for mut app in apps().await {
+        let n = app.name;
+        // Malformed ID and mismatched birth year: clear messages, nothing created.
+        let p = app
+            .post("/signup", &[("kind", "citizen"), ("personal_id", "00120301234"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/2003"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("Số định danh cá nhân phải gồm đúng 12 chữ số") && p.has("href=\"#personal_id\""), "{n}");
+        let p = app
+            .post("/signup", &[("kind", "citizen"), ("personal_id", "001303012345"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/1999"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .await;
+        assert!(p.has("không khớp với ngày sinh"), "{n}");
+        let p = app.post("/signup", &[("kind", "business"), ("tax_code", "0100109107"), ("full_name", "Công ty A"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")]).await;
+        assert!(p.has("sai chữ số kiểm tra"), "{n}");
+
+        // Without the CSRF token: refused, nothing changes.
+        let p = app.post_raw("/signup", "kind=citizen&personal_id=001303012345&full_name=X&birth_date=01/02/2003&password=Hoa+sen+n%E1%BB%9F+gi%E1%BB%AFa+h%E1%BB%93&password2=Hoa+sen+n%E1%BB%9F+gi%E1%BB%AFa+h%E1%BB%93").await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+        assert!(p.has("Biểu mẫu đã hết hạn"), "{n}");
+
+        let p = app
+            .post("/signup", &[("kind", "citizen"), ("personal_id", "001 303 012 345"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/2003"), ("email", "hoa@example.vn"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .await;
+        assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/account?welcome=1"), "{n}: {}", p.body);
+        let session1 = app.cookies["tl_session"].clone();
+        let acc = app.get("/account?welcome=1").await;
+        assert!(acc.has("Lê Thị Hoa") && acc.has("001303012345") && acc.has("Tài khoản của bạn đã được tạo"), "{n}");
+        let s = acc.headers.get_all(header::SET_COOKIE).iter().count();
+        assert_eq!(s, 0, "{n}: no cookie churn on ordinary pages");
+
+        // Sign out ends the session; the old cookie no longer works.
+        let p = app.post("/signout", &[]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        app.cookies.insert("tl_session".into(), session1.clone());
+        let p = app.get("/account").await;
+        assert_eq!(p.location(), "/signin?next=/account", "{n}");
+
+        // Sign in rotates the session id.
+        let p = app.sign_in("001303012345", "Hoa sen nở giữa hồ").await;
+        assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/account"), "{n}");
+        assert_ne!(app.cookies["tl_session"], session1, "{n}");
+        let cookie = p.headers.get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap().to_owned()).find(|c| c.starts_with("tl_session=")).unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{n}: {cookie}");
+        app.post("/signout", &[]).await;
+
+        // Wrong passwords lock the account; then even the right one waits.
+        for _ in 0..5 {
+            let p = app.sign_in("001303012345", "sai mật khẩu rồi").await;
+            assert!(p.has("Thông tin đăng nhập không đúng") || p.has("tạm thời bị khóa"), "{n}");
+        }
+        let p = app.sign_in("001303012345", "Hoa sen nở giữa hồ").await;
+        assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS, "{n}");
+        assert!(p.has("tạm thời bị khóa"), "{n}");
+        // An unknown login gets the same answer as a wrong password.
+        let p = app.sign_in("001203999999", "Hoa sen nở giữa hồ").await;
+        assert!(p.has("Thông tin đăng nhập không đúng"), "{n}");
+        // The audit trail saw it all.
+        let mut r = app.db.read().await.unwrap();
+        let actions: Vec<String> = r.list_audit(Some("account"), None, 100).await.unwrap().into_iter().map(|a| a.action).collect();
+        assert!(actions.contains(&"account.signup".to_string()) && actions.iter().filter(|a| *a == "account.signin_failed").count() >= 5, "{n}: {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn administrators_manage_agencies_units_procedures_and_officers_with_least_privilege() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        app.add_officer("quantri", "Quản trị viên thử nghiệm", "H26", &[Role::Admin]).await;
+        app.add_officer("motcua", "Một cửa thử nghiệm 1", "H26.31", &[Role::Reception]).await;
+
+        // An officer without the admin role cannot open the admin pages.
+        app.sign_in("motcua", "Một cửa thử nghiệm 1").await;
+        assert_eq!(app.get("/admin/agencies").await.status, StatusCode::FORBIDDEN, "{n}");
+        let p = app.post("/admin/agencies", &[("electronic_id", "H26.99"), ("name_vi", "X"), ("level", "commune"), ("parent", "H26"), ("valid_from", "2026-01-01")]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+        app.post("/signout", &[]).await;
+        // Anonymous: asked to sign in.
+        assert_eq!(app.get("/admin/agencies").await.status, StatusCode::UNAUTHORIZED, "{n}");
+
+        app.sign_in("quantri", "Quản trị viên thử nghiệm").await;
+        // A malformed electronic ID and one that does not extend its parent: refused with reasons.
+        let p = app.post("/admin/agencies", &[("electronic_id", "h26.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("valid_from", "01/01/2026")]).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("Mã định danh điện tử của cơ quan phải gồm"), "{n}");
+        let p = app.post("/admin/agencies", &[("electronic_id", "H27.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("valid_from", "01/01/2026")]).await;
+        assert!(p.has("phải bắt đầu bằng mã cơ quan cấp trên"), "{n}");
+        let p = app.post("/admin/agencies", &[("electronic_id", "H26.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("admin_unit", "00004"), ("valid_from", "01/01/2026")]).await;
+        assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/admin/agencies"), "{n}: {}", p.body);
+        assert!(app.get("/agencies").await.has("UBND phường Mới"), "{n}");
+
+        // Administrative units keep history.
+        let p = app.post("/admin/units", &[("code", "00009"), ("name_vi", "Phường Thử"), ("kind", "ward"), ("parent", "01"), ("valid_from", "2025-07-01"), ("valid_to", "2025-06-01")]).await;
+        assert!(p.has("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực"), "{n}");
+        let p = app.post("/admin/units", &[("code", "00009"), ("name_vi", "Phường Thử"), ("kind", "ward"), ("parent", "01"), ("valid_from", "2025-07-01")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+
+        // A procedure edit is a new version from its effective date; the old one stays readable.
+        let form = app.get("/admin/procedures/1.001193/edit").await;
+        assert_eq!(form.status, StatusCode::OK, "{n}");
+        let body_start = form.body.find("spellcheck=\"false\" aria-describedby=\"body-hint\">").unwrap();
+        let text = &form.body[body_start..];
+        let text = &text[text.find('>').unwrap() + 1..text.find("</textarea>").unwrap()];
+        let text = text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        let edited = text.replacen("Đăng ký khai sinh", "Đăng ký khai sinh (mẫu mới)", 1);
+        let past = app.post("/admin/procedures/1.001193", &[("effective_from", "2020-01-01"), ("body", &edited), ("action", "save")]).await;
+        assert!(past.has("không được trước hôm nay"), "{n}");
+        let broken = edited.replacen("field: ho-tich", "field: khong-co", 1);
+        let p = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &broken), ("action", "save")]).await;
+        assert!(p.has("Lĩnh vực `khong-co` không tồn tại") && p.has("Dòng"), "{n}");
+        let preview = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &edited), ("action", "preview")]).await;
+        assert!(preview.has("Xem trước (chưa lưu)") && preview.has("Đăng ký khai sinh (mẫu mới)"), "{n}");
+        let p = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &edited), ("action", "save")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let now = app.get("/procedures/1.001193").await;
+        assert!(now.has("Đăng ký khai sinh") && !now.has("(mẫu mới)"), "{n}: the new version is not in force before 2099");
+        let future = app.get(p.location()).await;
+        assert!(future.has("(mẫu mới)") && future.has("01/01/2099"), "{n}");
+
+        // Officers: created with roles at an agency; disabling ends their sessions.
+        let p = app.post("/admin/accounts", &[("login", "Bad Name"), ("display_name", "X"), ("agency", "H26.31"), ("password", "Mật khẩu đủ dài 123")]).await;
+        assert!(p.has("Tên đăng nhập phải dài 3–32 ký tự"), "{n}");
+        let p = app.post("/admin/accounts", &[("login", "chuyenvien.badinh"), ("display_name", "Phạm Văn Chung"), ("agency", "H26.31"), ("role_specialist", "on"), ("password", "Mật khẩu đủ dài 123")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let detail = app.get(p.location()).await;
+        assert!(detail.has("Chuyên viên") && detail.has("H26.31"), "{n}");
+        let admin_cookies = app.cookies.clone();
+        app.cookies.clear();
+        app.sign_in("chuyenvien.badinh", "Mật khẩu đủ dài 123").await;
+        assert_eq!(app.get("/account").await.status, StatusCode::OK, "{n}");
+        let officer_cookies = std::mem::replace(&mut app.cookies, admin_cookies);
+        let id = p.location().rsplit('/').next().unwrap().to_owned();
+        let p = app.post(&format!("/admin/accounts/{id}/status"), &[("status", "disabled")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        app.cookies = officer_cookies;
+        let p = app.get("/account").await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: the disabled officer is signed out at once");
+        let p = app.sign_in("chuyenvien.badinh", "Mật khẩu đủ dài 123").await;
+        assert!(p.has("đã bị vô hiệu hóa"), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn json_api_with_tokens_problem_details_and_an_openapi_document_for_every_route() {
+    for mut app in apps().await {
+        let n = app.name;
+        let p = app.api("/api/v1/procedures?q=dang%20ky%20khai%20sinh&per_page=5", None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        let j = p.json();
+        assert_eq!(j["items"][0]["code"], "1.001193", "{n}");
+        assert_eq!(j["items"][0]["level_code"], 4, "{n}");
+        assert!(j["total"].as_i64().unwrap() >= 3, "{n}");
+        let p = app.api("/api/v1/procedures?field=xay-dung&page=1", None).await;
+        assert!(p.json()["items"].as_array().unwrap().iter().all(|i| i["field"] == "xay-dung"), "{n}");
+        let p = app.api("/api/v1/procedures/1.004222?date=2025-12-31", None).await;
+        assert_eq!(p.json()["version"], 1, "{n}");
+        assert_eq!(p.json()["fees"][0]["online"]["amount"], 10000, "{n}");
+
+        // Errors: problem+json with a stable code, in Vietnamese unless asked otherwise.
+        for (path, status, code) in [
+            ("/api/v1/procedures/9.999999", 404, "not_found"),
+            ("/api/v1/procedures/bad", 400, "procedure_code_format"),
+            ("/api/v1/procedures?page=-1", 400, "bad_page"),
+            ("/api/v1/procedures?per_page=1000", 400, "bad_per_page"),
+            ("/api/v1/procedures?level=level5", 400, "bad_level"),
+            ("/api/v1/procedures/1.001193?date=31-12-2025", 400, "bad_date"),
+            ("/api/v1/nope", 404, "not_found"),
+        ] {
+            let p = app.api(path, None).await;
+            assert_eq!(p.status.as_u16(), status, "{n} {path}: {}", p.body);
+            assert_eq!(p.headers[header::CONTENT_TYPE], "application/problem+json", "{n} {path}");
+            assert_eq!(p.json()["code"], code, "{n} {path}");
+        }
+        let req = Request::get("/api/v1/procedures/9.999999").header(header::ACCEPT_LANGUAGE, "en-US").body(Body::empty()).unwrap();
+        let p = app.send(req).await;
+        assert_eq!(p.json()["title"], "Page not found", "{n}");
+
+        // Tokens: only the hash is stored; a bad or revoked token is refused even on public routes.
+        let p = app.api("/api/v1/me", None).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")), "{n}");
+        app.add_officer("api.user", "Mật khẩu cho API 2026", "H26", &[tl_core::account::Role::Monitor]).await;
+        app.sign_in("api.user", "Mật khẩu cho API 2026").await;
+        let page = app.post("/account/tokens", &[("name", "tích hợp"), ("days", "30")]).await;
+        assert_eq!(page.status, StatusCode::OK, "{n}");
+        let start = page.body.find("value=\"tl_").unwrap() + 7;
+        let token = page.body[start..start + 46].to_owned();
+        let p = app.api("/api/v1/me", Some(&token)).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert_eq!(p.json()["login"], "api.user", "{n}");
+        assert_eq!(p.json()["roles"][0], "monitor@H26", "{n}");
+        let mut r = app.db.read().await.unwrap();
+        let stored = r.find_api_token(&tl_web::sha256_hex(&token), chrono::Utc::now()).await.unwrap().unwrap().0;
+        drop(r);
+        assert!(!format!("{stored:?}").contains(&token), "{n}");
+        let p = app.api("/api/v1/procedures", Some("tl_not-a-real-token-at-all-000000000000000000000")).await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{n}");
+        app.post(&format!("/account/tokens/{}/revoke", stored.id), &[]).await;
+        assert_eq!(app.api("/api/v1/me", Some(&token)).await.status, StatusCode::UNAUTHORIZED, "{n}");
+
+        // The OpenAPI 3.1 document describes every route, and every described route exists.
+        let doc = app.api("/api/openapi.json", None).await.json();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{n}");
+        let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        for route in tl_web::api::DOCUMENTED {
+            assert!(paths.iter().any(|p| p == route), "{n}: {route} is not documented");
+        }
+        for p in &paths {
+            assert!(tl_web::api::DOCUMENTED.contains(&p.as_str()), "{n}: {p} is documented but not checked");
+            let concrete = p.replace("{code}", "1.001193");
+            let status = app.api(&concrete, None).await.status;
+            assert_ne!(status, StatusCode::NOT_FOUND, "{n}: {p} is documented but not routed");
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object(), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_4xx_and_operations_endpoints_work() {
+    for mut app in apps().await {
+        let n = app.name;
+        // Oversized form body: 413, with a message.
+        app.get("/").await;
+        let big = format!("csrf={}&login={}", app.cookies["tl_csrf"], "x".repeat(2 * 1024 * 1024));
+        let p = app.post_raw("/signin", &big).await;
+        assert_eq!(p.status, StatusCode::PAYLOAD_TOO_LARGE, "{n}");
+        assert!(p.has("Dữ liệu gửi lên quá lớn"), "{n}");
+        // Wrong content type: 415.
+        let req = Request::post("/signin").header(header::COOKIE, app.cookie_header()).header(header::CONTENT_TYPE, "application/json").body(Body::from("{}")).unwrap();
+        assert_eq!(app.send(req).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{n}");
+        // Wrong method: 405.
+        let req = Request::delete("/procedures").body(Body::empty()).unwrap();
+        assert_eq!(app.send(req).await.status, StatusCode::METHOD_NOT_ALLOWED, "{n}");
+
+        let p = app.get("/procedures?q=khai+sinh").await;
+        let csp = p.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{n}");
+        assert!(p.headers.contains_key("x-request-id"), "{n}");
+
+        assert_eq!(app.get("/healthz").await.body, "ok\n", "{n}");
+        let r = app.get("/readyz").await;
+        assert_eq!((r.status, r.json()["database"].as_str()), (StatusCode::OK, Some(n)), "{n}");
+        let m = app.get("/metrics").await;
+        assert!(m.has("thanglong_http_requests_total{method=\"GET\",route=\"/procedures\",status=\"200\"}"), "{n}");
+        assert!(m.has("thanglong_database_up 1"), "{n}");
+
+        // The database disappears: 503 with a calm message, readiness fails, nothing half-written.
+        app.db.close().await;
+        let p = app.get("/procedures?q=khai+sinh").await;
+        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{n}: {}", p.body);
+        assert!(p.has("Hệ thống tạm thời gián đoạn") && p.headers.contains_key(header::RETRY_AFTER), "{n}");
+        let p = app.api("/api/v1/procedures", None).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "{n}");
+        assert_eq!(app.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE, "{n}");
+    }
+}
