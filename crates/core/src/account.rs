@@ -163,9 +163,22 @@ pub fn check_password(password: &str, login: &str) -> Result<(), PasswordError> 
         return Err(PasswordError::ContainsLogin);
     }
     const COMMON: [&str; 16] = [
-        "1234567890", "0123456789", "12345678910", "1111111111", "0000000000", "123456789a", "qwertyuiop",
-        "password123", "matkhau123", "abc1234567", "a123456789", "1234567890a", "iloveyou123", "passw0rd12",
-        "vietnam1234", "hanoi12345",
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "1111111111",
+        "0000000000",
+        "123456789a",
+        "qwertyuiop",
+        "password123",
+        "matkhau123",
+        "abc1234567",
+        "a123456789",
+        "1234567890a",
+        "iloveyou123",
+        "passw0rd12",
+        "vietnam1234",
+        "hanoi12345",
     ];
     if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
         return Err(PasswordError::TooCommon);

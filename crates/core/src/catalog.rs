@@ -343,21 +343,11 @@ pub enum FeeBasis {
     Fixed { amount: u64 },
     /// Priced per page or per copy in tiers, with an optional cap per copy
     /// (e.g. certified copies: 2,000/page, 1,000/page from page 3, at most 200,000).
-    Tiered {
-        unit: CountUnit,
-        tiers: Vec<FeeTier>,
-        cap: Option<u64>,
-    },
+    Tiered { unit: CountUnit, tiers: Vec<FeeTier>, cap: Option<u64> },
     /// A share of a declared value, in basis points (0.5% = 50), within bounds.
-    Percent {
-        basis_points: u32,
-        min: Option<u64>,
-        max: Option<u64>,
-    },
+    Percent { basis_points: u32, min: Option<u64>, max: Option<u64> },
     /// Set by a resolution of the provincial People's Council; amount when known.
-    CouncilSet {
-        amount: Option<u64>,
-    },
+    CouncilSet { amount: Option<u64> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -601,10 +591,7 @@ impl Procedure {
 impl ProcedureVersion {
     /// The time limit that applies to `channel`: the channel's own, else the general one.
     pub fn time_limit_for(&self, channel: Channel) -> Option<&TimeLimit> {
-        self.time_limits
-            .iter()
-            .find(|t| t.channel == Some(channel))
-            .or_else(|| self.time_limits.iter().find(|t| t.channel.is_none()))
+        self.time_limits.iter().find(|t| t.channel == Some(channel)).or_else(|| self.time_limits.iter().find(|t| t.channel.is_none()))
     }
 
     /// Folded text of the name, for search ranking (weight A).

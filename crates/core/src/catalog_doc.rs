@@ -2,7 +2,7 @@
 //! Every problem is reported at once with its line, so an administrator fixes a file in
 //! one pass; a file with any problem is refused as a whole.
 
-use crate::catalog::{Agency, AdminUnit, AdminUnitKind, Field, Procedure};
+use crate::catalog::{AdminUnit, AdminUnitKind, Agency, Field, Procedure};
 use crate::ids::{check_admin_unit_code, check_procedure_code, AgencyId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -92,13 +92,7 @@ pub fn load(text: &str, format: Format, known: &Known) -> Result<CatalogDocument
     // JSON is checked by a strict JSON parser first; the YAML event parser then gives lines.
     if format == Format::Json {
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            return Err(vec![err(
-                e.line(),
-                "",
-                "syntax",
-                format!("Lỗi cú pháp JSON: {e}"),
-                format!("JSON syntax error: {e}"),
-            )]);
+            return Err(vec![err(e.line(), "", "syntax", format!("Lỗi cú pháp JSON: {e}"), format!("JSON syntax error: {e}"))]);
         }
     }
     let (value, lines) = match parse_marked(text) {
@@ -107,7 +101,13 @@ pub fn load(text: &str, format: Format, known: &Known) -> Result<CatalogDocument
     };
     let mut errors = Vec::new();
     let Value::Object(top) = &value else {
-        return Err(vec![err(1, "", "not_a_mapping", "Tệp danh mục phải là một đối tượng (mapping) ở cấp cao nhất.", "The catalog file must be a mapping at the top level.")]);
+        return Err(vec![err(
+            1,
+            "",
+            "not_a_mapping",
+            "Tệp danh mục phải là một đối tượng (mapping) ở cấp cao nhất.",
+            "The catalog file must be a mapping at the top level.",
+        )]);
     };
     match top.get("format").and_then(Value::as_str) {
         Some(FORMAT) => {}
@@ -168,7 +168,13 @@ pub fn load_version(
         return Err(vec![err(1, "", "not_a_mapping", "Nội dung phải là một đối tượng (mapping).", "The text must be a mapping.")]);
     };
     if map.contains_key("effective_from") {
-        return Err(vec![err(lines.line_of("/effective_from"), "/effective_from", "effective_from_in_text", "Ngày hiệu lực được nhập ở ô riêng, không ghi trong nội dung.", "The effective date goes in its own box, not in the text.")]);
+        return Err(vec![err(
+            lines.line_of("/effective_from"),
+            "/effective_from",
+            "effective_from_in_text",
+            "Ngày hiệu lực được nhập ở ô riêng, không ghi trong nội dung.",
+            "The effective date goes in its own box, not in the text.",
+        )]);
     }
     map.insert("effective_from".into(), Value::String(effective_from.to_string()));
     let version: crate::catalog::ProcedureVersion = match serde_path_to_error::deserialize(&value) {
@@ -186,7 +192,13 @@ pub fn load_version(
                 }
             }
             let inner = e.into_inner().to_string();
-            return Err(vec![err(lines.line_of(&path), &path, "structure", format!("Sai cấu trúc tại {path}: {inner}"), format!("Wrong structure at {path}: {inner}"))]);
+            return Err(vec![err(
+                lines.line_of(&path),
+                &path,
+                "structure",
+                format!("Sai cấu trúc tại {path}: {inner}"),
+                format!("Wrong structure at {path}: {inner}"),
+            )]);
         }
     };
     let mut errors = Vec::new();
@@ -194,9 +206,19 @@ pub fn load_version(
     let agencies: HashSet<&str> = known.agencies.iter().map(String::as_str).collect();
     let check_text = |path: &str, vi: &str, max: usize, push: &mut dyn FnMut(String, &'static str, String, String)| {
         if vi.trim().is_empty() {
-            push(format!("{path}/vi"), "empty_text", "Không được để trống tên tiếng Việt.".into(), "The Vietnamese text must not be empty.".into());
+            push(
+                format!("{path}/vi"),
+                "empty_text",
+                "Không được để trống tên tiếng Việt.".into(),
+                "The Vietnamese text must not be empty.".into(),
+            );
         } else if vi.chars().count() > max {
-            push(format!("{path}/vi"), "text_too_long", format!("Văn bản dài quá {max} ký tự."), format!("The text is longer than {max} characters."));
+            push(
+                format!("{path}/vi"),
+                "text_too_long",
+                format!("Văn bản dài quá {max} ký tự."),
+                format!("The text is longer than {max} characters."),
+            );
         }
     };
     let mut push = |path: String, code: &'static str, vi: String, en: String| {
@@ -315,9 +337,19 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
     };
     let check_text = |path: &str, vi: &str, max: usize, push: &mut dyn FnMut(String, &'static str, String, String)| {
         if vi.trim().is_empty() {
-            push(format!("{path}/vi"), "empty_text", "Không được để trống tên tiếng Việt.".into(), "The Vietnamese text must not be empty.".into());
+            push(
+                format!("{path}/vi"),
+                "empty_text",
+                "Không được để trống tên tiếng Việt.".into(),
+                "The Vietnamese text must not be empty.".into(),
+            );
         } else if vi.chars().count() > max {
-            push(format!("{path}/vi"), "text_too_long", format!("Văn bản dài quá {max} ký tự."), format!("The text is longer than {max} characters."));
+            push(
+                format!("{path}/vi"),
+                "text_too_long",
+                format!("Văn bản dài quá {max} ký tự."),
+                format!("The text is longer than {max} characters."),
+            );
         }
     };
 
@@ -326,12 +358,23 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
     let mut seen = HashSet::new();
     for (i, f) in doc.fields.iter().enumerate() {
         let p = format!("/fields/{i}");
-        let ok = !f.code.is_empty() && f.code.len() <= 64 && f.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok =
+            !f.code.is_empty() && f.code.len() <= 64 && f.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
-            push(format!("{p}/code"), "field_code", format!("Mã lĩnh vực `{}` không hợp lệ (chữ thường không dấu, số, gạch ngang).", f.code), format!("Field code `{}` is invalid (lowercase ASCII letters, digits, dashes).", f.code));
+            push(
+                format!("{p}/code"),
+                "field_code",
+                format!("Mã lĩnh vực `{}` không hợp lệ (chữ thường không dấu, số, gạch ngang).", f.code),
+                format!("Field code `{}` is invalid (lowercase ASCII letters, digits, dashes).", f.code),
+            );
         }
         if !seen.insert(f.code.as_str()) {
-            push(format!("{p}/code"), "duplicate", format!("Mã lĩnh vực `{}` bị trùng.", f.code), format!("Duplicate field code `{}`.", f.code));
+            push(
+                format!("{p}/code"),
+                "duplicate",
+                format!("Mã lĩnh vực `{}` bị trùng.", f.code),
+                format!("Duplicate field code `{}`.", f.code),
+            );
         }
         check_text(&format!("{p}/name"), &f.name.vi, 200, &mut push);
         fields.insert(&f.code);
@@ -346,29 +389,81 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
     for (i, u) in doc.admin_units.iter().enumerate() {
         let p = format!("/admin_units/{i}");
         if check_admin_unit_code(&u.code).is_err() || u.code.len() != u.kind.code_len() {
-            push(format!("{p}/code"), "admin_unit_code", format!("Mã đơn vị hành chính `{}` phải gồm {} chữ số với loại `{}`.", u.code, u.kind.code_len(), u.kind.as_str()), format!("Administrative unit code `{}` must have {} digits for kind `{}`.", u.code, u.kind.code_len(), u.kind.as_str()));
+            push(
+                format!("{p}/code"),
+                "admin_unit_code",
+                format!("Mã đơn vị hành chính `{}` phải gồm {} chữ số với loại `{}`.", u.code, u.kind.code_len(), u.kind.as_str()),
+                format!("Administrative unit code `{}` must have {} digits for kind `{}`.", u.code, u.kind.code_len(), u.kind.as_str()),
+            );
         }
         if !seen.insert(u.code.as_str()) {
-            push(format!("{p}/code"), "duplicate", format!("Mã đơn vị hành chính `{}` bị trùng.", u.code), format!("Duplicate administrative unit code `{}`.", u.code));
+            push(
+                format!("{p}/code"),
+                "duplicate",
+                format!("Mã đơn vị hành chính `{}` bị trùng.", u.code),
+                format!("Duplicate administrative unit code `{}`.", u.code),
+            );
         }
         check_text(&format!("{p}/name"), &u.name.vi, 200, &mut push);
         let top_level = matches!(u.kind, AdminUnitKind::Province | AdminUnitKind::Municipality);
         match (&u.parent, top_level) {
-            (Some(parent), _) if !units.contains_key(parent.as_str()) => push(format!("{p}/parent"), "unknown_parent", format!("Đơn vị cấp trên `{parent}` không tồn tại."), format!("Parent unit `{parent}` does not exist.")),
-            (Some(parent), false) if !matches!(units.get(parent.as_str()), Some(AdminUnitKind::Province | AdminUnitKind::Municipality | AdminUnitKind::District)) => push(format!("{p}/parent"), "bad_parent", format!("Đơn vị cấp trên `{parent}` không phải cấp tỉnh hoặc cấp huyện."), format!("Parent unit `{parent}` is not a province or district.")),
-            (Some(_), true) => push(format!("{p}/parent"), "bad_parent", "Đơn vị cấp tỉnh không có đơn vị cấp trên.".into(), "A province-level unit has no parent.".into()),
-            (None, false) => push(p.clone(), "missing_parent", "Đơn vị cấp xã/huyện phải có đơn vị cấp trên (`parent`).".into(), "A commune- or district-level unit needs a `parent`.".into()),
+            (Some(parent), _) if !units.contains_key(parent.as_str()) => push(
+                format!("{p}/parent"),
+                "unknown_parent",
+                format!("Đơn vị cấp trên `{parent}` không tồn tại."),
+                format!("Parent unit `{parent}` does not exist."),
+            ),
+            (Some(parent), false)
+                if !matches!(
+                    units.get(parent.as_str()),
+                    Some(AdminUnitKind::Province | AdminUnitKind::Municipality | AdminUnitKind::District)
+                ) =>
+            {
+                push(
+                    format!("{p}/parent"),
+                    "bad_parent",
+                    format!("Đơn vị cấp trên `{parent}` không phải cấp tỉnh hoặc cấp huyện."),
+                    format!("Parent unit `{parent}` is not a province or district."),
+                )
+            }
+            (Some(_), true) => push(
+                format!("{p}/parent"),
+                "bad_parent",
+                "Đơn vị cấp tỉnh không có đơn vị cấp trên.".into(),
+                "A province-level unit has no parent.".into(),
+            ),
+            (None, false) => push(
+                p.clone(),
+                "missing_parent",
+                "Đơn vị cấp xã/huyện phải có đơn vị cấp trên (`parent`).".into(),
+                "A commune- or district-level unit needs a `parent`.".into(),
+            ),
             _ => {}
         }
         if u.valid_to.is_some_and(|to| to <= u.valid_from) {
-            push(format!("{p}/valid_to"), "bad_interval", "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.".into(), "`valid_to` must be after `valid_from`.".into());
+            push(
+                format!("{p}/valid_to"),
+                "bad_interval",
+                "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.".into(),
+                "`valid_to` must be after `valid_from`.".into(),
+            );
         }
         if !u.successors.is_empty() && u.valid_to.is_none() {
-            push(format!("{p}/successors"), "successors_without_end", "Chỉ đơn vị đã hết hiệu lực (`valid_to`) mới có đơn vị kế thừa.".into(), "Only a unit that has ended (`valid_to`) has successors.".into());
+            push(
+                format!("{p}/successors"),
+                "successors_without_end",
+                "Chỉ đơn vị đã hết hiệu lực (`valid_to`) mới có đơn vị kế thừa.".into(),
+                "Only a unit that has ended (`valid_to`) has successors.".into(),
+            );
         }
         for (j, s) in u.successors.iter().enumerate() {
             if !units.contains_key(s.as_str()) {
-                push(format!("{p}/successors/{j}"), "unknown_successor", format!("Đơn vị kế thừa `{s}` không tồn tại."), format!("Successor unit `{s}` does not exist."));
+                push(
+                    format!("{p}/successors/{j}"),
+                    "unknown_successor",
+                    format!("Đơn vị kế thừa `{s}` không tồn tại."),
+                    format!("Successor unit `{s}` does not exist."),
+                );
             }
         }
     }
@@ -379,31 +474,66 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
         let p = format!("/agencies/{i}");
         let id = AgencyId::parse(&a.electronic_id);
         if let Err(e) = &id {
-            push(format!("{p}/electronic_id"), e.code(), format!("`{}`: {}", a.electronic_id, e.message("vi")), format!("`{}`: {}", a.electronic_id, e.message("en")));
+            push(
+                format!("{p}/electronic_id"),
+                e.code(),
+                format!("`{}`: {}", a.electronic_id, e.message("vi")),
+                format!("`{}`: {}", a.electronic_id, e.message("en")),
+            );
         }
         if !agencies.insert(&a.electronic_id) && !known.agencies.contains(&a.electronic_id) {
-            push(format!("{p}/electronic_id"), "duplicate", format!("Mã định danh `{}` bị trùng.", a.electronic_id), format!("Duplicate electronic ID `{}`.", a.electronic_id));
+            push(
+                format!("{p}/electronic_id"),
+                "duplicate",
+                format!("Mã định danh `{}` bị trùng.", a.electronic_id),
+                format!("Duplicate electronic ID `{}`.", a.electronic_id),
+            );
         }
         check_text(&format!("{p}/name"), &a.name.vi, 300, &mut push);
         if let Some(parent) = &a.parent {
             let before = doc.agencies[..i].iter().any(|b| &b.electronic_id == parent) || known.agencies.contains(parent);
             if !before {
-                push(format!("{p}/parent"), "unknown_parent", format!("Cơ quan cấp trên `{parent}` không tồn tại hoặc chưa được khai báo trước cơ quan này."), format!("Parent agency `{parent}` does not exist or is not listed before this agency."));
+                push(
+                    format!("{p}/parent"),
+                    "unknown_parent",
+                    format!("Cơ quan cấp trên `{parent}` không tồn tại hoặc chưa được khai báo trước cơ quan này."),
+                    format!("Parent agency `{parent}` does not exist or is not listed before this agency."),
+                );
             } else if let (Ok(id), Ok(pid)) = (&id, AgencyId::parse(parent)) {
                 if !id.extends(&pid) {
-                    push(format!("{p}/electronic_id"), "id_not_under_parent", format!("Mã `{}` phải bắt đầu bằng mã cơ quan cấp trên `{parent}` và thêm đúng một nhóm.", a.electronic_id), format!("ID `{}` must extend its parent's ID `{parent}` by exactly one group.", a.electronic_id));
+                    push(
+                        format!("{p}/electronic_id"),
+                        "id_not_under_parent",
+                        format!("Mã `{}` phải bắt đầu bằng mã cơ quan cấp trên `{parent}` và thêm đúng một nhóm.", a.electronic_id),
+                        format!("ID `{}` must extend its parent's ID `{parent}` by exactly one group.", a.electronic_id),
+                    );
                 }
             }
         } else if a.electronic_id.contains('.') {
-            push(format!("{p}/parent"), "missing_parent", "Cơ quan có mã nhiều cấp phải có cơ quan cấp trên (`parent`).".into(), "An agency with a multi-level ID needs a `parent`.".into());
+            push(
+                format!("{p}/parent"),
+                "missing_parent",
+                "Cơ quan có mã nhiều cấp phải có cơ quan cấp trên (`parent`).".into(),
+                "An agency with a multi-level ID needs a `parent`.".into(),
+            );
         }
         if let Some(u) = &a.admin_unit {
             if !units.contains_key(u.as_str()) {
-                push(format!("{p}/admin_unit"), "unknown_admin_unit", format!("Đơn vị hành chính `{u}` không tồn tại."), format!("Administrative unit `{u}` does not exist."));
+                push(
+                    format!("{p}/admin_unit"),
+                    "unknown_admin_unit",
+                    format!("Đơn vị hành chính `{u}` không tồn tại."),
+                    format!("Administrative unit `{u}` does not exist."),
+                );
             }
         }
         if a.valid_to.is_some_and(|to| to <= a.valid_from) {
-            push(format!("{p}/valid_to"), "bad_interval", "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.".into(), "`valid_to` must be after `valid_from`.".into());
+            push(
+                format!("{p}/valid_to"),
+                "bad_interval",
+                "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.".into(),
+                "`valid_to` must be after `valid_from`.".into(),
+            );
         }
     }
 
@@ -412,19 +542,39 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
     for (i, pr) in doc.procedures.iter().enumerate() {
         let p = format!("/procedures/{i}");
         if check_procedure_code(&pr.code).is_err() {
-            push(format!("{p}/code"), "procedure_code_format", format!("Mã thủ tục `{}` phải có dạng 1.001193.", pr.code), format!("Procedure code `{}` must look like 1.001193.", pr.code));
+            push(
+                format!("{p}/code"),
+                "procedure_code_format",
+                format!("Mã thủ tục `{}` phải có dạng 1.001193.", pr.code),
+                format!("Procedure code `{}` must look like 1.001193.", pr.code),
+            );
         }
         if !seen.insert(pr.code.as_str()) {
-            push(format!("{p}/code"), "duplicate", format!("Mã thủ tục `{}` bị trùng.", pr.code), format!("Duplicate procedure code `{}`.", pr.code));
+            push(
+                format!("{p}/code"),
+                "duplicate",
+                format!("Mã thủ tục `{}` bị trùng.", pr.code),
+                format!("Duplicate procedure code `{}`.", pr.code),
+            );
         }
         if pr.versions.is_empty() {
-            push(format!("{p}/versions"), "no_versions", "Thủ tục phải có ít nhất một phiên bản.".into(), "A procedure needs at least one version.".into());
+            push(
+                format!("{p}/versions"),
+                "no_versions",
+                "Thủ tục phải có ít nhất một phiên bản.".into(),
+                "A procedure needs at least one version.".into(),
+            );
         }
         let mut dates = HashSet::new();
         for (j, v) in pr.versions.iter().enumerate() {
             let vp = format!("{p}/versions/{j}");
             if !dates.insert(v.effective_from) {
-                push(format!("{vp}/effective_from"), "duplicate_version", "Hai phiên bản có cùng ngày hiệu lực.".into(), "Two versions have the same effective date.".into());
+                push(
+                    format!("{vp}/effective_from"),
+                    "duplicate_version",
+                    "Hai phiên bản có cùng ngày hiệu lực.".into(),
+                    "Two versions have the same effective date.".into(),
+                );
             }
             check_version(v, &vp, &fields, &agencies, &mut push, &check_text);
         }
@@ -442,21 +592,41 @@ fn check_version(
     check_text(&format!("{vp}/name"), &v.name.vi, 500, push);
     check_text(&format!("{vp}/result"), &v.result.vi, 500, push);
     if !fields.contains(v.field.as_str()) {
-        push(format!("{vp}/field"), "unknown_field", format!("Lĩnh vực `{}` không tồn tại.", v.field), format!("Field `{}` does not exist.", v.field));
+        push(
+            format!("{vp}/field"),
+            "unknown_field",
+            format!("Lĩnh vực `{}` không tồn tại.", v.field),
+            format!("Field `{}` does not exist.", v.field),
+        );
     }
     if v.agencies.is_empty() {
-        push(format!("{vp}/agencies"), "no_agency", "Phải có ít nhất một cơ quan thực hiện.".into(), "At least one handling agency is required.".into());
+        push(
+            format!("{vp}/agencies"),
+            "no_agency",
+            "Phải có ít nhất một cơ quan thực hiện.".into(),
+            "At least one handling agency is required.".into(),
+        );
     }
     for (k, a) in v.agencies.iter().enumerate() {
         if !agencies.contains(a.as_str()) {
-            push(format!("{vp}/agencies/{k}"), "unknown_agency", format!("Cơ quan `{a}` không tồn tại."), format!("Agency `{a}` does not exist."));
+            push(
+                format!("{vp}/agencies/{k}"),
+                "unknown_agency",
+                format!("Cơ quan `{a}` không tồn tại."),
+                format!("Agency `{a}` does not exist."),
+            );
         }
     }
     if v.applicants.is_empty() {
         push(format!("{vp}/applicants"), "no_applicant", "Phải nêu đối tượng thực hiện.".into(), "Who may file must be given.".into());
     }
     if v.result_delivery.is_empty() {
-        push(format!("{vp}/result_delivery"), "no_delivery", "Phải nêu cách thức trả kết quả.".into(), "How the result is returned must be given.".into());
+        push(
+            format!("{vp}/result_delivery"),
+            "no_delivery",
+            "Phải nêu cách thức trả kết quả.".into(),
+            "How the result is returned must be given.".into(),
+        );
     }
     if v.time_limits.is_empty() {
         push(format!("{vp}/time_limits"), "no_time_limit", "Phải có thời hạn giải quyết.".into(), "A time limit is required.".into());
@@ -468,26 +638,52 @@ fn check_version(
             push(tp.clone(), "duplicate_time_limit", "Mỗi kênh chỉ có một thời hạn.".into(), "Each channel has one time limit.".into());
         }
         if t.unit == crate::catalog::TimeUnit::SameDay && t.value != 0 {
-            push(format!("{tp}/value"), "same_day_value", "Thời hạn `same_day` phải có `value: 0`.".into(), "A `same_day` limit must have `value: 0`.".into());
+            push(
+                format!("{tp}/value"),
+                "same_day_value",
+                "Thời hạn `same_day` phải có `value: 0`.".into(),
+                "A `same_day` limit must have `value: 0`.".into(),
+            );
         }
         if t.unit != crate::catalog::TimeUnit::SameDay && !(1..=3650).contains(&t.value) {
-            push(format!("{tp}/value"), "time_value", "Thời hạn phải từ 1 đến 3650.".into(), "A time limit must be between 1 and 3650.".into());
+            push(
+                format!("{tp}/value"),
+                "time_value",
+                "Thời hạn phải từ 1 đến 3650.".into(),
+                "A time limit must be between 1 and 3650.".into(),
+            );
         }
         if let Some(c) = &t.cutoff {
             if chrono::NaiveTime::parse_from_str(c, "%H:%M").is_err() {
-                push(format!("{tp}/cutoff"), "cutoff_format", format!("Giờ tiếp nhận cuối `{c}` phải có dạng HH:MM."), format!("Cut-off `{c}` must be HH:MM."));
+                push(
+                    format!("{tp}/cutoff"),
+                    "cutoff_format",
+                    format!("Giờ tiếp nhận cuối `{c}` phải có dạng HH:MM."),
+                    format!("Cut-off `{c}` must be HH:MM."),
+                );
             }
         }
     }
     let mut keys = HashSet::new();
     for (k, c) in v.components.iter().enumerate() {
         let cp = format!("{vp}/components/{k}");
-        let key_ok = !c.key.is_empty() && c.key.len() <= 64 && c.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let key_ok =
+            !c.key.is_empty() && c.key.len() <= 64 && c.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !key_ok {
-            push(format!("{cp}/key"), "component_key", format!("Khóa thành phần `{}` không hợp lệ.", c.key), format!("Component key `{}` is invalid.", c.key));
+            push(
+                format!("{cp}/key"),
+                "component_key",
+                format!("Khóa thành phần `{}` không hợp lệ.", c.key),
+                format!("Component key `{}` is invalid.", c.key),
+            );
         }
         if !keys.insert(c.key.as_str()) {
-            push(format!("{cp}/key"), "duplicate", format!("Khóa thành phần `{}` bị trùng.", c.key), format!("Duplicate component key `{}`.", c.key));
+            push(
+                format!("{cp}/key"),
+                "duplicate",
+                format!("Khóa thành phần `{}` bị trùng.", c.key),
+                format!("Duplicate component key `{}`.", c.key),
+            );
         }
         check_text(&format!("{cp}/name"), &c.name.vi, 500, push);
         if !(1..=100).contains(&c.copies) {
@@ -562,7 +758,12 @@ impl MarkedEventReceiver for Builder {
             Event::DocumentStart => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    self.fail(mark, "multiple_documents", "Tệp chỉ được chứa một tài liệu YAML.", "The file must hold a single YAML document.");
+                    self.fail(
+                        mark,
+                        "multiple_documents",
+                        "Tệp chỉ được chứa một tài liệu YAML.",
+                        "The file must hold a single YAML document.",
+                    );
                 }
             }
             Event::Alias(_) => self.fail(mark, "alias", "Không hỗ trợ bí danh YAML (*alias).", "YAML aliases (*alias) are not supported."),
@@ -631,7 +832,13 @@ fn parse_marked(text: &str) -> Result<(Value, Lines), DocError> {
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut b, true) {
         let m = e.marker();
-        return Err(err(m.line(), "", "syntax", format!("Lỗi cú pháp ở dòng {}, cột {}: {}", m.line(), m.col() + 1, e.info()), format!("Syntax error at line {}, column {}: {}", m.line(), m.col() + 1, e.info())));
+        return Err(err(
+            m.line(),
+            "",
+            "syntax",
+            format!("Lỗi cú pháp ở dòng {}, cột {}: {}", m.line(), m.col() + 1, e.info()),
+            format!("Syntax error at line {}, column {}: {}", m.line(), m.col() + 1, e.info()),
+        ));
     }
     if let Some(e) = b.error {
         return Err(e);
@@ -815,10 +1022,7 @@ procedures:
         let got: Vec<(usize, &str, &str)> = errs.iter().map(|e| (e.line, e.code, e.path.as_str())).collect();
         assert_eq!(
             got,
-            vec![
-                (32, "unknown_field", "/procedures/0/versions/0/field"),
-                (34, "unknown_agency", "/procedures/0/versions/0/agencies/1"),
-            ]
+            vec![(32, "unknown_field", "/procedures/0/versions/0/field"), (34, "unknown_agency", "/procedures/0/versions/0/agencies/1"),]
         );
         assert!(errs[0].message_vi.contains("Lĩnh vực `ho-tik` không tồn tại"));
     }

@@ -25,9 +25,8 @@ pub fn amount(rule: &FeeRule, channel: Channel, input: FeeInput) -> Option<u64> 
                 CountUnit::Page => input.pages,
                 CountUnit::Copy => input.copies,
             };
-            let per_copy: u64 = (1..=count)
-                .map(|n| tiers.iter().find(|t| t.from <= n && t.to.is_none_or(|to| n <= to)).map_or(0, |t| t.amount))
-                .sum();
+            let per_copy: u64 =
+                (1..=count).map(|n| tiers.iter().find(|t| t.from <= n && t.to.is_none_or(|to| n <= to)).map_or(0, |t| t.amount)).sum();
             let per_copy = cap.map_or(per_copy, |c| per_copy.min(c));
             match unit {
                 // Page tiers price one copy; several copies of the same document pay each.
@@ -45,9 +44,7 @@ pub fn amount(rule: &FeeRule, channel: Channel, input: FeeInput) -> Option<u64> 
     Some(match (channel, &rule.online) {
         (Channel::Online, Some(OnlineVariant::Exempt)) => 0,
         (Channel::Online, Some(OnlineVariant::Amount { amount })) => (*amount).min(base),
-        (Channel::Online, Some(OnlineVariant::DiscountPercent { percent })) => {
-            base - base * u64::from((*percent).min(100)) / 100
-        }
+        (Channel::Online, Some(OnlineVariant::DiscountPercent { percent })) => base - base * u64::from((*percent).min(100)) / 100,
         _ => base,
     })
 }
@@ -104,8 +101,7 @@ pub fn describe(rule: &FeeRule, lang: &str) -> String {
             }
         }
         FeeBasis::CouncilSet { amount: None } => {
-            (if en { "Set by a resolution of the provincial People's Council" } else { "Theo Nghị quyết của HĐND cấp tỉnh" })
-                .into()
+            (if en { "Set by a resolution of the provincial People's Council" } else { "Theo Nghị quyết của HĐND cấp tỉnh" }).into()
         }
     }
 }
@@ -192,10 +188,8 @@ mod tests {
     fn criminal_record_copies_and_reduction() {
         let mut base = rule(FeeBasis::Fixed { amount: 200_000 }, None);
         base.reductions.push(FeeReduction { who: I18nText::new("Sinh viên", "Students"), amount: 100_000 });
-        let extra = rule(
-            FeeBasis::Tiered { unit: CountUnit::Copy, tiers: vec![FeeTier { from: 3, to: None, amount: 5000 }], cap: None },
-            None,
-        );
+        let extra =
+            rule(FeeBasis::Tiered { unit: CountUnit::Copy, tiers: vec![FeeTier { from: 3, to: None, amount: 5000 }], cap: None }, None);
         let total = |copies, reduction| {
             let i = FeeInput { copies, reduction, ..Default::default() };
             amount(&base, Channel::InPerson, i).unwrap() + amount(&extra, Channel::InPerson, i).unwrap()

@@ -75,9 +75,8 @@ impl IdError {
 /// Province codes (GSO) that appear as the first three digits of a personal ID number:
 /// the 63 provinces before the 2025 merger. Numbers issued earlier keep their code.
 const BIRTH_PROVINCE_CODES: [u16; 63] = [
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38, 40, 42, 44,
-    45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89,
-    91, 92, 93, 94, 95, 96,
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 48, 49, 51, 52,
+    54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,10 +220,7 @@ impl AgencyId {
 
     /// Whether this ID is a direct extension of `parent` (parent + "." + one group).
     pub fn extends(&self, parent: &AgencyId) -> bool {
-        self.0
-            .strip_prefix(parent.as_str())
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|g| !g.contains('.'))
+        self.0.strip_prefix(parent.as_str()).and_then(|rest| rest.strip_prefix('.')).is_some_and(|g| !g.contains('.'))
     }
 }
 

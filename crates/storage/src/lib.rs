@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
 use tl_core::account::{Role, RoleGrant};
-use tl_core::catalog::{Agency, AdminUnit, Field, ProcedureVersion};
+use tl_core::catalog::{AdminUnit, Agency, Field, ProcedureVersion};
 use tl_core::catalog_doc::{CatalogDocument, Known};
 
 #[derive(Debug, thiserror::Error)]

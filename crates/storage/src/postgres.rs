@@ -14,15 +14,9 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     pub async fn connect(url: &str) -> crate::Result<Self> {
-        let opts = PgConnectOptions::from_str(url)
-            .map_err(|e| crate::StoreError::BadUrl(e.to_string()))?
-            .application_name("thanglong");
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts)
-            .await?;
+        let opts = PgConnectOptions::from_str(url).map_err(|e| crate::StoreError::BadUrl(e.to_string()))?.application_name("thanglong");
+        let pool =
+            PgPoolOptions::new().max_connections(16).min_connections(1).acquire_timeout(Duration::from_secs(5)).connect_with(opts).await?;
         Ok(Self { pool })
     }
 }
@@ -99,12 +93,8 @@ impl PgRepo {
                 )
             } else {
                 let n = q.terms.len();
-                let parts: Vec<String> = q
-                    .terms
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| if i + 1 == n { format!("'{t}':*") } else { format!("'{t}'") })
-                    .collect();
+                let parts: Vec<String> =
+                    q.terms.iter().enumerate().map(|(i, t)| if i + 1 == n { format!("'{t}':*") } else { format!("'{t}'") }).collect();
                 let expr = if relaxed { parts.join(" | ") } else { parts.join(" & ") };
                 (
                     format!(

@@ -5,16 +5,14 @@
 
 macro_rules! shared_impl {
     ($repo:ty, $db:ty, $row:ty) => {
-        use $crate::model::*;
-        use $crate::{AccountRepo, AuditRepo, CatalogRepo, Result, SessionRepo, SettingsRepo, StoreError};
         use chrono::{DateTime, NaiveDate, Utc};
         use sqlx::types::Json;
         use sqlx::Row;
         use tl_core::account::{AccountKind, Role, RoleGrant};
-        use tl_core::catalog::{
-            Agency, AgencyLevel, AdminUnit, AdminUnitKind, Field, I18nText, Procedure, ProcedureVersion,
-        };
+        use tl_core::catalog::{AdminUnit, AdminUnitKind, Agency, AgencyLevel, Field, I18nText, Procedure, ProcedureVersion};
         use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
+        use $crate::model::*;
+        use $crate::{AccountRepo, AuditRepo, CatalogRepo, Result, SessionRepo, SettingsRepo, StoreError};
 
         fn i18n(vi: String, en: Option<String>) -> I18nText {
             I18nText { vi, en }
@@ -91,8 +89,7 @@ macro_rules! shared_impl {
                 field_name: i18n(r.try_get("field_vi")?, r.try_get("field_en")?),
                 level: tl_core::catalog::ServiceLevel::parse(&level).ok_or_else(|| corrupt("service level", &level))?,
                 time_value: r.try_get("time_value")?,
-                time_unit: serde_json::from_value(serde_json::Value::String(unit.clone()))
-                    .map_err(|_| corrupt("time unit", &unit))?,
+                time_unit: serde_json::from_value(serde_json::Value::String(unit.clone())).map_err(|_| corrupt("time unit", &unit))?,
                 agency_count: r.try_get("agency_count")?,
             })
         }
@@ -257,25 +254,23 @@ macro_rules! shared_impl {
                 .bind(now)
                 .fetch_one(self.conn())
                 .await?;
-                let clash: Option<i64> = sqlx::query_scalar(
-                    "SELECT version_no FROM procedure_versions WHERE procedure_id = $1 AND effective_from = $2",
-                )
-                .bind(pid)
-                .bind(v.effective_from)
-                .fetch_optional(self.conn())
-                .await?;
+                let clash: Option<i64> =
+                    sqlx::query_scalar("SELECT version_no FROM procedure_versions WHERE procedure_id = $1 AND effective_from = $2")
+                        .bind(pid)
+                        .bind(v.effective_from)
+                        .fetch_optional(self.conn())
+                        .await?;
                 if let Some(n) = clash {
                     return Err(StoreError::Conflict(format!(
                         "procedure {code} already has version {n} effective from {}",
                         v.effective_from
                     )));
                 }
-                let version_no: i64 = sqlx::query_scalar(
-                    "SELECT COALESCE(MAX(version_no), 0) + 1 FROM procedure_versions WHERE procedure_id = $1",
-                )
-                .bind(pid)
-                .fetch_one(self.conn())
-                .await?;
+                let version_no: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(version_no), 0) + 1 FROM procedure_versions WHERE procedure_id = $1")
+                        .bind(pid)
+                        .fetch_one(self.conn())
+                        .await?;
                 // The new version ends where the next one (by date) starts; the previous one ends here.
                 let next: Option<NaiveDate> = sqlx::query_scalar(
                     "SELECT MIN(effective_from) FROM procedure_versions WHERE procedure_id = $1 AND effective_from > $2",
@@ -354,12 +349,7 @@ macro_rules! shared_impl {
                 self.search(q).await
             }
 
-            async fn get_procedure(
-                &mut self,
-                code: &str,
-                day: NaiveDate,
-                version_no: Option<i64>,
-            ) -> Result<Option<ProcedureDetail>> {
+            async fn get_procedure(&mut self, code: &str, day: NaiveDate, version_no: Option<i64>) -> Result<Option<ProcedureDetail>> {
                 let row = sqlx::query(
                     "SELECT v.id, v.version_no, v.effective_to, v.body, f.name_vi AS field_vi, f.name_en AS field_en \
                      FROM procedure_versions v JOIN procedures p ON p.id = v.procedure_id \
@@ -471,10 +461,7 @@ macro_rules! shared_impl {
                 }
                 for r in sqlx::query("SELECT code, kind FROM admin_units").fetch_all(self.conn()).await? {
                     let kind: String = r.try_get("kind")?;
-                    known.admin_units.insert(
-                        r.try_get("code")?,
-                        AdminUnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind", &kind))?,
-                    );
+                    known.admin_units.insert(r.try_get("code")?, AdminUnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind", &kind))?);
                 }
                 for r in sqlx::query("SELECT electronic_id FROM agencies").fetch_all(self.conn()).await? {
                     known.agencies.insert(r.try_get("electronic_id")?);
@@ -676,11 +663,7 @@ macro_rules! shared_impl {
             }
 
             async fn touch_api_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(now)
-                    .execute(self.conn())
-                    .await?;
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(id).bind(now).execute(self.conn()).await?;
                 Ok(())
             }
 
@@ -696,14 +679,12 @@ macro_rules! shared_impl {
             }
 
             async fn revoke_api_token(&mut self, account_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool> {
-                let r = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = $3 WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL",
-                )
-                .bind(account_id)
-                .bind(id)
-                .bind(now)
-                .execute(self.conn())
-                .await?;
+                let r = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL")
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
                 Ok(r.rows_affected() > 0)
             }
         }

@@ -118,12 +118,8 @@ impl SqliteRepo {
                 )
             } else {
                 let n = q.terms.len();
-                let parts: Vec<String> = q
-                    .terms
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| if i + 1 == n { format!("\"{t}\"*") } else { format!("\"{t}\"") })
-                    .collect();
+                let parts: Vec<String> =
+                    q.terms.iter().enumerate().map(|(i, t)| if i + 1 == n { format!("\"{t}\"*") } else { format!("\"{t}\"") }).collect();
                 let expr = if relaxed { parts.join(" OR ") } else { parts.join(" ") };
                 (
                     format!(

@@ -12,7 +12,14 @@ pub const SEED_CATALOG: &str = include_str!("../seed/catalog.yaml");
 /// (login, password, kind, name, agency, roles)
 const ACCOUNTS: &[(&str, &str, AccountKind, &str, Option<&str>, &[Role])] = &[
     ("admin", "Quản trị Thăng Long 2026", AccountKind::Officer, "Quản trị viên hệ thống", Some("H26"), &[Role::Admin]),
-    ("motcua.badinh", "Một cửa Ba Đình 2026", AccountKind::Officer, "Trần Thị Bình", Some("H26.31"), &[Role::Reception, Role::CatalogEditor]),
+    (
+        "motcua.badinh",
+        "Một cửa Ba Đình 2026",
+        AccountKind::Officer,
+        "Trần Thị Bình",
+        Some("H26.31"),
+        &[Role::Reception, Role::CatalogEditor],
+    ),
     ("001203012345", "Công dân Hà Nội 2026", AccountKind::Citizen, "Nguyễn Văn An", None, &[]),
     ("0108888888", "Doanh nghiệp mẫu 2026", AccountKind::Business, "Công ty TNHH Sen Vàng (dữ liệu mẫu)", None, &[]),
 ];
@@ -22,7 +29,8 @@ pub async fn seed(db: &Arc<dyn Database>) -> anyhow::Result<()> {
     let mut w = db.begin().await?;
     if w.get_setting("demo_seeded").await?.is_none() {
         let known = w.catalog_known().await?;
-        let doc = catalog_doc::load(SEED_CATALOG, Format::Yaml, &known).map_err(|e| anyhow::anyhow!("the built-in seed is invalid: {e:?}"))?;
+        let doc =
+            catalog_doc::load(SEED_CATALOG, Format::Yaml, &known).map_err(|e| anyhow::anyhow!("the built-in seed is invalid: {e:?}"))?;
         let report = tl_storage::apply_catalog(w.as_mut(), &doc, None, chrono::Utc::now()).await.context("loading the seed catalog")?;
         tracing::info!(procedures = report.procedures, agencies = report.agencies, "demo catalog loaded");
         w.set_setting("demo_seeded", "1").await?;
@@ -40,7 +48,15 @@ pub async fn seed(db: &Arc<dyn Database>) -> anyhow::Result<()> {
         let hash = tokio::task::spawn_blocking(move || tl_web::hash_password(&pw)).await??;
         let a = w
             .create_account(
-                &NewAccount { kind: *kind, login: (*login).into(), display_name: (*name).into(), email: None, phone: None, password_hash: Some(hash), agency_id },
+                &NewAccount {
+                    kind: *kind,
+                    login: (*login).into(),
+                    display_name: (*name).into(),
+                    email: None,
+                    phone: None,
+                    password_hash: Some(hash),
+                    agency_id,
+                },
                 now,
             )
             .await?;

@@ -154,7 +154,8 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
+            {
                 let _ = e.print();
                 return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
             }
@@ -273,7 +274,8 @@ async fn open_migrated(cfg: &Config) -> anyhow::Result<Arc<dyn Database>> {
 async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let cfg = Config::load(&a.common, a.listen.as_deref())?;
     init_logs(cfg.log_format);
-    std::fs::create_dir_all(cfg.data_dir.join("files")).with_context(|| format!("creating the file store in {}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(cfg.data_dir.join("files"))
+        .with_context(|| format!("creating the file store in {}", cfg.data_dir.display()))?;
     let db = open_migrated(&cfg).await?;
     if demo {
         demo::seed(&db).await?;
@@ -362,7 +364,10 @@ pub async fn add_user(
     check_password(password, &login).map_err(|e| anyhow::anyhow!("password: {}", e.message("en")))?;
     let roles: Vec<Role> = roles
         .iter()
-        .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role `{r}` (admin, catalog_editor, reception, specialist, leader, monitor)")))
+        .map(|r| {
+            Role::parse(r)
+                .ok_or_else(|| anyhow::anyhow!("unknown role `{r}` (admin, catalog_editor, reception, specialist, leader, monitor)"))
+        })
         .collect::<Result<_, _>>()?;
     let now = chrono::Utc::now();
     let mut w = db.begin().await?;
@@ -374,7 +379,15 @@ pub async fn add_user(
     let hash = tokio::task::spawn_blocking(move || tl_web::hash_password(&password)).await??;
     let account = w
         .create_account(
-            &NewAccount { kind: AccountKind::Officer, login: login.clone(), display_name: name.trim().into(), email, phone, password_hash: Some(hash), agency_id: Some(agency_row.id) },
+            &NewAccount {
+                kind: AccountKind::Officer,
+                login: login.clone(),
+                display_name: name.trim().into(),
+                email,
+                phone,
+                password_hash: Some(hash),
+                agency_id: Some(agency_row.id),
+            },
             now,
         )
         .await?;

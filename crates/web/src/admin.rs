@@ -117,14 +117,27 @@ pub struct AgencyForm {
     valid_to: String,
 }
 
-async fn agency_form(st: &AppState, v: &Visitor, form: &AgencyForm, editing: bool, errors: FormErrors, status: StatusCode) -> AppResult<Response> {
+async fn agency_form(
+    st: &AppState,
+    v: &Visitor,
+    form: &AgencyForm,
+    editing: bool,
+    errors: FormErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let mut repo = st.db.read().await?;
-    let parents: Vec<_> = repo.list_agencies().await?.into_iter().map(|a| json!({"electronic_id": a.electronic_id, "name": a.name, "depth": a.depth()})).collect();
-    let units = repo.list_admin_units().await?;
-    let levels: Vec<_> = [AgencyLevel::Province, AgencyLevel::Department, AgencyLevel::Unit, AgencyLevel::Commune, AgencyLevel::ServicePoint]
-        .iter()
-        .map(|l| json!({"code": l.as_str(), "label": l.label(v.lang.code())}))
+    let parents: Vec<_> = repo
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| json!({"electronic_id": a.electronic_id, "name": a.name, "depth": a.depth()}))
         .collect();
+    let units = repo.list_admin_units().await?;
+    let levels: Vec<_> =
+        [AgencyLevel::Province, AgencyLevel::Department, AgencyLevel::Unit, AgencyLevel::Commune, AgencyLevel::ServicePoint]
+            .iter()
+            .map(|l| json!({"code": l.as_str(), "label": l.label(v.lang.code())}))
+            .collect();
     let ctx = minijinja::context! { form => form, editing => editing, parents => parents, units => units, levels => levels, errors => errors.items, field_errors => errors.by_field() };
     render_status(st, v, "admin/agency_form.html", ctx, status)
 }
@@ -181,7 +194,12 @@ async fn save_agency(st: &AppState, v: &Visitor, f: AgencyForm, editing: bool) -
     let mut repo = st.db.read().await?;
     let known = repo.catalog_known().await?;
     if !editing && known.agencies.contains(&eid) {
-        errors.add(lang, "electronic_id", "Mã định danh này đã được dùng cho một cơ quan khác.", "This electronic ID is already used by another agency.");
+        errors.add(
+            lang,
+            "electronic_id",
+            "Mã định danh này đã được dùng cho một cơ quan khác.",
+            "This electronic ID is already used by another agency.",
+        );
     }
     drop(repo);
     let agency = Agency {
@@ -203,7 +221,12 @@ async fn save_agency(st: &AppState, v: &Visitor, f: AgencyForm, editing: bool) -
         errors = doc_errors(&check(&doc, &known), "/agencies/0", lang);
         if let Some(p) = &agency.parent {
             if p == &eid || p.starts_with(&format!("{eid}.")) {
-                errors.add(lang, "parent", "Cơ quan cấp trên không thể là chính nó hoặc cơ quan cấp dưới của nó.", "The parent cannot be the agency itself or one below it.");
+                errors.add(
+                    lang,
+                    "parent",
+                    "Cơ quan cấp trên không thể là chính nó hoặc cơ quan cấp dưới của nó.",
+                    "The parent cannot be the agency itself or one below it.",
+                );
             }
         }
     }
@@ -224,7 +247,12 @@ pub async fn create_agency(State(st): State<AppState>, v: Visitor, CsrfForm(f): 
     save_agency(&st, &v, f, false).await
 }
 
-pub async fn update_agency(State(st): State<AppState>, v: Visitor, Path(eid): Path<String>, CsrfForm(mut f): CsrfForm<AgencyForm>) -> AppResult<Response> {
+pub async fn update_agency(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(eid): Path<String>,
+    CsrfForm(mut f): CsrfForm<AgencyForm>,
+) -> AppResult<Response> {
     v.require_admin()?;
     st.db.read().await?.get_agency(&eid).await?.ok_or(AppError::NotFound)?;
     f.electronic_id = eid;
@@ -268,12 +296,26 @@ pub struct UnitForm {
     successors: String,
 }
 
-async fn unit_form(st: &AppState, v: &Visitor, form: &UnitForm, editing: bool, errors: FormErrors, status: StatusCode) -> AppResult<Response> {
+async fn unit_form(
+    st: &AppState,
+    v: &Visitor,
+    form: &UnitForm,
+    editing: bool,
+    errors: FormErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let units = st.db.read().await?.list_admin_units().await?;
-    let kinds: Vec<_> = [AdminUnitKind::Municipality, AdminUnitKind::Province, AdminUnitKind::Ward, AdminUnitKind::Commune, AdminUnitKind::SpecialZone, AdminUnitKind::District]
-        .iter()
-        .map(|k| json!({"code": k.as_str(), "label": k.label(v.lang.code())}))
-        .collect();
+    let kinds: Vec<_> = [
+        AdminUnitKind::Municipality,
+        AdminUnitKind::Province,
+        AdminUnitKind::Ward,
+        AdminUnitKind::Commune,
+        AdminUnitKind::SpecialZone,
+        AdminUnitKind::District,
+    ]
+    .iter()
+    .map(|k| json!({"code": k.as_str(), "label": k.label(v.lang.code())}))
+    .collect();
     let ctx = minijinja::context! { form => form, editing => editing, units => units, kinds => kinds, errors => errors.items, field_errors => errors.by_field() };
     render_status(st, v, "admin/unit_form.html", ctx, status)
 }
@@ -358,7 +400,12 @@ pub async fn create_unit(State(st): State<AppState>, v: Visitor, CsrfForm(f): Cs
     save_unit(&st, &v, f, false).await
 }
 
-pub async fn update_unit(State(st): State<AppState>, v: Visitor, Path(code): Path<String>, CsrfForm(mut f): CsrfForm<UnitForm>) -> AppResult<Response> {
+pub async fn update_unit(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(code): Path<String>,
+    CsrfForm(mut f): CsrfForm<UnitForm>,
+) -> AppResult<Response> {
     v.require_admin()?;
     f.code = code;
     save_unit(&st, &v, f, true).await
@@ -425,7 +472,13 @@ async fn procedure_form(st: &AppState, v: &Visitor, view: ProcedureFormView<'_>,
 pub async fn new_procedure(State(st): State<AppState>, v: Visitor) -> AppResult<Response> {
     require_catalog(&v)?;
     let form = ProcedureForm { effective_from: today().to_string(), body: NEW_VERSION_TEMPLATE.into(), ..Default::default() };
-    procedure_form(&st, &v, ProcedureFormView { form: &form, editing: false, errors: vec![], preview: None, versions: vec![] }, StatusCode::OK).await
+    procedure_form(
+        &st,
+        &v,
+        ProcedureFormView { form: &form, editing: false, errors: vec![], preview: None, versions: vec![] },
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn edit_procedure(State(st): State<AppState>, v: Visitor, Path(code): Path<String>) -> AppResult<Response> {
@@ -435,13 +488,24 @@ pub async fn edit_procedure(State(st): State<AppState>, v: Visitor, Path(code): 
     let latest = versions.last().ok_or(AppError::NotFound)?;
     let d = repo.get_procedure(&code, today(), Some(latest.version_no)).await?.ok_or(AppError::NotFound)?;
     let tomorrow = today().succ_opt().unwrap_or_else(today);
-    let form = ProcedureForm { code: code.clone(), effective_from: tomorrow.max(latest.effective_from.succ_opt().unwrap_or(tomorrow)).to_string(), body: dump_version(&d.version), action: String::new() };
+    let form = ProcedureForm {
+        code: code.clone(),
+        effective_from: tomorrow.max(latest.effective_from.succ_opt().unwrap_or(tomorrow)).to_string(),
+        body: dump_version(&d.version),
+        action: String::new(),
+    };
     procedure_form(&st, &v, ProcedureFormView { form: &form, editing: true, errors: vec![], preview: None, versions }, StatusCode::OK).await
 }
 
 async fn save_procedure(st: &AppState, v: &Visitor, f: ProcedureForm, editing: bool) -> AppResult<Response> {
     let mut errors: Vec<DocError> = Vec::new();
-    let problem = |path: &str, vi: &str, en: &str| DocError { line: 0, path: path.into(), code: "form", message_vi: vi.into(), message_en: en.into() };
+    let problem = |path: &str, vi: &str, en: &str| DocError {
+        line: 0,
+        path: path.into(),
+        code: "form",
+        message_vi: vi.into(),
+        message_en: en.into(),
+    };
     let code = f.code.trim().to_owned();
     if tl_core::ids::check_procedure_code(&code).is_err() {
         errors.push(problem("code", "Mã thủ tục phải có dạng 1.001193.", "The procedure code must look like 1.001193."));
@@ -451,14 +515,30 @@ async fn save_procedure(st: &AppState, v: &Visitor, f: ProcedureForm, editing: b
     let versions = repo.list_procedure_versions(&code).await?;
     drop(repo);
     if !editing && !versions.is_empty() {
-        errors.push(problem("code", "Mã thủ tục này đã tồn tại: hãy sửa thủ tục đó để tạo phiên bản mới.", "This procedure code exists: edit that procedure to publish a new version."));
+        errors.push(problem(
+            "code",
+            "Mã thủ tục này đã tồn tại: hãy sửa thủ tục đó để tạo phiên bản mới.",
+            "This procedure code exists: edit that procedure to publish a new version.",
+        ));
     }
     let day = parse_day(&f.effective_from);
     match day {
-        None => errors.push(problem("effective_from", "Vui lòng nhập ngày hiệu lực (ngày/tháng/năm).", "Enter the effective date (dd/mm/yyyy).")),
+        None => errors.push(problem(
+            "effective_from",
+            "Vui lòng nhập ngày hiệu lực (ngày/tháng/năm).",
+            "Enter the effective date (dd/mm/yyyy).",
+        )),
         // History is not rewritten: a new version takes effect today or later.
-        Some(d) if d < today() => errors.push(problem("effective_from", "Ngày hiệu lực không được trước hôm nay: các phiên bản đã có hiệu lực không được sửa.", "The effective date cannot be before today: versions already in force are never changed.")),
-        Some(d) if versions.iter().any(|x| x.effective_from == d) => errors.push(problem("effective_from", "Đã có một phiên bản với ngày hiệu lực này. Hãy chọn ngày khác.", "A version with this effective date exists. Choose another date.")),
+        Some(d) if d < today() => errors.push(problem(
+            "effective_from",
+            "Ngày hiệu lực không được trước hôm nay: các phiên bản đã có hiệu lực không được sửa.",
+            "The effective date cannot be before today: versions already in force are never changed.",
+        )),
+        Some(d) if versions.iter().any(|x| x.effective_from == d) => errors.push(problem(
+            "effective_from",
+            "Đã có một phiên bản với ngày hiệu lực này. Hãy chọn ngày khác.",
+            "A version with this effective date exists. Choose another date.",
+        )),
         _ => {}
     }
     let version = match day.map(|d| load_version(&f.body, d, &known)) {
@@ -491,8 +571,17 @@ async fn save_procedure(st: &AppState, v: &Visitor, f: ProcedureForm, editing: b
                         agencies.push(a);
                     }
                 }
-                let field_name = repo.list_fields(today()).await?.into_iter().find(|x| x.code == ver.field).map(|x| x.name).unwrap_or_default();
-                let detail = tl_storage::ProcedureDetail { code: code.clone(), version_no: versions.len() as i64 + 1, effective_to: None, version: ver.clone(), field_name, agencies, versions: vec![] };
+                let field_name =
+                    repo.list_fields(today()).await?.into_iter().find(|x| x.code == ver.field).map(|x| x.name).unwrap_or_default();
+                let detail = tl_storage::ProcedureDetail {
+                    code: code.clone(),
+                    version_no: versions.len() as i64 + 1,
+                    effective_to: None,
+                    version: ver.clone(),
+                    field_name,
+                    agencies,
+                    versions: vec![],
+                };
                 Some(procedure_view(&detail, v.lang))
             }
             _ => None,
@@ -504,7 +593,8 @@ async fn save_procedure(st: &AppState, v: &Visitor, f: ProcedureForm, editing: b
     let mut w = st.db.begin().await?;
     let actor = v.account.as_ref().map(|a| a.id);
     let no = w.add_procedure_version(&code, &ver, actor, Utc::now()).await?;
-    w.append_audit(&audit(v, None, "procedure.version", "procedure", &code, json!({"version": no, "effective_from": ver.effective_from}))).await?;
+    w.append_audit(&audit(v, None, "procedure.version", "procedure", &code, json!({"version": no, "effective_from": ver.effective_from})))
+        .await?;
     w.commit().await?;
     Ok(see_other(&format!("/procedures/{code}?version={no}")))
 }
@@ -514,7 +604,12 @@ pub async fn create_procedure(State(st): State<AppState>, v: Visitor, CsrfForm(f
     save_procedure(&st, &v, f, false).await
 }
 
-pub async fn update_procedure(State(st): State<AppState>, v: Visitor, Path(code): Path<String>, CsrfForm(mut f): CsrfForm<ProcedureForm>) -> AppResult<Response> {
+pub async fn update_procedure(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(code): Path<String>,
+    CsrfForm(mut f): CsrfForm<ProcedureForm>,
+) -> AppResult<Response> {
     require_catalog(&v)?;
     if st.db.read().await?.list_procedure_versions(&code).await?.is_empty() {
         return Err(AppError::NotFound);
@@ -574,7 +669,15 @@ fn roles_json(lang: Lang) -> Vec<serde_json::Value> {
 }
 
 async fn account_form(st: &AppState, v: &Visitor, form: &OfficerForm, errors: FormErrors, status: StatusCode) -> AppResult<Response> {
-    let agencies: Vec<_> = st.db.read().await?.list_agencies().await?.into_iter().map(|a| json!({"electronic_id": a.electronic_id, "name": a.name, "depth": a.depth()})).collect();
+    let agencies: Vec<_> = st
+        .db
+        .read()
+        .await?
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| json!({"electronic_id": a.electronic_id, "name": a.name, "depth": a.depth()}))
+        .collect();
     let ctx = minijinja::context! { form => form, agencies => agencies, roles => roles_json(v.lang), errors => errors.items, field_errors => errors.by_field() };
     render_status(st, v, "admin/account_form.html", ctx, status)
 }
@@ -599,7 +702,12 @@ pub async fn create_account(State(st): State<AppState>, v: Visitor, CsrfForm(f):
         errors.add(lang, "email", "Địa chỉ thư điện tử không hợp lệ.", "The email address is not valid.");
     }
     if opt(&f.phone).is_some_and(|p| !valid_phone(&p)) {
-        errors.add(lang, "phone", "Số điện thoại phải gồm 10 chữ số, bắt đầu bằng 0.", "The phone number must have 10 digits and start with 0.");
+        errors.add(
+            lang,
+            "phone",
+            "Số điện thoại phải gồm 10 chữ số, bắt đầu bằng 0.",
+            "The phone number must have 10 digits and start with 0.",
+        );
     }
     if let Err(e) = check_password(&f.password, &login) {
         errors.add(lang, "password", e.message("vi"), e.message("en"));
@@ -641,7 +749,15 @@ pub async fn create_account(State(st): State<AppState>, v: Visitor, CsrfForm(f):
         w.grant_role(a.id, *r, agency.id, actor, now).await?;
     }
     let role_names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-    w.append_audit(&audit(&v, None, "account.create", "account", &a.id.to_string(), json!({"login": login, "agency": agency.electronic_id, "roles": role_names}))).await?;
+    w.append_audit(&audit(
+        &v,
+        None,
+        "account.create",
+        "account",
+        &a.id.to_string(),
+        json!({"login": login, "agency": agency.electronic_id, "roles": role_names}),
+    ))
+    .await?;
     w.commit().await?;
     Ok(see_other(&format!("/admin/accounts/{}", a.id)))
 }
@@ -651,12 +767,22 @@ pub async fn account(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let mut repo = st.db.read().await?;
     let a = repo.get_account(id).await?.ok_or(AppError::NotFound)?;
-    let grants: Vec<_> = repo.roles_of(id).await?.into_iter().map(|g| json!({"role": g.role.as_str(), "role_label": g.role.label(v.lang.code()), "agency": g.agency})).collect();
+    let grants: Vec<_> = repo
+        .roles_of(id)
+        .await?
+        .into_iter()
+        .map(|g| json!({"role": g.role.as_str(), "role_label": g.role.label(v.lang.code()), "agency": g.agency}))
+        .collect();
     let agency = match a.agency_id {
         Some(x) => repo.get_agency_by_id(x).await?,
         None => None,
     };
-    let agencies: Vec<_> = repo.list_agencies().await?.into_iter().map(|x| json!({"electronic_id": x.electronic_id, "name": x.name, "depth": x.depth()})).collect();
+    let agencies: Vec<_> = repo
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|x| json!({"electronic_id": x.electronic_id, "name": x.name, "depth": x.depth()}))
+        .collect();
     let history = repo.list_audit(Some("account"), Some(&id.to_string()), 50).await?;
     let ctx = minijinja::context! { a => a, kind_label => a.kind.label(v.lang.code()), agency => agency, grants => grants, agencies => agencies, roles => roles_json(v.lang), history => history };
     render(&st, &v, "admin/account.html", ctx)
@@ -676,23 +802,35 @@ async fn change_role(st: &AppState, v: &Visitor, id: &str, f: RoleForm, grant: b
     let role = Role::parse(&f.role).ok_or_else(|| AppError::invalid("bad_role", "Vai trò không hợp lệ.", "Unknown role."))?;
     let mut w = st.db.begin().await?;
     w.get_account(id).await?.ok_or(AppError::NotFound)?;
-    let agency = w.get_agency(f.agency.trim()).await?.ok_or_else(|| AppError::invalid("bad_agency", "Cơ quan không tồn tại.", "Unknown agency."))?;
+    let agency =
+        w.get_agency(f.agency.trim()).await?.ok_or_else(|| AppError::invalid("bad_agency", "Cơ quan không tồn tại.", "Unknown agency."))?;
     if grant {
         w.grant_role(id, role, agency.id, v.account.as_ref().map(|a| a.id), Utc::now()).await?;
     } else {
         w.revoke_role(id, role, agency.id).await?;
     }
     let action = if grant { "account.role_grant" } else { "account.role_revoke" };
-    w.append_audit(&audit(v, None, action, "account", &id.to_string(), json!({"role": role.as_str(), "agency": agency.electronic_id}))).await?;
+    w.append_audit(&audit(v, None, action, "account", &id.to_string(), json!({"role": role.as_str(), "agency": agency.electronic_id})))
+        .await?;
     w.commit().await?;
     Ok(see_other(&format!("/admin/accounts/{id}")))
 }
 
-pub async fn grant_role(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, CsrfForm(f): CsrfForm<RoleForm>) -> AppResult<Response> {
+pub async fn grant_role(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<RoleForm>,
+) -> AppResult<Response> {
     change_role(&st, &v, &id, f, true).await
 }
 
-pub async fn revoke_role(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, CsrfForm(f): CsrfForm<RoleForm>) -> AppResult<Response> {
+pub async fn revoke_role(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<RoleForm>,
+) -> AppResult<Response> {
     change_role(&st, &v, &id, f, false).await
 }
 
@@ -703,7 +841,12 @@ pub struct StatusForm {
 }
 
 /// Disabling an account ends its sessions at once; its API tokens stop working with it.
-pub async fn set_status(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, CsrfForm(f): CsrfForm<StatusForm>) -> AppResult<Response> {
+pub async fn set_status(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> AppResult<Response> {
     let me = v.require_admin()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let status = match f.status.as_str() {
@@ -712,12 +855,24 @@ pub async fn set_status(State(st): State<AppState>, v: Visitor, Path(id): Path<S
         _ => return Err(AppError::invalid("bad_status", "Trạng thái không hợp lệ.", "Unknown status.")),
     };
     if id == me.id && status == AccountStatus::Disabled {
-        return Err(AppError::invalid("self_disable", "Bạn không thể tự vô hiệu hóa tài khoản của mình.", "You cannot disable your own account."));
+        return Err(AppError::invalid(
+            "self_disable",
+            "Bạn không thể tự vô hiệu hóa tài khoản của mình.",
+            "You cannot disable your own account.",
+        ));
     }
     let mut w = st.db.begin().await?;
     w.set_account_status(id, status, Utc::now()).await?;
     let ended = if status == AccountStatus::Disabled { w.delete_sessions_of(id).await? } else { 0 };
-    w.append_audit(&audit(&v, None, "account.status", "account", &id.to_string(), json!({"status": status.as_str(), "sessions_ended": ended}))).await?;
+    w.append_audit(&audit(
+        &v,
+        None,
+        "account.status",
+        "account",
+        &id.to_string(),
+        json!({"status": status.as_str(), "sessions_ended": ended}),
+    ))
+    .await?;
     w.commit().await?;
     Ok(see_other(&format!("/admin/accounts/{id}")))
 }

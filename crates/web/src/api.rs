@@ -208,7 +208,12 @@ pub struct ProcedureItem {
     responses((status = 200, description = "A page of procedures", body = ProcedurePage),
               (status = 400, description = "Malformed parameters", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "A bearer token was sent and is not valid", body = Problem, content_type = "application/problem+json")))]
-async fn list_procedures(State(st): State<AppState>, _c: Caller, ApiLang(lang): ApiLang, Query(p): Query<SearchApiParams>) -> AppResult<Json<ProcedurePage>> {
+async fn list_procedures(
+    State(st): State<AppState>,
+    _c: Caller,
+    ApiLang(lang): ApiLang,
+    Query(p): Query<SearchApiParams>,
+) -> AppResult<Json<ProcedurePage>> {
     let params = SearchParams { q: p.q, field: p.field, agency: p.agency, level: p.level, page: p.page, per_page: p.per_page };
     let q = params.to_query(100)?;
     let mut repo = st.db.read().await?;
@@ -300,7 +305,12 @@ fn code_ok(code: &str) -> AppResult<()> {
     responses((status = 200, body = ProcedureDoc),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such procedure or version", body = Problem, content_type = "application/problem+json")))]
-async fn get_procedure(State(st): State<AppState>, _c: Caller, Path(code): Path<String>, Query(p): Query<ProcedureParams>) -> AppResult<Json<ProcedureDoc>> {
+async fn get_procedure(
+    State(st): State<AppState>,
+    _c: Caller,
+    Path(code): Path<String>,
+    Query(p): Query<ProcedureParams>,
+) -> AppResult<Json<ProcedureDoc>> {
     code_ok(&code)?;
     let version = match p.version.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -310,9 +320,8 @@ async fn get_procedure(State(st): State<AppState>, _c: Caller, Path(code): Path<
     };
     let day = match p.date.as_deref().filter(|s| !s.is_empty()) {
         None => today(),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            AppError::invalid("bad_date", "Ngày phải có dạng YYYY-MM-DD.", "The date must be YYYY-MM-DD.")
-        })?,
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("bad_date", "Ngày phải có dạng YYYY-MM-DD.", "The date must be YYYY-MM-DD."))?,
     };
     let mut repo = st.db.read().await?;
     let d = repo.get_procedure(&code, day, version).await?.ok_or(AppError::NotFound)?;
@@ -329,13 +338,21 @@ async fn get_procedure(State(st): State<AppState>, _c: Caller, Path(code): Path<
         level_code: v.level.vendor_code(),
         agencies: d.agencies.iter().map(agency_item).collect(),
         authority: v.authority.as_ref().map(Into::into),
-        applicants: v.applicants.iter().map(|a| serde_json::to_value(a).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()).collect(),
+        applicants: v
+            .applicants
+            .iter()
+            .map(|a| serde_json::to_value(a).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default())
+            .collect(),
         time_limits: serde_json::to_value(&v.time_limits).map_err(|e| AppError::Internal(e.into()))?,
         fees: serde_json::to_value(&v.fees).map_err(|e| AppError::Internal(e.into()))?,
         components: serde_json::to_value(&v.components).map_err(|e| AppError::Internal(e.into()))?,
         legal_basis: serde_json::to_value(&v.legal_basis).map_err(|e| AppError::Internal(e.into()))?,
         result: (&v.result).into(),
-        result_delivery: v.result_delivery.iter().map(|r| serde_json::to_value(r).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()).collect(),
+        result_delivery: v
+            .result_delivery
+            .iter()
+            .map(|r| serde_json::to_value(r).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default())
+            .collect(),
         result_note: v.result_note.as_ref().map(Into::into),
         steps: v.steps.as_ref().map(Into::into),
         conditions: v.conditions.as_ref().map(Into::into),

@@ -59,7 +59,12 @@ pub async fn signin(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
     };
     let mut errors = FormErrors::default();
     if login.is_empty() {
-        errors.add(lang, "login", "Vui lòng nhập số định danh cá nhân, mã số thuế hoặc tên đăng nhập.", "Enter your personal ID number, tax code or user name.");
+        errors.add(
+            lang,
+            "login",
+            "Vui lòng nhập số định danh cá nhân, mã số thuế hoặc tên đăng nhập.",
+            "Enter your personal ID number, tax code or user name.",
+        );
     }
     if f.password.is_empty() {
         errors.add(lang, "password", "Vui lòng nhập mật khẩu.", "Enter your password.");
@@ -90,22 +95,39 @@ pub async fn signin(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let password = f.password.clone();
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.map_err(|e| AppError::Internal(e.into()))?;
     let Some(account) = account.clone().filter(|_| ok) else {
         if let Some(a) = &account {
             let mut w = st.db.begin().await?;
             let lock = (a.failed_logins + 1 >= st.config.max_failed_logins).then(|| now + st.config.lockout);
             w.record_login_failure(a.id, lock).await?;
-            w.append_audit(&audit(&v, Some(a.id), "account.signin_failed", "account", &a.id.to_string(), serde_json::json!({"locked": lock.is_some()}))).await?;
+            w.append_audit(&audit(
+                &v,
+                Some(a.id),
+                "account.signin_failed",
+                "account",
+                &a.id.to_string(),
+                serde_json::json!({"locked": lock.is_some()}),
+            ))
+            .await?;
             w.commit().await?;
         }
-        errors.add(lang, "login", "Thông tin đăng nhập không đúng. Vui lòng kiểm tra lại.", "The sign-in details are not correct. Please check them.");
+        errors.add(
+            lang,
+            "login",
+            "Thông tin đăng nhập không đúng. Vui lòng kiểm tra lại.",
+            "The sign-in details are not correct. Please check them.",
+        );
         return fail(errors, StatusCode::BAD_REQUEST);
     };
     if account.status != tl_storage::AccountStatus::Active {
-        errors.add(lang, "login", "Tài khoản này đã bị vô hiệu hóa. Vui lòng liên hệ quản trị viên.", "This account has been disabled. Please contact the administrator.");
+        errors.add(
+            lang,
+            "login",
+            "Tài khoản này đã bị vô hiệu hóa. Vui lòng liên hệ quản trị viên.",
+            "This account has been disabled. Please contact the administrator.",
+        );
         return fail(errors, StatusCode::FORBIDDEN);
     }
     start_session(&st, &v, account.id, "account.signin", &safe_next(f.next.as_deref(), "/account")).await
@@ -153,11 +175,23 @@ pub fn audit(v: &Visitor, actor: Option<i64>, action: &str, target_type: &str, t
     }
 }
 
-pub async fn signout(State(st): State<AppState>, v: Visitor, CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>) -> AppResult<Response> {
+pub async fn signout(
+    State(st): State<AppState>,
+    v: Visitor,
+    CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
     if let Some(h) = &v.session_hash {
         let mut w = st.db.begin().await?;
         w.delete_session(h).await?;
-        w.append_audit(&audit(&v, None, "account.signout", "account", &v.account.as_ref().map_or(0, |a| a.id).to_string(), serde_json::json!({}))).await?;
+        w.append_audit(&audit(
+            &v,
+            None,
+            "account.signout",
+            "account",
+            &v.account.as_ref().map_or(0, |a| a.id).to_string(),
+            serde_json::json!({}),
+        ))
+        .await?;
         w.commit().await?;
     }
     let secure = st.config.secure_cookies;
@@ -202,7 +236,13 @@ pub fn valid_phone(p: &str) -> bool {
 
 pub fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else { return false };
-    e.len() <= 254 && !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !e.contains(char::is_whitespace) && !domain.contains('@')
+    e.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.contains(char::is_whitespace)
+        && !domain.contains('@')
 }
 
 pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfForm<SignupForm>) -> AppResult<Response> {
@@ -225,18 +265,33 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
                 Ok(id) => {
                     login = id.as_str().to_owned();
                     match tl_core::fmt::parse_date(&f.birth_date) {
-                        Some(d) if d > tl_core::time::local_date(now) => errors.add(lang, "birth_date", "Ngày sinh không được ở tương lai.", "The date of birth cannot be in the future."),
+                        Some(d) if d > tl_core::time::local_date(now) => errors.add(
+                            lang,
+                            "birth_date",
+                            "Ngày sinh không được ở tương lai.",
+                            "The date of birth cannot be in the future.",
+                        ),
                         Some(d) => {
                             if let Err(e) = id.check_against(d, None) {
                                 errors.add(lang, "personal_id", e.message("vi"), e.message("en"));
                             }
                         }
-                        None => errors.add(lang, "birth_date", "Vui lòng nhập ngày sinh theo dạng ngày/tháng/năm, ví dụ 05/09/1990.", "Enter your date of birth as dd/mm/yyyy, for example 05/09/1990."),
+                        None => errors.add(
+                            lang,
+                            "birth_date",
+                            "Vui lòng nhập ngày sinh theo dạng ngày/tháng/năm, ví dụ 05/09/1990.",
+                            "Enter your date of birth as dd/mm/yyyy, for example 05/09/1990.",
+                        ),
                     }
                 }
                 Err(e) if f.personal_id.trim().is_empty() => {
                     let _ = e;
-                    errors.add(lang, "personal_id", "Vui lòng nhập số định danh cá nhân (12 chữ số trên thẻ căn cước).", "Enter your personal ID number (the 12 digits on your ID card).");
+                    errors.add(
+                        lang,
+                        "personal_id",
+                        "Vui lòng nhập số định danh cá nhân (12 chữ số trên thẻ căn cước).",
+                        "Enter your personal ID number (the 12 digits on your ID card).",
+                    );
                 }
                 Err(e) => errors.add(lang, "personal_id", e.message("vi"), e.message("en")),
             }
@@ -247,7 +302,9 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         _ => {
             match TaxCode::parse(&normalise_login(&f.tax_code)) {
                 Ok(t) => login = t.as_str().to_owned(),
-                Err(_) if f.tax_code.trim().is_empty() => errors.add(lang, "tax_code", "Vui lòng nhập mã số thuế của doanh nghiệp.", "Enter the business's tax code."),
+                Err(_) if f.tax_code.trim().is_empty() => {
+                    errors.add(lang, "tax_code", "Vui lòng nhập mã số thuế của doanh nghiệp.", "Enter the business's tax code.")
+                }
                 Err(e) => errors.add(lang, "tax_code", e.message("vi"), e.message("en")),
             }
             if name.is_empty() {
@@ -260,11 +317,21 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
     }
     let email = f.email.trim();
     if !email.is_empty() && !valid_email(email) {
-        errors.add(lang, "email", "Địa chỉ thư điện tử không hợp lệ, ví dụ: ten@example.vn.", "The email address is not valid, for example: name@example.vn.");
+        errors.add(
+            lang,
+            "email",
+            "Địa chỉ thư điện tử không hợp lệ, ví dụ: ten@example.vn.",
+            "The email address is not valid, for example: name@example.vn.",
+        );
     }
     let phone = f.phone.trim();
     if !phone.is_empty() && !valid_phone(phone) {
-        errors.add(lang, "phone", "Số điện thoại phải gồm 10 chữ số, bắt đầu bằng 0.", "The phone number must have 10 digits and start with 0.");
+        errors.add(
+            lang,
+            "phone",
+            "Số điện thoại phải gồm 10 chữ số, bắt đầu bằng 0.",
+            "The phone number must have 10 digits and start with 0.",
+        );
     }
     if let Err(e) = check_password(&f.password, &login) {
         errors.add(lang, "password", e.message("vi"), e.message("en"));
@@ -275,9 +342,17 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         let mut repo = st.db.read().await?;
         if repo.find_account_by_login(&login).await?.is_some() {
             let (field, vi, en) = if kind == AccountKind::Citizen {
-                ("personal_id", "Số định danh này đã có tài khoản. Vui lòng đăng nhập.", "An account already exists for this ID number. Please sign in.")
+                (
+                    "personal_id",
+                    "Số định danh này đã có tài khoản. Vui lòng đăng nhập.",
+                    "An account already exists for this ID number. Please sign in.",
+                )
             } else {
-                ("tax_code", "Mã số thuế này đã có tài khoản. Vui lòng đăng nhập.", "An account already exists for this tax code. Please sign in.")
+                (
+                    "tax_code",
+                    "Mã số thuế này đã có tài khoản. Vui lòng đăng nhập.",
+                    "An account already exists for this tax code. Please sign in.",
+                )
             };
             errors.add(lang, field, vi, en);
         }
@@ -302,11 +377,23 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         Ok(a) => a,
         // Two sign-ups for the same ID at once: the second finds it taken.
         Err(tl_storage::StoreError::Conflict(_)) => {
-            return Err(AppError::invalid("account_exists", "Tài khoản đã tồn tại. Vui lòng đăng nhập.", "The account already exists. Please sign in."))
+            return Err(AppError::invalid(
+                "account_exists",
+                "Tài khoản đã tồn tại. Vui lòng đăng nhập.",
+                "The account already exists. Please sign in.",
+            ))
         }
         Err(e) => return Err(e.into()),
     };
-    w.append_audit(&audit(&v, Some(account.id), "account.signup", "account", &account.id.to_string(), serde_json::json!({"kind": kind.as_str()}))).await?;
+    w.append_audit(&audit(
+        &v,
+        Some(account.id),
+        "account.signup",
+        "account",
+        &account.id.to_string(),
+        serde_json::json!({"kind": kind.as_str()}),
+    ))
+    .await?;
     w.commit().await?;
     start_session(&st, &v, account.id, "account.signin", "/account?welcome=1").await
 }
@@ -318,7 +405,13 @@ pub async fn account_page(State(st): State<AppState>, v: Visitor, Query(q): Quer
     account_view(&st, &v, &account, q.welcome.is_some(), None).await
 }
 
-async fn account_view(st: &AppState, v: &Visitor, account: &tl_storage::Account, welcome: bool, new_token: Option<String>) -> AppResult<Response> {
+async fn account_view(
+    st: &AppState,
+    v: &Visitor,
+    account: &tl_storage::Account,
+    welcome: bool,
+    new_token: Option<String>,
+) -> AppResult<Response> {
     let mut repo = st.db.read().await?;
     let tokens = repo.list_api_tokens(account.id).await?;
     let agency = match account.agency_id {
@@ -357,7 +450,11 @@ pub async fn create_token(State(st): State<AppState>, v: Visitor, CsrfForm(f): C
     let account = v.require_account()?.clone();
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::invalid("token_name", "Vui lòng đặt tên cho mã truy cập (tối đa 100 ký tự).", "Give the token a name (at most 100 characters)."));
+        return Err(AppError::invalid(
+            "token_name",
+            "Vui lòng đặt tên cho mã truy cập (tối đa 100 ký tự).",
+            "Give the token a name (at most 100 characters).",
+        ));
     }
     let days: i64 = match f.days.trim() {
         "" => 90,
@@ -389,7 +486,12 @@ pub async fn issue_token(st: &AppState, v: &Visitor, account_id: i64, name: &str
     Ok((token, id))
 }
 
-pub async fn revoke_token(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>) -> AppResult<Response> {
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
     let account = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let mut w = st.db.begin().await?;

@@ -101,7 +101,13 @@ impl AppError {
     pub fn detail(&self, lang: Lang) -> String {
         let en = lang == Lang::En;
         match self {
-            Self::Invalid { vi, en: e, .. } => if en { e.clone() } else { vi.clone() },
+            Self::Invalid { vi, en: e, .. } => {
+                if en {
+                    e.clone()
+                } else {
+                    vi.clone()
+                }
+            }
             Self::NotFound if en => "The page or item you asked for does not exist or has been removed.".into(),
             Self::NotFound => "Trang hoặc nội dung bạn yêu cầu không tồn tại hoặc đã bị gỡ bỏ.".into(),
             Self::TooLarge if en => "What you sent is larger than allowed. Please send less data.".into(),
@@ -111,17 +117,25 @@ impl AppError {
             Self::Unauthenticated if en => "Sign in to continue, or send a valid API token.".into(),
             Self::Unauthenticated => "Vui lòng đăng nhập để tiếp tục, hoặc gửi mã truy cập API hợp lệ.".into(),
             Self::Forbidden if en => "Your account is not allowed to do this. Ask your administrator if you need access.".into(),
-            Self::Forbidden => "Tài khoản của bạn không được phép thực hiện thao tác này. Liên hệ quản trị viên nếu bạn cần quyền truy cập.".into(),
+            Self::Forbidden => {
+                "Tài khoản của bạn không được phép thực hiện thao tác này. Liên hệ quản trị viên nếu bạn cần quyền truy cập.".into()
+            }
             Self::Csrf if en => "For your safety the form could not be accepted. Go back, reload the page and try again.".into(),
             Self::Csrf => "Để bảo đảm an toàn, biểu mẫu không được chấp nhận. Vui lòng quay lại, tải lại trang và thử lại.".into(),
             Self::Conflict(m) if en => format!("The change was not saved: {m}"),
             Self::Conflict(m) => format!("Thay đổi chưa được lưu: {m}"),
-            Self::TooManyRequests { retry_after_secs } if en => format!("Please wait {} minute(s) and try again.", retry_after_secs.div_ceil(60)),
+            Self::TooManyRequests { retry_after_secs } if en => {
+                format!("Please wait {} minute(s) and try again.", retry_after_secs.div_ceil(60))
+            }
             Self::TooManyRequests { retry_after_secs } => format!("Vui lòng chờ {} phút rồi thử lại.", retry_after_secs.div_ceil(60)),
             Self::Unavailable(_) if en => "Please try again in a few minutes. Nothing you sent has been lost or half-saved.".into(),
             Self::Unavailable(_) => "Vui lòng thử lại sau ít phút. Dữ liệu bạn gửi không bị mất hay lưu dở dang.".into(),
-            Self::Internal(_) if en => "Please try again later. If the problem continues, contact support and quote the request code below.".into(),
-            Self::Internal(_) => "Vui lòng thử lại sau. Nếu lỗi vẫn tiếp diễn, hãy liên hệ bộ phận hỗ trợ và cung cấp mã yêu cầu bên dưới.".into(),
+            Self::Internal(_) if en => {
+                "Please try again later. If the problem continues, contact support and quote the request code below.".into()
+            }
+            Self::Internal(_) => {
+                "Vui lòng thử lại sau. Nếu lỗi vẫn tiếp diễn, hãy liên hệ bộ phận hỗ trợ và cung cấp mã yêu cầu bên dưới.".into()
+            }
         }
     }
 }

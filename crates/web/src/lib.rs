@@ -107,10 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .route("/static/{*path}", get(portal::static_file));
     let api = api::routes();
-    let ops = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics));
+    let ops = Router::new().route("/healthz", get(ops::healthz)).route("/readyz", get(ops::readyz)).route("/metrics", get(ops::metrics));
     Router::new()
         .merge(pages)
         .merge(api)
@@ -131,9 +128,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `router` on `listener` until ctrl-c / SIGTERM, then drains in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

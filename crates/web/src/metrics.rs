@@ -70,7 +70,9 @@ impl Metrics {
         out.push_str("# HELP thanglong_uptime_seconds Seconds since the process started.\n# TYPE thanglong_uptime_seconds gauge\n");
         let _ = writeln!(out, "thanglong_uptime_seconds {:.0}", self.started.elapsed().as_secs_f64());
         if let Some(rss) = resident_bytes() {
-            out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
+            out.push_str(
+                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n",
+            );
             let _ = writeln!(out, "process_resident_memory_bytes {rss}");
         }
         let _ = writeln!(out, "# HELP thanglong_build_info Version of the running binary.\n# TYPE thanglong_build_info gauge\nthanglong_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));

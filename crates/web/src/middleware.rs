@@ -123,9 +123,7 @@ fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
             return ip;
         }
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())
 }
 
 /// Builds the [`Visitor`]: language cookie, CSRF cookie (created on first visit), and the
@@ -133,7 +131,8 @@ fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
 pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let lang = read_cookie(headers, "tl_lang").and_then(Lang::parse).unwrap_or_default();
-    let existing_csrf = read_cookie(headers, "tl_csrf").filter(|c| c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let existing_csrf =
+        read_cookie(headers, "tl_csrf").filter(|c| c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     let (csrf, new_csrf) = match existing_csrf {
         Some(c) => (c.to_owned(), false),
         None => (new_token(""), true),
@@ -216,7 +215,11 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
     // Pages follow the language cookie; API clients say what they want in Accept-Language.
     let lang = if api {
         let en = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).is_some_and(|s| s.trim_start().starts_with("en"));
-        if en { Lang::En } else { Lang::Vi }
+        if en {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
     } else {
         read_cookie(req.headers(), "tl_lang").and_then(Lang::parse).unwrap_or_default()
     };
@@ -228,7 +231,8 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
         None if status.is_client_error() || status.is_server_error() => {
             // Responses from extractors and layers (413, 405, 408…) that carry no ErrorInfo.
             let is_html = resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"text/html"));
-            let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/problem+json"));
+            let is_problem =
+                resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/problem+json"));
             if is_html || is_problem {
                 return resp;
             }

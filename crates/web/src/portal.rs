@@ -48,7 +48,11 @@ impl SearchParams {
         let page = match nonempty(&self.page) {
             None => 1,
             Some(p) => p.parse::<u32>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| {
-                AppError::invalid("bad_page", "Số trang phải là số nguyên từ 1 đến 10000.", "The page must be a whole number from 1 to 10000.")
+                AppError::invalid(
+                    "bad_page",
+                    "Số trang phải là số nguyên từ 1 đến 10000.",
+                    "The page must be a whole number from 1 to 10000.",
+                )
             })?,
         };
         let per_page = match nonempty(&self.per_page) {
@@ -190,9 +194,10 @@ pub fn procedure_view(d: &ProcedureDetail, lang: Lang) -> Value {
         .iter()
         .map(|c| json!({"name": c.name, "form": c.form.label(l), "copies": c.copies, "required": c.required, "template": c.template, "note": c.note}))
         .collect();
-    let online_fee = v.fees.iter().all(|f| {
-        tl_core::fee::amount(f, Channel::Online, tl_core::fee::FeeInput { pages: 1, copies: 1, ..Default::default() }) == Some(0)
-    });
+    let online_fee = v
+        .fees
+        .iter()
+        .all(|f| tl_core::fee::amount(f, Channel::Online, tl_core::fee::FeeInput { pages: 1, copies: 1, ..Default::default() }) == Some(0));
     json!({
         "code": d.code,
         "version_no": d.version_no,
@@ -221,7 +226,12 @@ pub fn procedure_view(d: &ProcedureDetail, lang: Lang) -> Value {
     })
 }
 
-pub async fn procedure(State(st): State<AppState>, v: Visitor, Path(code): Path<String>, Query(p): Query<VersionParam>) -> AppResult<Response> {
+pub async fn procedure(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(code): Path<String>,
+    Query(p): Query<VersionParam>,
+) -> AppResult<Response> {
     if tl_core::ids::check_procedure_code(&code).is_err() {
         return Err(AppError::NotFound);
     }
@@ -233,7 +243,12 @@ pub async fn procedure(State(st): State<AppState>, v: Visitor, Path(code): Path<
     let detail = repo.get_procedure(&code, today(), version_no).await?.ok_or(AppError::NotFound)?;
     let current = repo.get_procedure(&code, today(), None).await?.map(|c| c.version_no);
     let view = procedure_view(&detail, v.lang);
-    render(&st, &v, "procedure.html", minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no) })
+    render(
+        &st,
+        &v,
+        "procedure.html",
+        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no) },
+    )
 }
 
 pub async fn fields(State(st): State<AppState>, v: Visitor) -> AppResult<Response> {
@@ -252,7 +267,12 @@ pub async fn agencies(State(st): State<AppState>, v: Visitor) -> AppResult<Respo
     render(&st, &v, "agencies.html", minijinja::context! { agencies => rows })
 }
 
-pub async fn agency(State(st): State<AppState>, v: Visitor, Path(eid): Path<String>, Query(params): Query<SearchParams>) -> AppResult<Response> {
+pub async fn agency(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(eid): Path<String>,
+    Query(params): Query<SearchParams>,
+) -> AppResult<Response> {
     if tl_core::ids::AgencyId::parse(&eid).is_err() {
         return Err(AppError::NotFound);
     }

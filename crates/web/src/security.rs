@@ -14,10 +14,7 @@ use std::time::{Duration, Instant};
 /// Argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's recommendation).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
 /// Checks a password against a stored hash. With no hash (unknown login, federated-only

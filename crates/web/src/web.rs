@@ -79,11 +79,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Visitor>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("visitor middleware missing")))
+        parts.extensions.get::<Visitor>().cloned().ok_or_else(|| AppError::Internal(anyhow::anyhow!("visitor middleware missing")))
     }
 }
 
@@ -137,13 +133,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
         if expected.is_empty() || !same_secret(&token.csrf, &expected) {
             return Err(AppError::Csrf);
         }
-        serde_urlencoded::from_bytes(&body).map(CsrfForm).map_err(|e| {
-            AppError::invalid(
-                "malformed_form",
-                format!("Biểu mẫu không hợp lệ: {e}"),
-                format!("The form is malformed: {e}"),
-            )
-        })
+        serde_urlencoded::from_bytes(&body)
+            .map(CsrfForm)
+            .map_err(|e| AppError::invalid("malformed_form", format!("Biểu mẫu không hợp lệ: {e}"), format!("The form is malformed: {e}")))
     }
 }
 

@@ -35,7 +35,15 @@ impl Page {
     }
     /// Whether the page shows `s` as a reader sees it (HTML entities decoded).
     fn has(&self, s: &str) -> bool {
-        let text = self.body.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&#x60;", "`").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let text = self
+            .body
+            .replace("&#x2f;", "/")
+            .replace("&#x27;", "'")
+            .replace("&#x60;", "`")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
         text.contains(s)
     }
 }
@@ -231,15 +239,46 @@ async fn sign_up_sign_in_sign_out_with_csrf_throttling_and_session_rotation() {
         let n = app.name;
         // Malformed ID and mismatched birth year: clear messages, nothing created.
         let p = app
-            .post("/signup", &[("kind", "citizen"), ("personal_id", "00120301234"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/2003"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .post(
+                "/signup",
+                &[
+                    ("kind", "citizen"),
+                    ("personal_id", "00120301234"),
+                    ("full_name", "Lê Thị Hoa"),
+                    ("birth_date", "01/02/2003"),
+                    ("password", "Hoa sen nở giữa hồ"),
+                    ("password2", "Hoa sen nở giữa hồ"),
+                ],
+            )
             .await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
         assert!(p.has("Số định danh cá nhân phải gồm đúng 12 chữ số") && p.has("href=\"#personal_id\""), "{n}");
         let p = app
-            .post("/signup", &[("kind", "citizen"), ("personal_id", "001303012345"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/1999"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .post(
+                "/signup",
+                &[
+                    ("kind", "citizen"),
+                    ("personal_id", "001303012345"),
+                    ("full_name", "Lê Thị Hoa"),
+                    ("birth_date", "01/02/1999"),
+                    ("password", "Hoa sen nở giữa hồ"),
+                    ("password2", "Hoa sen nở giữa hồ"),
+                ],
+            )
             .await;
         assert!(p.has("không khớp với ngày sinh"), "{n}");
-        let p = app.post("/signup", &[("kind", "business"), ("tax_code", "0100109107"), ("full_name", "Công ty A"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")]).await;
+        let p = app
+            .post(
+                "/signup",
+                &[
+                    ("kind", "business"),
+                    ("tax_code", "0100109107"),
+                    ("full_name", "Công ty A"),
+                    ("password", "Hoa sen nở giữa hồ"),
+                    ("password2", "Hoa sen nở giữa hồ"),
+                ],
+            )
+            .await;
         assert!(p.has("sai chữ số kiểm tra"), "{n}");
 
         // Without the CSRF token: refused, nothing changes.
@@ -248,7 +287,18 @@ async fn sign_up_sign_in_sign_out_with_csrf_throttling_and_session_rotation() {
         assert!(p.has("Biểu mẫu đã hết hạn"), "{n}");
 
         let p = app
-            .post("/signup", &[("kind", "citizen"), ("personal_id", "001 303 012 345"), ("full_name", "Lê Thị Hoa"), ("birth_date", "01/02/2003"), ("email", "hoa@example.vn"), ("password", "Hoa sen nở giữa hồ"), ("password2", "Hoa sen nở giữa hồ")])
+            .post(
+                "/signup",
+                &[
+                    ("kind", "citizen"),
+                    ("personal_id", "001 303 012 345"),
+                    ("full_name", "Lê Thị Hoa"),
+                    ("birth_date", "01/02/2003"),
+                    ("email", "hoa@example.vn"),
+                    ("password", "Hoa sen nở giữa hồ"),
+                    ("password2", "Hoa sen nở giữa hồ"),
+                ],
+            )
             .await;
         assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/account?welcome=1"), "{n}: {}", p.body);
         let session1 = app.cookies["tl_session"].clone();
@@ -268,7 +318,13 @@ async fn sign_up_sign_in_sign_out_with_csrf_throttling_and_session_rotation() {
         let p = app.sign_in("001303012345", "Hoa sen nở giữa hồ").await;
         assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/account"), "{n}");
         assert_ne!(app.cookies["tl_session"], session1, "{n}");
-        let cookie = p.headers.get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap().to_owned()).find(|c| c.starts_with("tl_session=")).unwrap();
+        let cookie = p
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("tl_session="))
+            .unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{n}: {cookie}");
         app.post("/signout", &[]).await;
 
@@ -286,7 +342,10 @@ async fn sign_up_sign_in_sign_out_with_csrf_throttling_and_session_rotation() {
         // The audit trail saw it all.
         let mut r = app.db.read().await.unwrap();
         let actions: Vec<String> = r.list_audit(Some("account"), None, 100).await.unwrap().into_iter().map(|a| a.action).collect();
-        assert!(actions.contains(&"account.signup".to_string()) && actions.iter().filter(|a| *a == "account.signin_failed").count() >= 5, "{n}: {actions:?}");
+        assert!(
+            actions.contains(&"account.signup".to_string()) && actions.iter().filter(|a| *a == "account.signin_failed").count() >= 5,
+            "{n}: {actions:?}"
+        );
     }
 }
 
@@ -301,7 +360,12 @@ async fn administrators_manage_agencies_units_procedures_and_officers_with_least
         // An officer without the admin role cannot open the admin pages.
         app.sign_in("motcua", "Một cửa thử nghiệm 1").await;
         assert_eq!(app.get("/admin/agencies").await.status, StatusCode::FORBIDDEN, "{n}");
-        let p = app.post("/admin/agencies", &[("electronic_id", "H26.99"), ("name_vi", "X"), ("level", "commune"), ("parent", "H26"), ("valid_from", "2026-01-01")]).await;
+        let p = app
+            .post(
+                "/admin/agencies",
+                &[("electronic_id", "H26.99"), ("name_vi", "X"), ("level", "commune"), ("parent", "H26"), ("valid_from", "2026-01-01")],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
         app.post("/signout", &[]).await;
         // Anonymous: asked to sign in.
@@ -309,19 +373,70 @@ async fn administrators_manage_agencies_units_procedures_and_officers_with_least
 
         app.sign_in("quantri", "Quản trị viên thử nghiệm").await;
         // A malformed electronic ID and one that does not extend its parent: refused with reasons.
-        let p = app.post("/admin/agencies", &[("electronic_id", "h26.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("valid_from", "01/01/2026")]).await;
+        let p = app
+            .post(
+                "/admin/agencies",
+                &[
+                    ("electronic_id", "h26.99"),
+                    ("name_vi", "UBND phường Mới"),
+                    ("level", "commune"),
+                    ("parent", "H26"),
+                    ("valid_from", "01/01/2026"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
         assert!(p.has("Mã định danh điện tử của cơ quan phải gồm"), "{n}");
-        let p = app.post("/admin/agencies", &[("electronic_id", "H27.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("valid_from", "01/01/2026")]).await;
+        let p = app
+            .post(
+                "/admin/agencies",
+                &[
+                    ("electronic_id", "H27.99"),
+                    ("name_vi", "UBND phường Mới"),
+                    ("level", "commune"),
+                    ("parent", "H26"),
+                    ("valid_from", "01/01/2026"),
+                ],
+            )
+            .await;
         assert!(p.has("phải bắt đầu bằng mã cơ quan cấp trên"), "{n}");
-        let p = app.post("/admin/agencies", &[("electronic_id", "H26.99"), ("name_vi", "UBND phường Mới"), ("level", "commune"), ("parent", "H26"), ("admin_unit", "00004"), ("valid_from", "01/01/2026")]).await;
+        let p = app
+            .post(
+                "/admin/agencies",
+                &[
+                    ("electronic_id", "H26.99"),
+                    ("name_vi", "UBND phường Mới"),
+                    ("level", "commune"),
+                    ("parent", "H26"),
+                    ("admin_unit", "00004"),
+                    ("valid_from", "01/01/2026"),
+                ],
+            )
+            .await;
         assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/admin/agencies"), "{n}: {}", p.body);
         assert!(app.get("/agencies").await.has("UBND phường Mới"), "{n}");
 
         // Administrative units keep history.
-        let p = app.post("/admin/units", &[("code", "00009"), ("name_vi", "Phường Thử"), ("kind", "ward"), ("parent", "01"), ("valid_from", "2025-07-01"), ("valid_to", "2025-06-01")]).await;
+        let p = app
+            .post(
+                "/admin/units",
+                &[
+                    ("code", "00009"),
+                    ("name_vi", "Phường Thử"),
+                    ("kind", "ward"),
+                    ("parent", "01"),
+                    ("valid_from", "2025-07-01"),
+                    ("valid_to", "2025-06-01"),
+                ],
+            )
+            .await;
         assert!(p.has("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực"), "{n}");
-        let p = app.post("/admin/units", &[("code", "00009"), ("name_vi", "Phường Thử"), ("kind", "ward"), ("parent", "01"), ("valid_from", "2025-07-01")]).await;
+        let p = app
+            .post(
+                "/admin/units",
+                &[("code", "00009"), ("name_vi", "Phường Thử"), ("kind", "ward"), ("parent", "01"), ("valid_from", "2025-07-01")],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
 
         // A procedure edit is a new version from its effective date; the old one stays readable.
@@ -337,7 +452,8 @@ async fn administrators_manage_agencies_units_procedures_and_officers_with_least
         let broken = edited.replacen("field: ho-tich", "field: khong-co", 1);
         let p = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &broken), ("action", "save")]).await;
         assert!(p.has("Lĩnh vực `khong-co` không tồn tại") && p.has("Dòng"), "{n}");
-        let preview = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &edited), ("action", "preview")]).await;
+        let preview =
+            app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &edited), ("action", "preview")]).await;
         assert!(preview.has("Xem trước (chưa lưu)") && preview.has("Đăng ký khai sinh (mẫu mới)"), "{n}");
         let p = app.post("/admin/procedures/1.001193", &[("effective_from", "2099-01-01"), ("body", &edited), ("action", "save")]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
@@ -347,9 +463,25 @@ async fn administrators_manage_agencies_units_procedures_and_officers_with_least
         assert!(future.has("(mẫu mới)") && future.has("01/01/2099"), "{n}");
 
         // Officers: created with roles at an agency; disabling ends their sessions.
-        let p = app.post("/admin/accounts", &[("login", "Bad Name"), ("display_name", "X"), ("agency", "H26.31"), ("password", "Mật khẩu đủ dài 123")]).await;
+        let p = app
+            .post(
+                "/admin/accounts",
+                &[("login", "Bad Name"), ("display_name", "X"), ("agency", "H26.31"), ("password", "Mật khẩu đủ dài 123")],
+            )
+            .await;
         assert!(p.has("Tên đăng nhập phải dài 3–32 ký tự"), "{n}");
-        let p = app.post("/admin/accounts", &[("login", "chuyenvien.badinh"), ("display_name", "Phạm Văn Chung"), ("agency", "H26.31"), ("role_specialist", "on"), ("password", "Mật khẩu đủ dài 123")]).await;
+        let p = app
+            .post(
+                "/admin/accounts",
+                &[
+                    ("login", "chuyenvien.badinh"),
+                    ("display_name", "Phạm Văn Chung"),
+                    ("agency", "H26.31"),
+                    ("role_specialist", "on"),
+                    ("password", "Mật khẩu đủ dài 123"),
+                ],
+            )
+            .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
         let detail = app.get(p.location()).await;
         assert!(detail.has("Chuyên viên") && detail.has("H26.31"), "{n}");
@@ -454,7 +586,11 @@ async fn bad_requests_get_clear_4xx_and_operations_endpoints_work() {
         assert_eq!(p.status, StatusCode::PAYLOAD_TOO_LARGE, "{n}");
         assert!(p.has("Dữ liệu gửi lên quá lớn"), "{n}");
         // Wrong content type: 415.
-        let req = Request::post("/signin").header(header::COOKIE, app.cookie_header()).header(header::CONTENT_TYPE, "application/json").body(Body::from("{}")).unwrap();
+        let req = Request::post("/signin")
+            .header(header::COOKIE, app.cookie_header())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
         assert_eq!(app.send(req).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{n}");
         // Wrong method: 405.
         let req = Request::delete("/procedures").body(Body::empty()).unwrap();

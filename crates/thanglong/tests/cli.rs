@@ -1,0 +1,166 @@
+//! The `thanglong` binary as an administrator uses it: real processes, real databases.
+
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_thanglong");
+
+fn data_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tl-cli-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn run(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args).arg("--data-dir").arg(dir).env_remove("THANGLONG_DATABASE_URL").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+const SEED: &str = "../thanglong/seed/catalog.yaml";
+
+fn seed_path() -> String {
+    format!("{}/seed/catalog.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn import_validates_in_full_and_rejects_the_whole_file_with_line_numbers() {
+    let dir = data_dir();
+    let bad = dir.join("bad.yaml");
+    let seed = std::fs::read_to_string(seed_path()).unwrap();
+    // Two independent mistakes far apart: both are reported, with their lines.
+    let mut lines: Vec<String> = seed.lines().map(str::to_owned).collect();
+    let agency_line = lines.iter().position(|l| l.contains("electronic_id: \"H26.31\"")).unwrap();
+    lines[agency_line] = lines[agency_line].replace("H26.31", "h26.31");
+    let field_line = lines.iter().position(|l| l.contains("field: \"ho-tich\"") || l.contains("field: ho-tich")).unwrap();
+    lines[field_line] = lines[field_line].replace("ho-tich", "ho-tik");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let out = run(&["catalog", "import", bad.to_str().unwrap()], &dir, None);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("bad.yaml:{}: ", agency_line + 1)) && err.contains("agency_id_format"), "{err}");
+    assert!(err.contains(&format!("bad.yaml:{}: Lĩnh vực `ho-tik` không tồn tại", field_line + 1)), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    // Nothing was written.
+    let out = run(&["catalog", "export", "--format", "json"], &dir, None);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["procedures"].as_array().unwrap().len(), 0);
+
+    // The good file loads; a second import changes nothing; export round-trips.
+    let out = run(&["catalog", "import", &seed_path()], &dir, None);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("25 thủ tục/procedures (27 phiên bản mới/new versions"), "{:?}", text(&out));
+    let out = run(&["catalog", "import", &seed_path()], &dir, None);
+    assert!(text(&out).0.contains("0 phiên bản mới/new versions, 27 không đổi/unchanged"), "{:?}", text(&out));
+    let exported = dir.join("export.yaml");
+    let out = run(&["catalog", "export", "-o", exported.to_str().unwrap()], &dir, None);
+    assert!(out.status.success());
+    let other = data_dir();
+    let out = run(&["catalog", "import", exported.to_str().unwrap()], &other, None);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let a = run(&["catalog", "export", "--format", "json"], &dir, None).stdout;
+    let b = run(&["catalog", "export", "--format", "json"], &other, None).stdout;
+    assert_eq!(a, b, "export → import → export is stable");
+    // JSON syntax errors carry their line too; --dry-run changes nothing.
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{\n  \"format\": \"thanglong-catalog/1\",\n  \"fields\": [,]\n}").unwrap();
+    let (_, err) = text(&run(&["catalog", "import", broken.to_str().unwrap()], &dir, None));
+    assert!(err.contains("broken.json:3:"), "{err}");
+    let _ = SEED;
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line_work_against_the_api() {
+    let dir = data_dir();
+    assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
+    // The password comes from standard input; a weak one is refused.
+    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("123\n"));
+    assert!(!out.status.success() && text(&out).1.contains("at least 10 characters"), "{:?}", text(&out));
+    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H99", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+    assert!(text(&out).1.contains("no agency with electronic ID `H99`"), "{:?}", text(&out));
+    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = run(&["token", "issue", "--user", "lan.admin", "--days", "7"], &dir, None);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let token = text(&out).0.trim().to_owned();
+    assert!(token.starts_with("tl_") && token.len() == 46);
+    // Only the hash is stored.
+    let db = std::fs::read(dir.join("thanglong.db")).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+
+    // Serve and call the API with the token.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("THANGLONG_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |path: &str, auth: Option<&str>| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").ok()?;
+        let mut r = String::new();
+        s.read_to_string(&mut r).ok()?;
+        Some(r)
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        if get("/readyz", None).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ready, "server did not become ready");
+    let me = get("/api/v1/me", Some(&token)).unwrap();
+    assert!(me.starts_with("HTTP/1.1 200") && me.contains("\"login\":\"lan.admin\"") && me.contains("admin@H26"), "{me}");
+    let anon = get("/api/v1/me", None).unwrap();
+    assert!(anon.starts_with("HTTP/1.1 401") && anon.contains("application/problem+json"), "{anon}");
+    let _ = server.kill();
+    let out = server.wait_with_output().unwrap();
+    // Structured JSON logs carry the request id.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("\"id\":") && l.contains("/api/v1/me")), "{logs}");
+}
+
+#[test]
+fn wrong_flags_and_unreachable_databases_give_one_line_errors() {
+    let dir = data_dir();
+    let out = run(&["serve", "--lisen", "x"], &dir, None);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--lisen") && err.contains("--help"), "{err}");
+    let out = run(&["migrate", "--database-url", "postgres://nobody:secret@127.0.0.1:1/none"], &dir, None);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot open the database postgres://nobody:***@127.0.0.1:1/none"), "{err}");
+    assert!(!err.contains("secret") && !err.contains("panicked"), "{err}");
+    let out = run(&["migrate", "--database-url", "mysql://x"], &dir, None);
+    assert!(text(&out).1.contains("must start with sqlite:// or postgres://"));
+    let out = run(&["catalog", "import", "/nonexistent.yaml"], &dir, None);
+    assert!(!out.status.success() && text(&out).1.contains("cannot read /nonexistent.yaml"), "{:?}", text(&out));
+    let out = run(&["--help"], &dir, None);
+    assert!(out.status.success() && text(&out).0.contains("catalog"));
+}
