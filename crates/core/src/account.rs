@@ -180,7 +180,7 @@ pub fn check_password(password: &str, login: &str) -> Result<(), PasswordError> 
         "vietnam1234",
         "hanoi12345",
     ];
-    if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+    if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| lower.starts_with(c)) {
         return Err(PasswordError::TooCommon);
     }
     Ok(())

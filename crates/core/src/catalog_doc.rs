@@ -204,27 +204,10 @@ pub fn load_version(
     let mut errors = Vec::new();
     let fields: HashSet<&str> = known.fields.iter().map(String::as_str).collect();
     let agencies: HashSet<&str> = known.agencies.iter().map(String::as_str).collect();
-    let check_text = |path: &str, vi: &str, max: usize, push: &mut dyn FnMut(String, &'static str, String, String)| {
-        if vi.trim().is_empty() {
-            push(
-                format!("{path}/vi"),
-                "empty_text",
-                "Không được để trống tên tiếng Việt.".into(),
-                "The Vietnamese text must not be empty.".into(),
-            );
-        } else if vi.chars().count() > max {
-            push(
-                format!("{path}/vi"),
-                "text_too_long",
-                format!("Văn bản dài quá {max} ký tự."),
-                format!("The text is longer than {max} characters."),
-            );
-        }
-    };
     let mut push = |path: String, code: &'static str, vi: String, en: String| {
         errors.push(err(lines.line_of(&path), &path, code, vi, en));
     };
-    check_version(&version, "", &fields, &agencies, &mut push, &check_text);
+    check_version(&version, "", &fields, &agencies, &mut push);
     if errors.is_empty() {
         Ok(version)
     } else {
@@ -334,23 +317,6 @@ fn section<T: DeserializeOwned>(top: &Map<String, Value>, key: &str, lines: &Lin
 fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Vec<DocError>) {
     let mut push = |path: String, code: &'static str, vi: String, en: String| {
         errors.push(err(lines.line_of(&path), &path, code, vi, en));
-    };
-    let check_text = |path: &str, vi: &str, max: usize, push: &mut dyn FnMut(String, &'static str, String, String)| {
-        if vi.trim().is_empty() {
-            push(
-                format!("{path}/vi"),
-                "empty_text",
-                "Không được để trống tên tiếng Việt.".into(),
-                "The Vietnamese text must not be empty.".into(),
-            );
-        } else if vi.chars().count() > max {
-            push(
-                format!("{path}/vi"),
-                "text_too_long",
-                format!("Văn bản dài quá {max} ký tự."),
-                format!("The text is longer than {max} characters."),
-            );
-        }
     };
 
     // Fields.
@@ -576,19 +542,33 @@ fn validate(doc: &CatalogDocument, known: &Known, lines: &Lines, errors: &mut Ve
                     "Two versions have the same effective date.".into(),
                 );
             }
-            check_version(v, &vp, &fields, &agencies, &mut push, &check_text);
+            check_version(v, &vp, &fields, &agencies, &mut push);
         }
     }
 }
 
-fn check_version(
-    v: &crate::catalog::ProcedureVersion,
-    vp: &str,
-    fields: &HashSet<&str>,
-    agencies: &HashSet<&str>,
-    push: &mut dyn FnMut(String, &'static str, String, String),
-    check_text: &dyn Fn(&str, &str, usize, &mut dyn FnMut(String, &'static str, String, String)),
-) {
+/// Records one problem: JSON pointer, code, Vietnamese and English messages.
+type Push<'a> = dyn FnMut(String, &'static str, String, String) + 'a;
+
+fn check_text(path: &str, vi: &str, max: usize, push: &mut Push) {
+    if vi.trim().is_empty() {
+        push(
+            format!("{path}/vi"),
+            "empty_text",
+            "Không được để trống tên tiếng Việt.".into(),
+            "The Vietnamese text must not be empty.".into(),
+        );
+    } else if vi.chars().count() > max {
+        push(
+            format!("{path}/vi"),
+            "text_too_long",
+            format!("Văn bản dài quá {max} ký tự."),
+            format!("The text is longer than {max} characters."),
+        );
+    }
+}
+
+fn check_version(v: &crate::catalog::ProcedureVersion, vp: &str, fields: &HashSet<&str>, agencies: &HashSet<&str>, push: &mut Push) {
     check_text(&format!("{vp}/name"), &v.name.vi, 500, push);
     check_text(&format!("{vp}/result"), &v.result.vi, 500, push);
     if !fields.contains(v.field.as_str()) {

@@ -118,7 +118,7 @@ impl PersonalId {
     }
 
     pub fn gender(&self) -> Gender {
-        if self.century_digit() % 2 == 0 {
+        if self.century_digit().is_multiple_of(2) {
             Gender::Male
         } else {
             Gender::Female

@@ -9,8 +9,10 @@ use tl_storage::{Database, NewAccount};
 
 pub const SEED_CATALOG: &str = include_str!("../seed/catalog.yaml");
 
-/// (login, password, kind, name, agency, roles)
-const ACCOUNTS: &[(&str, &str, AccountKind, &str, Option<&str>, &[Role])] = &[
+/// A demo account: sign-in name, password, kind, name, agency (officers), roles there.
+type DemoAccount = (&'static str, &'static str, AccountKind, &'static str, Option<&'static str>, &'static [Role]);
+
+const ACCOUNTS: &[DemoAccount] = &[
     ("admin", "Quản trị Thăng Long 2026", AccountKind::Officer, "Quản trị viên hệ thống", Some("H26"), &[Role::Admin]),
     (
         "motcua.badinh",

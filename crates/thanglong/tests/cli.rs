@@ -17,7 +17,13 @@ fn rand_suffix() -> u128 {
 
 fn run(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
     let mut c = Command::new(BIN);
-    c.args(args).arg("--data-dir").arg(dir).env_remove("THANGLONG_DATABASE_URL").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("THANGLONG_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     if let Some(s) = stdin {
         child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
@@ -87,11 +93,20 @@ fn users_and_tokens_from_the_command_line_work_against_the_api() {
     let dir = data_dir();
     assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
     // The password comes from standard input; a weak one is refused.
-    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("123\n"));
+    let out =
+        run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("123\n"));
     assert!(!out.status.success() && text(&out).1.contains("at least 10 characters"), "{:?}", text(&out));
-    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H99", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+    let out = run(
+        &["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H99", "--role", "admin"],
+        &dir,
+        Some("Mật khẩu quản trị dài\n"),
+    );
     assert!(text(&out).1.contains("no agency with electronic ID `H99`"), "{:?}", text(&out));
-    let out = run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+    let out = run(
+        &["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"],
+        &dir,
+        Some("Mật khẩu quản trị dài\n"),
+    );
     assert!(out.status.success(), "{:?}", text(&out));
     let out = run(&["token", "issue", "--user", "lan.admin", "--days", "7"], &dir, None);
     assert!(out.status.success(), "{:?}", text(&out));

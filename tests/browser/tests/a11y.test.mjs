@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, CITIZEN, assertAccessible, clickAndWait, setup, snap, visit } from './lib/harness.mjs';
+import { ADMIN, CITIZEN, assertAccessible, clickAndWait, setup, snap, visit, field } from './lib/harness.mjs';
 
 let env;
 before(async () => {
@@ -17,8 +17,8 @@ after(async () => {
 async function signedInPage(ctx, { login, password }) {
   const page = await ctx.newPage();
   await visit(page, '/signin');
-  await page.getByLabel('Số định danh cá nhân, mã số thuế hoặc tên đăng nhập', { exact: true }).fill(login);
-  await page.getByLabel('Mật khẩu', { exact: true }).fill(password);
+  await page.getByLabel(field('Số định danh cá nhân, mã số thuế hoặc tên đăng nhập')).fill(login);
+  await page.getByLabel(field('Mật khẩu')).fill(password);
   await clickAndWait(page, page.locator('main').getByRole('button', { name: 'Đăng nhập', exact: true }), (u) => u.pathname === '/account');
   return page;
 }
@@ -74,11 +74,11 @@ describe('accessibility: public pages', () => {
 
   test('sign-up with the error summary shown (/signup, POST with an 11-digit ID)', async (t) => {
     await visit(page, '/signup');
-    await page.getByLabel('Số định danh cá nhân', { exact: true }).fill('00130301234');
-    await page.getByLabel('Ngày sinh', { exact: true }).fill('01/02/2003');
-    await page.getByLabel('Họ và tên (hoặc tên doanh nghiệp)', { exact: true }).fill('Lê Thị Hoa');
-    await page.getByLabel('Mật khẩu', { exact: true }).fill('Hoa sen nở giữa hồ');
-    await page.getByLabel('Nhập lại mật khẩu', { exact: true }).fill('Hoa sen nở giữa hồ');
+    await page.getByLabel(field('Số định danh cá nhân')).fill('00130301234');
+    await page.getByLabel(field('Ngày sinh')).fill('01/02/2003');
+    await page.getByLabel(field('Họ và tên (hoặc tên doanh nghiệp)')).fill('Lê Thị Hoa');
+    await page.getByLabel(field('Mật khẩu')).fill('Hoa sen nở giữa hồ');
+    await page.getByLabel(field('Nhập lại mật khẩu')).fill('Hoa sen nở giữa hồ');
     await page.locator('main').getByRole('button', { name: 'Đăng ký', exact: true }).click();
     await page.locator('.error-summary').waitFor({ state: 'visible' });
     await page.waitForLoadState('load');

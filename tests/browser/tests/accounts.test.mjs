@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN, clickAndWait, setup, snap, visit, watchErrors } from './lib/harness.mjs';
+import { ADMIN, clickAndWait, setup, snap, visit, watchErrors, field } from './lib/harness.mjs';
 
 const HOA = {
   personalId: '001303012345', // Hà Nội (001), woman born in the 21st century (3), 2003 (03)
@@ -36,16 +36,16 @@ async function submitAndWaitFor(button, locatorThatAppears) {
 }
 
 async function fillSignup({ personalId, name, birthDate, password }) {
-  await page.getByLabel('Số định danh cá nhân', { exact: true }).fill(personalId);
-  await page.getByLabel('Ngày sinh', { exact: true }).fill(birthDate);
-  await page.getByLabel('Họ và tên (hoặc tên doanh nghiệp)', { exact: true }).fill(name);
-  await page.getByLabel('Mật khẩu', { exact: true }).fill(password);
-  await page.getByLabel('Nhập lại mật khẩu', { exact: true }).fill(password);
+  await page.getByLabel(field('Số định danh cá nhân')).fill(personalId);
+  await page.getByLabel(field('Ngày sinh')).fill(birthDate);
+  await page.getByLabel(field('Họ và tên (hoặc tên doanh nghiệp)')).fill(name);
+  await page.getByLabel(field('Mật khẩu')).fill(password);
+  await page.getByLabel(field('Nhập lại mật khẩu')).fill(password);
 }
 
 async function signIn(login, password) {
-  await page.getByLabel('Số định danh cá nhân, mã số thuế hoặc tên đăng nhập', { exact: true }).fill(login);
-  await page.getByLabel('Mật khẩu', { exact: true }).fill(password);
+  await page.getByLabel(field('Số định danh cá nhân, mã số thuế hoặc tên đăng nhập')).fill(login);
+  await page.getByLabel(field('Mật khẩu')).fill(password);
 }
 
 const main = () => page.locator('main');

@@ -176,7 +176,14 @@ export async function setup() {
     browser,
     baseURL: server.baseURL,
     /** A fresh context (cookies are per context) with the server as base URL. */
-    newContext: (opts = {}) => browser.newContext({ baseURL: server.baseURL, viewport: DESKTOP, ...opts }),
+    newContext: async (opts = {}) => {
+      const ctx = await browser.newContext({ baseURL: server.baseURL, viewport: DESKTOP, ...opts });
+      // Server-rendered pages on localhost: anything slower than this is a failure, and a
+      // short timeout keeps a broken run well inside CI's time budget.
+      ctx.setDefaultTimeout(10_000);
+      ctx.setDefaultNavigationTimeout(20_000);
+      return ctx;
+    },
     close: async () => {
       await browser.close().catch(() => {});
       await server.stop();
@@ -185,16 +192,24 @@ export async function setup() {
 }
 
 /**
- * Records what would show up as an error in the browser console: uncaught exceptions,
- * console.error (CSP violations are reported there) and failed sub-resource loads.
+ * Records what a user (or a developer with the console open) would see go wrong: uncaught
+ * exceptions, console errors (CSP violations are reported there), sub-resources (CSS, images)
+ * that fail or answer 4xx/5xx. Deliberate 4xx pages (a form re-rendered with errors, a 404)
+ * and loads aborted by navigating away are not errors.
  */
 export function watchErrors(page) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console.error: ${m.text()}`);
   });
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !r.request().isNavigationRequest()) errors.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    if (why !== 'net::ERR_ABORTED') errors.push(`request failed: ${r.url()} (${why})`);
+  });
   return errors;
 }
 
@@ -294,11 +309,20 @@ export async function assertAccessible(t, page, label) {
   const blocking = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const other = results.violations.filter((v) => !blocking.includes(v));
   if (other.length) {
-    t.diagnostic(`${label}: minor/moderate axe findings (not failing):\n${formatViolations(other)}`);
+    t.diagnostic(`${label}: minor/moderate axe findings (not failing):`);
+    for (const line of formatViolations(other).split('\n')) t.diagnostic(line);
   }
   if (blocking.length) {
     const msg = `${label} (${page.url()}): ${blocking.length} serious/critical accessibility violation(s):\n${formatViolations(blocking)}`;
     console.error(msg);
     assert.fail(msg);
   }
+}
+
+/**
+ * Matches a form label exactly, ignoring the trailing required-field asterisk (which is
+ * aria-hidden but still part of the label's text): use with page.getByLabel(field('…')).
+ */
+export function field(text) {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s*\\*)?\\s*$`);
 }
