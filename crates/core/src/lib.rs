@@ -7,5 +7,6 @@ pub mod catalog_doc;
 pub mod fee;
 pub mod fmt;
 pub mod ids;
+pub mod search;
 pub mod text;
 pub mod time;

@@ -143,6 +143,10 @@ pub trait CatalogRepo: Send {
     /// The stored body of the version of `code` effective from `day` exactly.
     async fn get_version_body(&mut self, code: &str, effective_from: NaiveDate) -> Result<Option<ProcedureVersion>>;
     async fn count_procedures(&mut self) -> Result<i64>;
+    /// Bumped by every catalog write; readers that cache the catalog compare it.
+    async fn catalog_generation(&mut self) -> Result<i64>;
+    /// Every procedure version in force on `day`, with what search needs, in one pass.
+    async fn list_current_procedures(&mut self, day: NaiveDate) -> Result<Vec<IndexedProcedure>>;
     /// Everything, with every version, for `catalog export`.
     async fn export_catalog(&mut self) -> Result<CatalogDocument>;
     /// What a catalog file may refer to.

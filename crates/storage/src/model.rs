@@ -64,6 +64,15 @@ pub struct ProcedureSummary {
     pub agency_count: i64,
 }
 
+/// A procedure version in force, as the in-memory search index takes it.
+#[derive(Debug, Clone)]
+pub struct IndexedProcedure {
+    pub summary: ProcedureSummary,
+    pub search_name: String,
+    pub search_body: String,
+    pub agencies: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchPage {
     pub items: Vec<ProcedureSummary>,

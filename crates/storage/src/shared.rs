@@ -114,6 +114,7 @@ macro_rules! shared_impl {
                 .bind(&field.name.en)
                 .execute(self.conn())
                 .await?;
+                sqlx::query("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1").execute(self.conn()).await?;
                 Ok(())
             }
 
@@ -156,6 +157,7 @@ macro_rules! shared_impl {
                 .bind(Json(&u.successors))
                 .execute(self.conn())
                 .await?;
+                sqlx::query("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1").execute(self.conn()).await?;
                 Ok(())
             }
 
@@ -218,6 +220,7 @@ macro_rules! shared_impl {
                 .bind(Utc::now())
                 .fetch_one(self.conn())
                 .await?;
+                sqlx::query("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1").execute(self.conn()).await?;
                 Ok(id)
             }
 
@@ -342,6 +345,7 @@ macro_rules! shared_impl {
                         }
                     }
                 }
+                sqlx::query("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1").execute(self.conn()).await?;
                 Ok(version_no)
             }
 
@@ -405,6 +409,42 @@ macro_rules! shared_impl {
                 .fetch_optional(self.conn())
                 .await?;
                 Ok(body.map(|b| b.0))
+            }
+
+            async fn catalog_generation(&mut self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT generation FROM catalog_state WHERE id = 1").fetch_one(self.conn()).await?)
+            }
+
+            async fn list_current_procedures(&mut self, day: NaiveDate) -> Result<Vec<IndexedProcedure>> {
+                let sql = format!(
+                    "SELECT v.id, {SUMMARY_COLS}, v.search_name, v.search_body FROM procedure_versions v \
+                     JOIN procedures p ON p.id = v.procedure_id JOIN fields f ON f.code = v.field_code \
+                     WHERE v.effective_from <= $1 AND (v.effective_to IS NULL OR v.effective_to > $1)"
+                );
+                let rows = sqlx::query(&sql).bind(day).fetch_all(self.conn()).await?;
+                let links = sqlx::query(
+                    "SELECT pa.version_id, a.electronic_id FROM procedure_version_agencies pa \
+                     JOIN procedure_versions v ON v.id = pa.version_id JOIN agencies a ON a.id = pa.agency_id \
+                     WHERE v.effective_from <= $1 AND (v.effective_to IS NULL OR v.effective_to > $1) ORDER BY pa.version_id, pa.position",
+                )
+                .bind(day)
+                .fetch_all(self.conn())
+                .await?;
+                let mut agencies: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+                for l in &links {
+                    agencies.entry(l.try_get("version_id")?).or_default().push(l.try_get("electronic_id")?);
+                }
+                rows.iter()
+                    .map(|r| {
+                        let id: i64 = r.try_get("id")?;
+                        Ok(IndexedProcedure {
+                            summary: summary_row(r)?,
+                            search_name: r.try_get("search_name")?,
+                            search_body: r.try_get("search_body")?,
+                            agencies: agencies.remove(&id).unwrap_or_default(),
+                        })
+                    })
+                    .collect()
             }
 
             async fn count_procedures(&mut self) -> Result<i64> {

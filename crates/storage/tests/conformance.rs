@@ -325,3 +325,29 @@ async fn uncommitted_work_and_audit_rows_vanish_together() {
         db.migrate().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn catalog_writes_bump_the_generation_and_the_index_loader_sees_versions_in_force() {
+    for (backend, db) in fresh_databases().await {
+        let g0 = db.read().await.unwrap().catalog_generation().await.unwrap();
+        seeded(&db).await;
+        let mut r = db.read().await.unwrap();
+        let g1 = r.catalog_generation().await.unwrap();
+        assert!(g1 > g0, "{backend}");
+        let rows = r.list_current_procedures(day(2026, 11, 26)).await.unwrap();
+        assert_eq!(rows.len(), 6, "{backend}");
+        let birth = rows.iter().find(|p| p.summary.code == "1.001193").unwrap();
+        assert_eq!(birth.agencies, ["H26.50.01", "H26.51"], "{backend}");
+        assert!(birth.search_name.starts_with("dang ky khai sinh"), "{backend}");
+        let residence = rows.iter().find(|p| p.summary.code == "1.004222").unwrap();
+        assert_eq!(residence.summary.version_no, 2, "{backend}: the 2026 version is in force");
+        let before = r.list_current_procedures(day(2025, 1, 1)).await.unwrap();
+        assert_eq!(before.iter().find(|p| p.summary.code == "1.004222").unwrap().summary.version_no, 1, "{backend}");
+        drop(r);
+        // An uncommitted write does not bump it for others.
+        let mut w = db.begin().await.unwrap();
+        w.upsert_field(&tl_core::catalog::Field { code: "moi".into(), name: tl_core::catalog::I18nText::new("Mới", "New") }).await.unwrap();
+        drop(w);
+        assert_eq!(db.read().await.unwrap().catalog_generation().await.unwrap(), g1, "{backend}");
+    }
+}

@@ -238,6 +238,7 @@ async fn save_agency(st: &AppState, v: &Visitor, f: AgencyForm, editing: bool) -
     let action = if editing { "agency.update" } else { "agency.create" };
     w.append_audit(&audit(v, None, action, "agency", &eid, serde_json::to_value(&agency).unwrap_or_default())).await?;
     w.commit().await?;
+    st.catalog.invalidate();
     let _ = id;
     Ok(see_other("/admin/agencies"))
 }
@@ -392,6 +393,7 @@ async fn save_unit(st: &AppState, v: &Visitor, f: UnitForm, editing: bool) -> Ap
     let action = if editing { "admin_unit.update" } else { "admin_unit.create" };
     w.append_audit(&audit(v, None, action, "admin_unit", &code, serde_json::to_value(&unit).unwrap_or_default())).await?;
     w.commit().await?;
+    st.catalog.invalidate();
     Ok(see_other("/admin/units"))
 }
 
@@ -596,6 +598,7 @@ async fn save_procedure(st: &AppState, v: &Visitor, f: ProcedureForm, editing: b
     w.append_audit(&audit(v, None, "procedure.version", "procedure", &code, json!({"version": no, "effective_from": ver.effective_from})))
         .await?;
     w.commit().await?;
+    st.catalog.invalidate();
     Ok(see_other(&format!("/procedures/{code}?version={no}")))
 }
 

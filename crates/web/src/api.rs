@@ -216,8 +216,7 @@ async fn list_procedures(
 ) -> AppResult<Json<ProcedurePage>> {
     let params = SearchParams { q: p.q, field: p.field, agency: p.agency, level: p.level, page: p.page, per_page: p.per_page };
     let q = params.to_query(100)?;
-    let mut repo = st.db.read().await?;
-    let page = repo.search_procedures(&q).await?;
+    let (page, _) = crate::portal::search_catalog(&st, &q).await?;
     Ok(Json(ProcedurePage {
         items: page
             .items
@@ -389,8 +388,8 @@ pub struct FieldItem {
 /// Fields (lĩnh vực) with the number of procedures in force in each.
 #[utoipa::path(get, path = "/api/v1/fields", tag = "catalog", responses((status = 200, body = Vec<FieldItem>)))]
 async fn list_fields(State(st): State<AppState>, _c: Caller) -> AppResult<Json<Vec<FieldItem>>> {
-    let mut repo = st.db.read().await?;
-    let rows = repo.list_fields(today()).await?;
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let rows = &snap.fields;
     Ok(Json(rows.iter().map(|f| FieldItem { code: f.code.clone(), name: (&f.name).into(), procedure_count: f.procedure_count }).collect()))
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod i18n;
 mod metrics;
@@ -72,6 +73,7 @@ pub struct AppInner {
     pub metrics: metrics::Metrics,
     pub throttle: security::Throttle,
     pub openapi_json: String,
+    pub catalog: catalog::CatalogIndex,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -85,6 +87,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
         metrics: metrics::Metrics::default(),
         throttle,
         openapi_json: api::openapi_json(),
+        catalog: catalog::CatalogIndex::default(),
     })
 }
 

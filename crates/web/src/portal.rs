@@ -88,6 +88,28 @@ pub fn time_limit_text(value: i64, unit: tl_core::catalog::TimeUnit, lang: Lang)
     unit.label(lang.code(), u32::try_from(value).unwrap_or(0))
 }
 
+/// Searches the in-memory index of the procedures in force today.
+pub async fn search_catalog(st: &AppState, q: &SearchQuery) -> AppResult<(SearchPage, std::sync::Arc<crate::catalog::Snapshot>)> {
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let offset = (q.page.saturating_sub(1) as usize) * q.per_page as usize;
+    let hits = snap.index.search(&tl_core::search::IndexQuery {
+        terms: &q.terms,
+        field: q.field.as_deref(),
+        agency: q.agency.as_deref(),
+        level: q.level.map(|l| l.as_str()),
+        offset,
+        limit: q.per_page as usize,
+    });
+    let page = SearchPage {
+        items: hits.items.into_iter().cloned().collect(),
+        total: hits.total as i64,
+        page: q.page.max(1),
+        per_page: q.per_page,
+        relaxed: hits.relaxed,
+    };
+    Ok((page, snap))
+}
+
 fn summary_json(p: &ProcedureSummary, lang: Lang) -> Value {
     json!({
         "code": p.code,
@@ -107,20 +129,17 @@ fn page_links(page: &SearchPage) -> Value {
 }
 
 pub async fn index(State(st): State<AppState>, v: Visitor) -> AppResult<Response> {
-    let mut repo = st.db.read().await?;
-    let fields = repo.list_fields(today()).await?;
-    let total: i64 = fields.iter().map(|f| f.procedure_count).sum();
-    let mut q = SearchQuery { day: today(), page: 1, per_page: 1, level: Some(ServiceLevel::FullOnline), ..Default::default() };
-    let full_online = repo.search_procedures(&q).await?.total;
-    q.level = None;
-    render(&st, &v, "index.html", minijinja::context! { fields => fields, total => total, full_online => full_online })
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let total = snap.index.len();
+    let full_online = snap.index.level_count(ServiceLevel::FullOnline.as_str());
+    render(&st, &v, "index.html", minijinja::context! { fields => snap.fields, total => total, full_online => full_online })
 }
 
 pub async fn search(State(st): State<AppState>, v: Visitor, Query(params): Query<SearchParams>) -> AppResult<Response> {
-    let mut repo = st.db.read().await?;
-    let fields = repo.list_fields(today()).await?;
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let fields = &snap.fields;
     let agency = match nonempty(&params.agency) {
-        Some(eid) if eid.len() <= 35 => repo.get_agency(&eid).await?,
+        Some(eid) if eid.len() <= 35 => st.db.read().await?.get_agency(&eid).await?,
         _ => None,
     };
     let form = json!({
@@ -138,7 +157,7 @@ pub async fn search(State(st): State<AppState>, v: Visitor, Query(params): Query
         }
         Err(e) => return Err(e),
     };
-    let page = repo.search_procedures(&query).await?;
+    let (page, _) = search_catalog(&st, &query).await?;
     let items: Vec<Value> = page.items.iter().map(|p| summary_json(p, v.lang)).collect();
     let ctx = minijinja::context! {
         form => form,
@@ -241,7 +260,8 @@ pub async fn procedure(
     };
     let mut repo = st.db.read().await?;
     let detail = repo.get_procedure(&code, today(), version_no).await?.ok_or(AppError::NotFound)?;
-    let current = repo.get_procedure(&code, today(), None).await?.map(|c| c.version_no);
+    let day = today();
+    let current = detail.versions.iter().find(|x| x.effective_from <= day && x.effective_to.is_none_or(|to| to > day)).map(|x| x.version_no);
     let view = procedure_view(&detail, v.lang);
     render(
         &st,
@@ -289,9 +309,10 @@ pub async fn agency(
         .filter(|c| c.parent_id == Some(a.id))
         .map(|c| json!({"electronic_id": c.electronic_id, "name": c.name}))
         .collect();
+    drop(repo);
     let mut query = params.to_query(PER_PAGE)?;
     query.agency = Some(eid.clone());
-    let page = repo.search_procedures(&query).await?;
+    let (page, _) = search_catalog(&st, &query).await?;
     let items: Vec<Value> = page.items.iter().map(|p| summary_json(p, v.lang)).collect();
     let ctx = minijinja::context! {
         agency => a, level_label => a.level.label(v.lang.code()), parent => parent, children => children,

@@ -608,13 +608,56 @@ async fn bad_requests_get_clear_4xx_and_operations_endpoints_work() {
         assert!(m.has("thanglong_http_requests_total{method=\"GET\",route=\"/procedures\",status=\"200\"}"), "{n}");
         assert!(m.has("thanglong_database_up 1"), "{n}");
 
-        // The database disappears: 503 with a calm message, readiness fails, nothing half-written.
+        // The database disappears: what needs it answers 503 with a calm message and readiness
+        // fails; catalog search keeps working from today's in-memory index, even past its
+        // freshness window.
         app.db.close().await;
-        let p = app.get("/procedures?q=khai+sinh").await;
+        let p = app.get("/procedures/1.001193").await;
         assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{n}: {}", p.body);
         assert!(p.has("Hệ thống tạm thời gián đoạn") && p.headers.contains_key(header::RETRY_AFTER), "{n}");
-        let p = app.api("/api/v1/procedures", None).await;
+        let p = app.api("/api/v1/procedures/1.001193", None).await;
         assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "{n}");
+        let p = app.post("/signin", &[("login", "admin"), ("password", "không quan trọng")]).await;
+        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{n}");
         assert_eq!(app.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE, "{n}");
+        tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+        let p = app.get("/procedures?q=khai+sinh").await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        assert_eq!(titles(&p).first().map(String::as_str), Some("Đăng ký khai sinh"), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn search_follows_catalog_writes_made_elsewhere_and_agrees_with_the_database_engine() {
+    for mut app in apps().await {
+        let n = app.name;
+        // The in-memory engine and the database's full-text engine agree on the queries.
+        for q in ["dang ky khai sinh", "khai sinh", "ĐĂNG KÝ KẾT HÔN", "giay phep xay dung", "thuong tru", "chung thuc"] {
+            let terms = tl_core::text::terms(q);
+            let query = tl_storage::SearchQuery { terms, day: tl_web::portal::today(), page: 1, per_page: 5, ..Default::default() };
+            let db_top: Vec<String> = app.db.read().await.unwrap().search_procedures(&query).await.unwrap().items.into_iter().map(|i| i.code).collect();
+            let api = app.api(&format!("/api/v1/procedures?per_page=5&q={}", q.replace(' ', "%20")), None).await.json();
+            let mem_top: Vec<String> = api["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(mem_top.first(), db_top.first(), "{n} {q}: memory {mem_top:?} vs database {db_top:?}");
+            assert_eq!(api["total"].as_i64().unwrap(), app.db.read().await.unwrap().search_procedures(&query).await.unwrap().total, "{n} {q}");
+        }
+        // Another app server (or the CLI) publishes a version: this server sees it within a second.
+        let before = app.get("/procedures?q=khai+tu").await;
+        assert!(!before.has("(bản mới)"), "{n}");
+        let mut r = app.db.read().await.unwrap();
+        let d = r.get_procedure("1.000656", tl_web::portal::today(), None).await.unwrap().unwrap();
+        drop(r);
+        let mut v = d.version.clone();
+        v.effective_from = tl_web::portal::today();
+        v.name.vi = format!("{} (bản mới)", v.name.vi);
+        let mut w = app.db.begin().await.unwrap();
+        if d.version.effective_from == v.effective_from {
+            panic!("seed version already effective today");
+        }
+        w.add_procedure_version("1.000656", &v, None, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        tokio::time::sleep(tl_web::catalog::MAX_STALENESS + std::time::Duration::from_millis(200)).await;
+        let after = app.get("/procedures?q=khai+tu").await;
+        assert!(after.has("(bản mới)"), "{n}: {:?}", titles(&after));
     }
 }

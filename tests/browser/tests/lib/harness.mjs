@@ -20,9 +20,8 @@ export const BROWSER_DIR = path.resolve(here, '..', '..');
 /** The repository root: two levels above tests/browser. */
 export const REPO_ROOT = path.resolve(BROWSER_DIR, '..', '..');
 export const SCREENSHOT_DIR = path.join(BROWSER_DIR, 'screenshots');
-export const THANGLONG_BIN = process.env.THANGLONG_BIN
-  ? path.resolve(process.env.THANGLONG_BIN)
-  : path.join(REPO_ROOT, 'target', 'release', 'thanglong');
+/** THANGLONG_BIN (a relative path is taken from the repository root), else the release build. */
+export const THANGLONG_BIN = path.resolve(REPO_ROOT, process.env.THANGLONG_BIN || path.join('target', 'release', 'thanglong'));
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
