@@ -38,6 +38,8 @@ for backend in $BACKENDS; do
     url="sqlite://$data/thanglong.db"
   fi
   $BIN catalog import "$OUT/catalog-2000.json" --database-url "$url" --data-dir "$data" >/dev/null
+  echo "--- search engines on $backend (same queries, same data)"
+  $BIN catalog bench-search --passes 30 --database-url "$url" --data-dir "$data" | tee "$OUT/engines-$backend.txt"
   THANGLONG_LOG=warn $BIN serve --listen "127.0.0.1:$port" --database-url "$url" --data-dir "$data" >"$OUT/server-$backend.log" 2>&1 &
   pid=$!
   trap 'kill $pid 2>/dev/null || true' EXIT
@@ -61,4 +63,8 @@ for backend in $BACKENDS; do
   trap - EXIT
   rm -rf "$data"
 done
+{
+  echo
+  for backend in $BACKENDS; do echo "search engines, $backend:"; sed 's/^/    /' "$OUT/engines-$backend.txt"; done
+} >> "$results"
 echo; cat "$results"

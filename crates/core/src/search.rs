@@ -180,19 +180,27 @@ impl<T> SearchIndex<T> {
             found = collect(false);
             relaxed = !found.is_empty();
         }
-        let phrase = format!(" {}", q.terms.join(" "));
+        let phrase = q.terms.join(" ");
+        let spaced = format!(" {phrase}");
         let mut keyed: Vec<(usize, f32, u32)> = found
             .into_iter()
             .map(|i| {
                 let d = &self.docs[i as usize];
                 // Whole phrase at a word start in the name: rank by closeness (shorter names first).
-                let padded_has = format!(" {} ", d.name).contains(&phrase);
-                (if padded_has { d.name_chars } else { usize::MAX }, -score[i as usize], i)
+                let at_word_start = d.name.starts_with(&phrase) || d.name.contains(&spaced);
+                (if at_word_start { d.name_chars } else { usize::MAX }, -score[i as usize], i)
             })
             .collect();
         let total = keyed.len();
-        // Docs are stored in name order, so the id breaks ties by name.
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        // Docs are stored in name order, so the id breaks ties by name. Only the requested page
+        // needs ordering: select it first, then sort just that part.
+        let order = |a: &(usize, f32, u32), b: &(usize, f32, u32)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2));
+        let end = (q.offset + limit).min(keyed.len());
+        if end > 0 && end < keyed.len() {
+            keyed.select_nth_unstable_by(end - 1, order);
+            keyed.truncate(end);
+        }
+        keyed.sort_unstable_by(order);
         let items = keyed.iter().skip(q.offset).take(limit).map(|k| &self.docs[k.2 as usize].payload).collect();
         Hits { items, total, relaxed }
     }

@@ -95,6 +95,15 @@ enum CatalogCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Time the search engines on the same queries: the database's full-text index (FTS5 or
+    /// GIN) and the in-memory index the portal uses (for BENCHMARKS.md)
+    BenchSearch {
+        /// Passes over the query list
+        #[arg(long, default_value_t = 50)]
+        passes: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write a synthetic catalog of N procedures built from the seed (for benchmarks)
     Synthesize {
         /// How many procedures
@@ -205,6 +214,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_migrated(&cfg).await?;
             let doc = db.read().await?.export_catalog().await?;
             write_out(output.as_deref(), &catalog_doc::dump(&doc, format))
+        }
+        Command::Catalog(CatalogCmd::BenchSearch { passes, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            synth::bench_search(&db, passes).await
         }
         Command::Catalog(CatalogCmd::Synthesize { count, output }) => {
             let seed = catalog_doc::load(demo::SEED_CATALOG, Format::Yaml, &Default::default())

@@ -1,6 +1,8 @@
 //! A synthetic catalog for benchmarks: the seed's fields, units and agencies, and its real
 //! procedures repeated with varied names and new codes up to the size of a province (~2,100).
 
+use std::sync::Arc;
+use std::time::Instant;
 use tl_core::catalog::Procedure;
 use tl_core::catalog_doc::CatalogDocument;
 
@@ -39,4 +41,58 @@ pub fn scale(seed: &CatalogDocument, count: usize) -> CatalogDocument {
     }
     doc.procedures.truncate(count.max(seed.procedures.len().min(count)));
     doc
+}
+
+/// Queries people type (from the benchmark's request mix).
+pub const QUERIES: &[&str] = &[
+    "dang ky khai sinh", "khai sinh", "ĐĂNG KÝ KẾT HÔN", "giay phep xay dung", "thuong tru", "chung thuc ban sao", "ly lich tu phap",
+    "can cuoc", "ho kinh doanh", "dat dai", "tam tru", "khai tu", "xac nhan tinh trang hon nhan", "trich luc", "giay phep lai xe", "doanh nghiep",
+];
+
+/// Times one search per query per pass on each engine and prints µs per query.
+pub async fn bench_search(db: &Arc<dyn tl_storage::Database>, passes: usize) -> anyhow::Result<()> {
+    let day = tl_core::time::local_date(chrono::Utc::now());
+    let queries: Vec<tl_storage::SearchQuery> = QUERIES
+        .iter()
+        .map(|q| tl_storage::SearchQuery { terms: tl_core::text::terms(q), day, page: 1, per_page: 20, ..Default::default() })
+        .collect();
+    let mut repo = db.read().await?;
+    let t = Instant::now();
+    let mut db_hits = 0i64;
+    for _ in 0..passes {
+        for q in &queries {
+            db_hits += repo.search_procedures(q).await?.total;
+        }
+    }
+    let db_us = t.elapsed().as_secs_f64() * 1e6 / (passes * queries.len()) as f64;
+    let t = Instant::now();
+    let rows = repo.list_current_procedures(day).await?;
+    let docs = rows
+        .into_iter()
+        .map(|p| tl_core::search::Doc {
+            name_chars: p.summary.name.vi.chars().count(),
+            field: p.summary.field_code.clone(),
+            level: p.summary.level.as_str(),
+            name: p.search_name,
+            body: p.search_body,
+            agencies: p.agencies,
+            payload: p.summary,
+        })
+        .collect();
+    let index = tl_core::search::SearchIndex::new(docs);
+    let build_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let mut mem_hits = 0i64;
+    for _ in 0..passes {
+        for q in &queries {
+            let h = index.search(&tl_core::search::IndexQuery { terms: &q.terms, limit: 20, ..Default::default() });
+            mem_hits += h.total as i64;
+        }
+    }
+    let mem_us = t.elapsed().as_secs_f64() * 1e6 / (passes * queries.len()) as f64;
+    println!("procedures in force: {}", index.len());
+    println!("database engine ({}): {db_us:.1} µs/query ({db_hits} hits)", db.backend().as_str());
+    println!("in-memory index: {mem_us:.1} µs/query ({mem_hits} hits); built in {build_ms:.1} ms");
+    println!("speed-up: {:.0}×", db_us / mem_us.max(0.001));
+    Ok(())
 }
