@@ -45,8 +45,22 @@ pub fn scale(seed: &CatalogDocument, count: usize) -> CatalogDocument {
 
 /// Queries people type (from the benchmark's request mix).
 pub const QUERIES: &[&str] = &[
-    "dang ky khai sinh", "khai sinh", "ĐĂNG KÝ KẾT HÔN", "giay phep xay dung", "thuong tru", "chung thuc ban sao", "ly lich tu phap",
-    "can cuoc", "ho kinh doanh", "dat dai", "tam tru", "khai tu", "xac nhan tinh trang hon nhan", "trich luc", "giay phep lai xe", "doanh nghiep",
+    "dang ky khai sinh",
+    "khai sinh",
+    "ĐĂNG KÝ KẾT HÔN",
+    "giay phep xay dung",
+    "thuong tru",
+    "chung thuc ban sao",
+    "ly lich tu phap",
+    "can cuoc",
+    "ho kinh doanh",
+    "dat dai",
+    "tam tru",
+    "khai tu",
+    "xac nhan tinh trang hon nhan",
+    "trich luc",
+    "giay phep lai xe",
+    "doanh nghiep",
 ];
 
 /// Times one search per query per pass on each engine and prints µs per query.

@@ -52,7 +52,9 @@ impl CatalogIndex {
     /// The current snapshot, reloaded first if the catalog or the day changed.
     pub async fn snapshot(&self, db: &Arc<dyn Database>) -> AppResult<Arc<Snapshot>> {
         let today = crate::portal::today();
-        let fresh = |s: &Arc<Snapshot>| s.day == today && self.now_ms().saturating_sub(self.checked_ms.load(Ordering::Relaxed)) < MAX_STALENESS.as_millis() as u64;
+        let fresh = |s: &Arc<Snapshot>| {
+            s.day == today && self.now_ms().saturating_sub(self.checked_ms.load(Ordering::Relaxed)) < MAX_STALENESS.as_millis() as u64
+        };
         if let Some(s) = self.get().filter(fresh) {
             return Ok(s);
         }

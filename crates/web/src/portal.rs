@@ -261,7 +261,8 @@ pub async fn procedure(
     let mut repo = st.db.read().await?;
     let detail = repo.get_procedure(&code, today(), version_no).await?.ok_or(AppError::NotFound)?;
     let day = today();
-    let current = detail.versions.iter().find(|x| x.effective_from <= day && x.effective_to.is_none_or(|to| to > day)).map(|x| x.version_no);
+    let current =
+        detail.versions.iter().find(|x| x.effective_from <= day && x.effective_to.is_none_or(|to| to > day)).map(|x| x.version_no);
     let view = procedure_view(&detail, v.lang);
     render(
         &st,

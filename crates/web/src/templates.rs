@@ -56,6 +56,47 @@ fn tr(state: &State, v: Value) -> Result<String, Error> {
     Ok(pick.as_str().unwrap_or_default().to_owned())
 }
 
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `obj|trh`: like `tr`, as HTML; Vietnamese shown on an English page is marked `lang="vi"`
+/// so screen readers pronounce it right. Not for attributes or `<option>`.
+fn trh(state: &State, v: Value) -> Result<Value, Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(Value::from(""));
+    }
+    let en = v.get_attr("en")?;
+    let vi = v.get_attr("vi")?;
+    let english_page = lang_of(state) == Lang::En;
+    Ok(match (english_page, en.as_str().filter(|s| !s.is_empty())) {
+        (true, Some(e)) => Value::from(e.to_owned()),
+        (true, None) => Value::from_safe_string(format!("<span lang=\"vi\">{}</span>", escape_html(vi.as_str().unwrap_or_default()))),
+        (false, _) => Value::from(vi.as_str().unwrap_or_default().to_owned()),
+    })
+}
+
+/// `text|vi`: a Vietnamese-only string (legal titles, template names), marked on English pages.
+fn vi(state: &State, v: Value) -> Value {
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| if v.is_none() || v.is_undefined() { String::new() } else { v.to_string() });
+    if lang_of(state) == Lang::En {
+        Value::from_safe_string(format!("<span lang=\"vi\">{}</span>", escape_html(&s)))
+    } else {
+        Value::from(s)
+    }
+}
+
 /// `n|vnd`: 200000 → "200.000 ₫".
 fn vnd(v: Value) -> Result<String, Error> {
     let n = i64::try_from(v).map_err(|_| Error::new(ErrorKind::InvalidOperation, "vnd expects a number"))?;
@@ -94,6 +135,8 @@ pub fn environment() -> Environment<'static> {
     }
     env.add_function("t", t);
     env.add_filter("tr", tr);
+    env.add_filter("trh", trh);
+    env.add_filter("vi", vi);
     env.add_filter("vnd", vnd);
     env.add_filter("date", date);
     env.add_filter("datetime", datetime);

@@ -635,11 +635,16 @@ async fn search_follows_catalog_writes_made_elsewhere_and_agrees_with_the_databa
         for q in ["dang ky khai sinh", "khai sinh", "ĐĂNG KÝ KẾT HÔN", "giay phep xay dung", "thuong tru", "chung thuc"] {
             let terms = tl_core::text::terms(q);
             let query = tl_storage::SearchQuery { terms, day: tl_web::portal::today(), page: 1, per_page: 5, ..Default::default() };
-            let db_top: Vec<String> = app.db.read().await.unwrap().search_procedures(&query).await.unwrap().items.into_iter().map(|i| i.code).collect();
+            let db_top: Vec<String> =
+                app.db.read().await.unwrap().search_procedures(&query).await.unwrap().items.into_iter().map(|i| i.code).collect();
             let api = app.api(&format!("/api/v1/procedures?per_page=5&q={}", q.replace(' ', "%20")), None).await.json();
             let mem_top: Vec<String> = api["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap().to_owned()).collect();
             assert_eq!(mem_top.first(), db_top.first(), "{n} {q}: memory {mem_top:?} vs database {db_top:?}");
-            assert_eq!(api["total"].as_i64().unwrap(), app.db.read().await.unwrap().search_procedures(&query).await.unwrap().total, "{n} {q}");
+            assert_eq!(
+                api["total"].as_i64().unwrap(),
+                app.db.read().await.unwrap().search_procedures(&query).await.unwrap().total,
+                "{n} {q}"
+            );
         }
         // Another app server (or the CLI) publishes a version: this server sees it within a second.
         let before = app.get("/procedures?q=khai+tu").await;
