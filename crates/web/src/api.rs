@@ -322,8 +322,12 @@ async fn get_procedure(
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| AppError::invalid("bad_date", "Ngày phải có dạng YYYY-MM-DD.", "The date must be YYYY-MM-DD."))?,
     };
-    let mut repo = st.db.read().await?;
-    let d = repo.get_procedure(&code, day, version).await?.ok_or(AppError::NotFound)?;
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let d = if day == snap.day {
+        snap.procedure(&st.db, &code, version).await?.ok_or(AppError::NotFound)?
+    } else {
+        std::sync::Arc::new(st.db.read().await?.get_procedure(&code, day, version).await?.ok_or(AppError::NotFound)?)
+    };
     let v = &d.version;
     Ok(Json(ProcedureDoc {
         code: d.code.clone(),

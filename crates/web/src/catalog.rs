@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tl_core::catalog::I18nText;
 use tl_core::search::{Doc, SearchIndex};
-use tl_storage::{Database, FieldRow, ProcedureSummary};
+use tl_storage::{Database, FieldRow, ProcedureDetail, ProcedureSummary};
 
 /// How stale a server's view of the catalog may be after another server (or the CLI) wrote it.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
@@ -19,7 +19,13 @@ pub struct Snapshot {
     pub index: SearchIndex<ProcedureSummary>,
     /// Fields with the number of procedures in force in each.
     pub fields: Vec<FieldRow>,
+    /// Procedure pages read since the snapshot was built, by (code, version asked for).
+    /// Dropped with the snapshot, so a catalog write or a new day empties it.
+    details: std::sync::Mutex<std::collections::HashMap<(String, Option<i64>), Arc<ProcedureDetail>>>,
 }
+
+/// Most procedure details kept per snapshot (a province has ~2,100 procedures).
+const MAX_CACHED_DETAILS: usize = 8192;
 
 pub struct CatalogIndex {
     current: RwLock<Option<Arc<Snapshot>>>,
@@ -106,7 +112,7 @@ impl CatalogIndex {
                 payload: p.summary,
             })
             .collect();
-        let snap = Arc::new(Snapshot { generation, day: today, index: SearchIndex::new(docs), fields });
+        let snap = Arc::new(Snapshot { generation, day: today, index: SearchIndex::new(docs), fields, details: Default::default() });
         tracing::debug!(generation, procedures = snap.index.len(), "catalog index rebuilt");
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(snap.clone());
         self.checked_ms.store(self.now_ms(), Ordering::Relaxed);
@@ -115,6 +121,23 @@ impl CatalogIndex {
 }
 
 impl Snapshot {
+    /// A procedure as in force on the snapshot's day (or a given version), from the cache or
+    /// the database. Unknown codes are not cached (they cost one query each).
+    pub async fn procedure(&self, db: &Arc<dyn Database>, code: &str, version: Option<i64>) -> AppResult<Option<Arc<ProcedureDetail>>> {
+        let key = (code.to_owned(), version);
+        if let Some(d) = self.details.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(Some(d.clone()));
+        }
+        let Some(d) = db.read().await?.get_procedure(code, self.day, version).await? else { return Ok(None) };
+        let d = Arc::new(d);
+        let mut cache = self.details.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_DETAILS {
+            cache.clear();
+        }
+        cache.insert(key, d.clone());
+        Ok(Some(d))
+    }
+
     pub fn field_name(&self, code: &str) -> Option<&I18nText> {
         self.fields.iter().find(|f| f.code == code).map(|f| &f.name)
     }

@@ -258,9 +258,9 @@ pub async fn procedure(
         None => None,
         Some(s) => Some(s.parse::<i64>().ok().filter(|n| (1..=100_000).contains(n)).ok_or(AppError::NotFound)?),
     };
-    let mut repo = st.db.read().await?;
-    let detail = repo.get_procedure(&code, today(), version_no).await?.ok_or(AppError::NotFound)?;
-    let day = today();
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let detail = snap.procedure(&st.db, &code, version_no).await?.ok_or(AppError::NotFound)?;
+    let day = snap.day;
     let current =
         detail.versions.iter().find(|x| x.effective_from <= day && x.effective_to.is_none_or(|to| to > day)).map(|x| x.version_no);
     let view = procedure_view(&detail, v.lang);
