@@ -180,17 +180,7 @@ pub fn load_version(
     let version: crate::catalog::ProcedureVersion = match serde_path_to_error::deserialize(&value) {
         Ok(v) => v,
         Err(e) => {
-            let mut path = String::new();
-            for seg in e.path().iter() {
-                match seg {
-                    serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("/{index}")),
-                    serde_path_to_error::Segment::Map { key } => {
-                        path.push('/');
-                        path.push_str(&escape(key));
-                    }
-                    _ => {}
-                }
-            }
+            let path = pointer("", e.path());
             let inner = e.into_inner().to_string();
             return Err(vec![err(
                 lines.line_of(&path),
@@ -244,6 +234,22 @@ fn err(line: usize, path: &str, code: &'static str, vi: impl Into<String>, en: i
     DocError { line, path: path.into(), code, message_vi: vi.into(), message_en: en.into() }
 }
 
+/// The JSON pointer of a serde error's location, below `base`.
+fn pointer(base: &str, path: &serde_path_to_error::Path) -> String {
+    let mut out = base.to_owned();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            serde_path_to_error::Segment::Map { key } => {
+                out.push('/');
+                out.push_str(&escape(key));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
@@ -289,17 +295,7 @@ fn section<T: DeserializeOwned>(top: &Map<String, Value>, key: &str, lines: &Lin
         match serde_path_to_error::deserialize::<_, T>(item) {
             Ok(v) => out.push(v),
             Err(e) => {
-                let mut path = format!("{base}/{i}");
-                for seg in e.path().iter() {
-                    match seg {
-                        serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("/{index}")),
-                        serde_path_to_error::Segment::Map { key } => {
-                            path.push('/');
-                            path.push_str(&escape(key));
-                        }
-                        _ => {}
-                    }
-                }
+                let path = pointer(&format!("{base}/{i}"), e.path());
                 let inner = e.into_inner().to_string();
                 errors.push(err(
                     lines.line_of(&path),

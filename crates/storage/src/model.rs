@@ -73,6 +73,21 @@ pub struct IndexedProcedure {
     pub agencies: Vec<String>,
 }
 
+impl IndexedProcedure {
+    /// The document the in-memory search index takes.
+    pub fn into_doc(self) -> tl_core::search::Doc<ProcedureSummary> {
+        tl_core::search::Doc {
+            name_chars: self.summary.name.vi.chars().count(),
+            field: self.summary.field_code.clone(),
+            level: self.summary.level.as_str(),
+            name: self.search_name,
+            body: self.search_body,
+            agencies: self.agencies,
+            payload: self.summary,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchPage {
     pub items: Vec<ProcedureSummary>,

@@ -102,6 +102,59 @@ macro_rules! shared_impl {
             serde_json::to_value(u).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
         }
 
+        impl $repo {
+            /// Full-text search with the backend's engine; AND first, OR when nothing has every term.
+            async fn search(&mut self, q: &SearchQuery) -> Result<SearchPage> {
+                let per_page = q.per_page.clamp(1, 100);
+                let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
+                let filters = "v.effective_from <= $2 AND (v.effective_to IS NULL OR v.effective_to > $2) \
+                    AND (CAST($3 AS TEXT) IS NULL OR v.field_code = $3) \
+                    AND (CAST($4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM procedure_version_agencies pa \
+                         JOIN agencies a ON a.id = pa.agency_id WHERE pa.version_id = v.id \
+                         AND (a.electronic_id = $4 OR a.electronic_id LIKE $4 || '.%'))) \
+                    AND (CAST($5 AS TEXT) IS NULL OR v.level = $5)";
+                let joins = "JOIN procedures p ON p.id = v.procedure_id JOIN fields f ON f.code = v.field_code";
+                let cols = format!("{SUMMARY_COLS}, COUNT(*) OVER () AS total");
+                let phrase = format!(" {}", q.terms.join(" "));
+                let mut relaxed = false;
+                loop {
+                    let (sql, expr) = if q.terms.is_empty() {
+                        let sql = format!(
+                            "SELECT {cols} FROM procedure_versions v {joins} WHERE CAST($1 AS TEXT) = '' \
+                             AND CAST($6 AS TEXT) IS NOT NULL AND {filters} ORDER BY v.search_name, p.code LIMIT $7 OFFSET $8"
+                        );
+                        (sql, String::new())
+                    } else {
+                        (ranked_sql(&cols, joins, filters), match_expr(&q.terms, relaxed))
+                    };
+                    let query = |limit: i64, offset: i64| {
+                        sqlx::query(&sql)
+                            .bind(expr.clone())
+                            .bind(q.day)
+                            .bind(q.field.clone())
+                            .bind(q.agency.clone())
+                            .bind(q.level.map(|l| l.as_str()))
+                            .bind(phrase.clone())
+                            .bind(limit)
+                            .bind(offset)
+                    };
+                    let rows = query(i64::from(per_page), offset).fetch_all(self.conn()).await?;
+                    let total: i64 = match rows.first() {
+                        Some(r) => r.try_get("total")?,
+                        // Past the last page: the total still comes from the first row.
+                        None if offset > 0 => query(1, 0).fetch_all(self.conn()).await?.first().map(|r| r.try_get("total")).transpose()?.unwrap_or(0),
+                        None => 0,
+                    };
+                    if total == 0 && !relaxed && q.terms.len() > 1 {
+                        relaxed = true;
+                        continue;
+                    }
+                    let items = rows.iter().map(summary_row).collect::<Result<Vec<_>>>()?;
+                    return Ok(SearchPage { items, total, page: q.page.max(1), per_page, relaxed });
+                }
+            }
+        }
+
         #[async_trait]
         impl CatalogRepo for $repo {
             async fn upsert_field(&mut self, field: &Field) -> Result<()> {

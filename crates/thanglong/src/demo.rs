@@ -46,8 +46,7 @@ pub async fn seed(db: &Arc<dyn Database>) -> anyhow::Result<()> {
             Some(eid) => Some(w.get_agency(eid).await?.with_context(|| format!("seed agency {eid} missing"))?.id),
             None => None,
         };
-        let pw = (*password).to_owned();
-        let hash = tokio::task::spawn_blocking(move || tl_web::hash_password(&pw)).await??;
+        let hash = tl_web::security::hash_password_async(password).await?;
         let a = w
             .create_account(
                 &NewAccount {

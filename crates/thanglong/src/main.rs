@@ -389,8 +389,7 @@ pub async fn add_user(
     if w.find_account_by_login(&login).await?.is_some() {
         bail!("an account `{login}` already exists");
     }
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || tl_web::hash_password(&password)).await??;
+    let hash = tl_web::security::hash_password_async(password).await?;
     let account = w
         .create_account(
             &NewAccount {

@@ -81,18 +81,7 @@ pub async fn bench_search(db: &Arc<dyn tl_storage::Database>, passes: usize) -> 
     let db_us = t.elapsed().as_secs_f64() * 1e6 / (passes * queries.len()) as f64;
     let t = Instant::now();
     let rows = repo.list_current_procedures(day).await?;
-    let docs = rows
-        .into_iter()
-        .map(|p| tl_core::search::Doc {
-            name_chars: p.summary.name.vi.chars().count(),
-            field: p.summary.field_code.clone(),
-            level: p.summary.level.as_str(),
-            name: p.search_name,
-            body: p.search_body,
-            agencies: p.agencies,
-            payload: p.summary,
-        })
-        .collect();
+    let docs = rows.into_iter().map(tl_storage::IndexedProcedure::into_doc).collect();
     let index = tl_core::search::SearchIndex::new(docs);
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();

@@ -6,7 +6,6 @@ use crate::auth::{audit, valid_email, valid_phone};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::portal::{procedure_view, today, SearchParams};
-use crate::security::hash_password;
 use crate::web::{render, render_status, see_other, CsrfForm, FormErrors, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -729,8 +728,7 @@ pub async fn create_account(State(st): State<AppState>, v: Visitor, CsrfForm(f):
         return account_form(&st, &v, &f, errors, StatusCode::BAD_REQUEST).await;
     }
     let agency = agency.expect("checked");
-    let password = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.into()))??;
+    let hash = crate::security::hash_password_async(&f.password).await?;
     let now = Utc::now();
     let mut w = st.db.begin().await?;
     let a = w

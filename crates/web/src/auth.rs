@@ -2,7 +2,7 @@
 //! code), sign in, sign out, the account page and personal API tokens.
 
 use crate::error::{AppError, AppResult};
-use crate::security::{hash_password, new_token, sha256_hex, verify_password};
+use crate::security::{new_token, sha256_hex, verify_password};
 use crate::web::{cookie, render, render_status, safe_next, see_other, CsrfForm, FormErrors, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -361,8 +361,7 @@ pub async fn signup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         let ctx = minijinja::context! { form => &f, errors => errors.items, field_errors => errors.by_field() };
         return render_status(&st, &v, "signup.html", ctx, StatusCode::BAD_REQUEST);
     }
-    let password = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.into()))??;
+    let hash = crate::security::hash_password_async(&f.password).await?;
     let new = NewAccount {
         kind,
         login: login.clone(),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tl_core::catalog::I18nText;
-use tl_core::search::{Doc, SearchIndex};
+use tl_core::search::SearchIndex;
 use tl_storage::{Database, FieldRow, ProcedureDetail, ProcedureSummary};
 
 /// How stale a server's view of the catalog may be after another server (or the CLI) wrote it.
@@ -100,18 +100,7 @@ impl CatalogIndex {
         let rows = repo.list_current_procedures(today).await?;
         let fields = repo.list_fields(today).await?;
         drop(repo);
-        let docs = rows
-            .into_iter()
-            .map(|p| Doc {
-                name_chars: p.summary.name.vi.chars().count(),
-                field: p.summary.field_code.clone(),
-                level: p.summary.level.as_str(),
-                name: p.search_name,
-                body: p.search_body,
-                agencies: p.agencies,
-                payload: p.summary,
-            })
-            .collect();
+        let docs = rows.into_iter().map(tl_storage::IndexedProcedure::into_doc).collect();
         let snap = Arc::new(Snapshot { generation, day: today, index: SearchIndex::new(docs), fields, details: Default::default() });
         tracing::debug!(generation, procedures = snap.index.len(), "catalog index rebuilt");
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(snap.clone());

@@ -17,6 +17,12 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
+/// [`hash_password`] on the blocking pool: Argon2 takes tens of milliseconds of CPU.
+pub async fn hash_password_async(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
 /// Checks a password against a stored hash. With no hash (unknown login, federated-only
 /// account) a dummy hash is checked anyway so the answer takes the same time.
 pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
