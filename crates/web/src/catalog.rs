@@ -21,8 +21,11 @@ pub struct Snapshot {
     pub fields: Vec<FieldRow>,
     /// Procedure pages read since the snapshot was built, by (code, version asked for).
     /// Dropped with the snapshot, so a catalog write or a new day empties it.
-    details: std::sync::Mutex<std::collections::HashMap<(String, Option<i64>), Arc<ProcedureDetail>>>,
+    details: std::sync::Mutex<DetailCache>,
 }
+
+/// Procedure details by (code, version asked for).
+type DetailCache = std::collections::HashMap<(String, Option<i64>), Arc<ProcedureDetail>>;
 
 /// Most procedure details kept per snapshot (a province has ~2,100 procedures).
 const MAX_CACHED_DETAILS: usize = 8192;
