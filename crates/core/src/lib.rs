@@ -4,6 +4,7 @@
 pub mod account;
 pub mod catalog;
 pub mod catalog_doc;
+pub mod dossier;
 pub mod fee;
 pub mod fmt;
 pub mod ids;

@@ -109,7 +109,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 
 /// All repositories over one connection or transaction.
 #[async_trait]
-pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + Send {
+pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + Send {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
 }
@@ -192,6 +192,27 @@ pub trait SessionRepo: Send {
 pub trait AuditRepo: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64>;
     async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>>;
+}
+
+#[async_trait]
+pub trait DossierRepo: Send {
+    /// Creates a draft. With an idempotency key the applicant already used, the existing
+    /// dossier comes back instead (a double click or a retry never makes two).
+    async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier>;
+    /// Replaces a draft's answers if it is still a draft at `expected_revision`; a
+    /// [`StoreError::Conflict`] otherwise (someone else saved or submitted it meanwhile).
+    async fn update_draft(&mut self, id: i64, expected_revision: i64, answers: &serde_json::Value, now: DateTime<Utc>) -> Result<Dossier>;
+    /// Files a draft: status "Mới đăng ký" and a dossier code from the agency's counter for
+    /// `day` (local date). Submitting a dossier that is already filed returns it unchanged.
+    async fn submit_dossier(&mut self, id: i64, expected_revision: i64, day: NaiveDate, now: DateTime<Utc>) -> Result<Dossier>;
+    /// Deletes a draft (never a filed dossier); false when there was no such draft.
+    async fn delete_draft(&mut self, id: i64) -> Result<bool>;
+    async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>>;
+    async fn get_dossier_by_code(&mut self, code: &str) -> Result<Option<Dossier>>;
+    async fn list_dossiers_of(&mut self, applicant_id: i64, limit: i64) -> Result<Vec<Dossier>>;
+    async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>>;
+    /// The next serial of an agency's day (1, 2, 3…), inside the caller's transaction.
+    async fn next_dossier_serial(&mut self, agency_id: i64, day: NaiveDate) -> Result<i64>;
 }
 
 #[async_trait]

@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tl_core::account::AccountKind;
-use tl_core::catalog::{AgencyLevel, I18nText, ProcedureVersion, ServiceLevel, TimeUnit};
+use tl_core::catalog::{AgencyLevel, Channel, I18nText, ProcedureVersion, ServiceLevel, TimeUnit};
+use tl_core::dossier::DossierStatus;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FieldRow {
@@ -249,4 +250,50 @@ pub struct AuditRow {
     pub detail: serde_json::Value,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDossier {
+    pub procedure_code: String,
+    pub version_no: i64,
+    /// The agency that receives it (its electronic ID starts the dossier code).
+    pub agency_id: i64,
+    /// Whose dossier it is.
+    pub applicant_id: i64,
+    /// Who filled it (the applicant, an officer at the counter, a representative).
+    pub acted_by_id: i64,
+    pub channel: Channel,
+    pub answers: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dossier {
+    pub id: i64,
+    pub code: Option<String>,
+    pub procedure_code: String,
+    pub version_no: i64,
+    pub agency_id: i64,
+    pub agency_electronic_id: String,
+    pub applicant_id: i64,
+    pub acted_by_id: i64,
+    pub channel: Channel,
+    pub status: DossierStatus,
+    pub answers: serde_json::Value,
+    /// Bumped by every change; actions name the revision they were taken on.
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub status: DossierStatus,
+    pub actor_id: Option<i64>,
+    pub detail: serde_json::Value,
 }

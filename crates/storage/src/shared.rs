@@ -12,7 +12,7 @@ macro_rules! shared_impl {
         use tl_core::catalog::{AdminUnit, AdminUnitKind, Agency, AgencyLevel, Field, I18nText, Procedure, ProcedureVersion};
         use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
         use $crate::model::*;
-        use $crate::{AccountRepo, AuditRepo, CatalogRepo, Result, SessionRepo, SettingsRepo, StoreError};
+        use $crate::{AccountRepo, AuditRepo, CatalogRepo, DossierRepo, Result, SessionRepo, SettingsRepo, StoreError};
 
         fn i18n(vi: String, en: Option<String>) -> I18nText {
             I18nText { vi, en }
@@ -908,6 +908,192 @@ macro_rules! shared_impl {
                         })
                     })
                     .collect()
+            }
+        }
+
+        const DOSSIER_COLS: &str = "d.id, d.code, d.procedure_code, d.version_no, d.agency_id, a.electronic_id AS agency_eid, \
+            d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at";
+        const DOSSIER_FROM: &str = "dossiers d JOIN agencies a ON a.id = d.agency_id";
+
+        fn channel_str(c: tl_core::catalog::Channel) -> &'static str {
+            match c {
+                tl_core::catalog::Channel::InPerson => "in_person",
+                tl_core::catalog::Channel::Online => "online",
+                tl_core::catalog::Channel::Post => "post",
+            }
+        }
+
+        fn dossier_row(r: &$row) -> Result<Dossier> {
+            let channel: String = r.try_get("channel")?;
+            let status: String = r.try_get("status")?;
+            let answers: Json<serde_json::Value> = r.try_get("answers")?;
+            Ok(Dossier {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                procedure_code: r.try_get("procedure_code")?,
+                version_no: r.try_get("version_no")?,
+                agency_id: r.try_get("agency_id")?,
+                agency_electronic_id: r.try_get("agency_eid")?,
+                applicant_id: r.try_get("applicant_id")?,
+                acted_by_id: r.try_get("acted_by_id")?,
+                channel: serde_json::from_value(serde_json::Value::String(channel.clone())).map_err(|_| corrupt("channel", &channel))?,
+                status: tl_core::dossier::DossierStatus::parse(&status).ok_or_else(|| corrupt("dossier status", &status))?,
+                answers: answers.0,
+                revision: r.try_get("revision")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+                submitted_at: r.try_get("submitted_at")?,
+            })
+        }
+
+        impl $repo {
+            async fn dossier_event(&mut self, id: i64, at: DateTime<Utc>, kind: &str, status: tl_core::dossier::DossierStatus, actor: Option<i64>, detail: serde_json::Value) -> Result<()> {
+                sqlx::query("INSERT INTO dossier_events (dossier_id, at, kind, status, actor_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(status.as_str())
+                    .bind(actor)
+                    .bind(Json(detail))
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl DossierRepo for $repo {
+            async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier> {
+                if let Some(key) = &d.idempotency_key {
+                    let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.applicant_id = $1 AND d.idempotency_key = $2");
+                    if let Some(r) = sqlx::query(&sql).bind(d.applicant_id).bind(key).fetch_optional(self.conn()).await? {
+                        return dossier_row(&r);
+                    }
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO dossiers (procedure_code, version_no, agency_id, applicant_id, acted_by_id, channel, status, answers, \
+                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $9) RETURNING id",
+                )
+                .bind(&d.procedure_code)
+                .bind(d.version_no)
+                .bind(d.agency_id)
+                .bind(d.applicant_id)
+                .bind(d.acted_by_id)
+                .bind(channel_str(d.channel))
+                .bind(Json(&d.answers))
+                .bind(&d.idempotency_key)
+                .bind(d.now)
+                .fetch_one(self.conn())
+                .await?;
+                self.dossier_event(id, d.now, "created", tl_core::dossier::DossierStatus::Draft, Some(d.acted_by_id), serde_json::json!({"channel": channel_str(d.channel)})).await?;
+                self.get_dossier(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn update_draft(&mut self, id: i64, expected_revision: i64, answers: &serde_json::Value, now: DateTime<Utc>) -> Result<Dossier> {
+                let done = sqlx::query(
+                    "UPDATE dossiers SET answers = $3, revision = revision + 1, updated_at = $4 \
+                     WHERE id = $1 AND revision = $2 AND status = 'draft'",
+                )
+                .bind(id)
+                .bind(expected_revision)
+                .bind(Json(answers))
+                .bind(now)
+                .execute(self.conn())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return match self.get_dossier(id).await? {
+                        None => Err(StoreError::NotFound),
+                        Some(d) => Err(StoreError::Conflict(format!("dossier {id} is at revision {} ({})", d.revision, d.status.as_str()))),
+                    };
+                }
+                self.get_dossier(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn submit_dossier(&mut self, id: i64, expected_revision: i64, day: NaiveDate, now: DateTime<Utc>) -> Result<Dossier> {
+                // Compare-and-set first: only a draft at the expected revision moves on.
+                let agency: Option<(i64, String)> = sqlx::query_as(
+                    "UPDATE dossiers SET status = 'submitted', revision = revision + 1, updated_at = $3, submitted_at = $3 \
+                     WHERE id = $1 AND revision = $2 AND status = 'draft' \
+                     RETURNING agency_id, (SELECT electronic_id FROM agencies WHERE agencies.id = dossiers.agency_id)",
+                )
+                .bind(id)
+                .bind(expected_revision)
+                .bind(now)
+                .fetch_optional(self.conn())
+                .await?;
+                let Some((agency_id, eid)) = agency else {
+                    return match self.get_dossier(id).await? {
+                        None => Err(StoreError::NotFound),
+                        // Already filed (a retry, a double click): the same dossier, same code.
+                        Some(d) if d.status != tl_core::dossier::DossierStatus::Draft => Ok(d),
+                        Some(d) => Err(StoreError::Conflict(format!("dossier {id} is at revision {}", d.revision))),
+                    };
+                };
+                let serial = self.next_dossier_serial(agency_id, day).await?;
+                let agency = tl_core::ids::AgencyId::parse(&eid).map_err(|_| corrupt("agency electronic ID", &eid))?;
+                let code = tl_core::dossier::DossierCode::new(&agency, day, serial as u32).to_string();
+                sqlx::query("UPDATE dossiers SET code = $2 WHERE id = $1").bind(id).bind(&code).execute(self.conn()).await?;
+                self.dossier_event(id, now, "submitted", tl_core::dossier::DossierStatus::Submitted, None, serde_json::json!({"code": code})).await?;
+                self.get_dossier(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn delete_draft(&mut self, id: i64) -> Result<bool> {
+                let n = sqlx::query("SELECT COUNT(*) FROM dossiers WHERE id = $1 AND status = 'draft'").bind(id).fetch_one(self.conn()).await?;
+                let n: i64 = n.try_get(0)?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM dossier_events WHERE dossier_id = $1").bind(id).execute(self.conn()).await?;
+                sqlx::query("DELETE FROM dossiers WHERE id = $1 AND status = 'draft'").bind(id).execute(self.conn()).await?;
+                Ok(true)
+            }
+
+            async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>> {
+                let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.id = $1");
+                sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
+            }
+
+            async fn get_dossier_by_code(&mut self, code: &str) -> Result<Option<Dossier>> {
+                let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.code = $1");
+                sqlx::query(&sql).bind(code).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
+            }
+
+            async fn list_dossiers_of(&mut self, applicant_id: i64, limit: i64) -> Result<Vec<Dossier>> {
+                let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.applicant_id = $1 ORDER BY d.updated_at DESC, d.id DESC LIMIT $2");
+                let rows = sqlx::query(&sql).bind(applicant_id).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(dossier_row).collect()
+            }
+
+            async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>> {
+                let rows = sqlx::query("SELECT id, at, kind, status, actor_id, detail FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
+                    .bind(dossier_id)
+                    .fetch_all(self.conn())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let status: String = r.try_get("status")?;
+                        let detail: Json<serde_json::Value> = r.try_get("detail")?;
+                        Ok(DossierEvent {
+                            id: r.try_get("id")?,
+                            at: r.try_get("at")?,
+                            kind: r.try_get("kind")?,
+                            status: tl_core::dossier::DossierStatus::parse(&status).ok_or_else(|| corrupt("dossier status", &status))?,
+                            actor_id: r.try_get("actor_id")?,
+                            detail: detail.0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn next_dossier_serial(&mut self, agency_id: i64, day: NaiveDate) -> Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO dossier_counters (agency_id, day, last) VALUES ($1, $2, 1) \
+                     ON CONFLICT (agency_id, day) DO UPDATE SET last = dossier_counters.last + 1 RETURNING last",
+                )
+                .bind(agency_id)
+                .bind(day)
+                .fetch_one(self.conn())
+                .await?)
             }
         }
 

@@ -351,3 +351,133 @@ async fn catalog_writes_bump_the_generation_and_the_index_loader_sees_versions_i
         assert_eq!(db.read().await.unwrap().catalog_generation().await.unwrap(), g1, "{backend}");
     }
 }
+
+async fn citizen(db: &Arc<dyn Database>, login: &str) -> (i64, i64) {
+    let mut w = db.begin().await.unwrap();
+    let agency = w.get_agency("H26.51").await.unwrap().unwrap().id;
+    let a = w
+        .create_account(
+            &NewAccount {
+                kind: AccountKind::Citizen,
+                login: login.into(),
+                display_name: "Lê Thị Hoa".into(),
+                email: None,
+                phone: None,
+                password_hash: None,
+                agency_id: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    w.commit().await.unwrap();
+    (a.id, agency)
+}
+
+fn new_dossier(applicant: i64, agency: i64, key: Option<&str>) -> NewDossier {
+    NewDossier {
+        procedure_code: "1.001193".into(),
+        version_no: 1,
+        agency_id: agency,
+        applicant_id: applicant,
+        acted_by_id: applicant,
+        channel: tl_core::catalog::Channel::Online,
+        answers: serde_json::json!({"child_name": "Lê Minh An"}),
+        idempotency_key: key.map(str::to_owned),
+        now: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn dossiers_go_from_draft_to_filed_with_a_legal_code_once() {
+    use tl_core::dossier::DossierStatus;
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012345").await;
+        let today = day(2026, 11, 26);
+        let mut w = db.begin().await.unwrap();
+        let d = w.create_dossier(&new_dossier(me, agency, Some("k-1"))).await.unwrap();
+        assert_eq!((d.status, d.code.as_deref(), d.revision), (DossierStatus::Draft, None, 1), "{backend}");
+        // The same idempotency key gives the same dossier back.
+        let again = w.create_dossier(&new_dossier(me, agency, Some("k-1"))).await.unwrap();
+        assert_eq!(again.id, d.id, "{backend}");
+        let d = w.update_draft(d.id, 1, &serde_json::json!({"child_name": "Lê Minh Anh"}), Utc::now()).await.unwrap();
+        assert_eq!((d.revision, d.answers["child_name"].as_str()), (2, Some("Lê Minh Anh")), "{backend}");
+        w.commit().await.unwrap();
+        // A stale revision is refused (someone saved meanwhile) and changes nothing.
+        let mut w = db.begin().await.unwrap();
+        assert!(matches!(w.update_draft(d.id, 1, &serde_json::json!({}), Utc::now()).await, Err(StoreError::Conflict(_))), "{backend}");
+        drop(w);
+
+        let mut w = db.begin().await.unwrap();
+        let filed = w.submit_dossier(d.id, 2, today, Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(filed.status, DossierStatus::Submitted, "{backend}");
+        assert_eq!(filed.status.npsp_code(), Some(1), "{backend}");
+        assert_eq!(filed.code.as_deref(), Some("H26.51-261126-0001"), "{backend}");
+        // Submitting again (a retry) returns the same filing; a filed dossier is no draft.
+        let mut w = db.begin().await.unwrap();
+        let retry = w.submit_dossier(d.id, 2, today, Utc::now()).await.unwrap();
+        assert_eq!(retry.code, filed.code, "{backend}");
+        assert!(!w.delete_draft(d.id).await.unwrap(), "{backend}");
+        w.commit().await.unwrap();
+        let mut w = db.begin().await.unwrap();
+        assert!(
+            matches!(w.update_draft(d.id, filed.revision, &serde_json::json!({}), Utc::now()).await, Err(StoreError::Conflict(_))),
+            "{backend}"
+        );
+        drop(w);
+
+        let mut r = db.read().await.unwrap();
+        let events: Vec<String> = r.list_dossier_events(d.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(events, ["created", "submitted"], "{backend}");
+        assert_eq!(r.get_dossier_by_code("H26.51-261126-0001").await.unwrap().unwrap().id, d.id, "{backend}");
+        assert_eq!(r.list_dossiers_of(me, 10).await.unwrap().len(), 1, "{backend}");
+        drop(r);
+        // The next day starts again at 0001; a deleted draft is gone with its events.
+        let mut w = db.begin().await.unwrap();
+        let d2 = w.create_dossier(&new_dossier(me, agency, None)).await.unwrap();
+        let filed2 = w.submit_dossier(d2.id, 1, day(2026, 11, 27), Utc::now()).await.unwrap();
+        assert_eq!(filed2.code.as_deref(), Some("H26.51-261127-0001"), "{backend}");
+        let d3 = w.create_dossier(&new_dossier(me, agency, None)).await.unwrap();
+        assert!(w.delete_draft(d3.id).await.unwrap(), "{backend}");
+        assert!(w.get_dossier(d3.id).await.unwrap().is_none(), "{backend}");
+        w.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn five_hundred_simultaneous_submissions_get_distinct_gap_free_codes() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012346").await;
+        let mut ids = vec![];
+        let mut w = db.begin().await.unwrap();
+        for _ in 0..500 {
+            ids.push(w.create_dossier(&new_dossier(me, agency, None)).await.unwrap().id);
+        }
+        w.commit().await.unwrap();
+        let today = day(2026, 11, 26);
+        let tasks: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut w = db.begin().await.unwrap();
+                    let d = w.submit_dossier(id, 1, today, Utc::now()).await.unwrap();
+                    w.commit().await.unwrap();
+                    d.code.unwrap()
+                })
+            })
+            .collect();
+        let mut serials = vec![];
+        for t in tasks {
+            let code = t.await.unwrap();
+            let parsed = tl_core::dossier::DossierCode::parse(&code).unwrap();
+            assert_eq!((parsed.agency.as_str(), parsed.day), ("H26.51", today), "{backend}");
+            serials.push(parsed.serial);
+        }
+        serials.sort_unstable();
+        assert_eq!(serials, (1..=500).collect::<Vec<u32>>(), "{backend}: distinct and gap-free");
+    }
+}
