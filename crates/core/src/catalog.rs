@@ -537,7 +537,7 @@ impl ResultDelivery {
 }
 
 /// One immutable version of a procedure, in force from `effective_from`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureVersion {
     pub effective_from: NaiveDate,
@@ -570,10 +570,13 @@ pub struct ProcedureVersion {
     /// Conditions (yêu cầu, điều kiện).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<I18nText>,
+    /// The online form (biểu mẫu điện tử); without one the procedure cannot be filed online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<crate::form::FormDef>,
 }
 
 /// A procedure with all its versions, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
     /// National procedure code `x.yyyyyy` (e.g. "1.001193").

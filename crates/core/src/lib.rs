@@ -4,9 +4,11 @@
 pub mod account;
 pub mod catalog;
 pub mod catalog_doc;
+pub mod contact;
 pub mod dossier;
 pub mod fee;
 pub mod fmt;
+pub mod form;
 pub mod ids;
 pub mod search;
 pub mod text;
