@@ -640,6 +640,17 @@ fn check_version(v: &crate::catalog::ProcedureVersion, vp: &str, fields: &HashSe
             }
         }
     }
+    if let Some(form) = &v.form {
+        let components: Vec<&str> = v.components.iter().map(|c| c.key.as_str()).collect();
+        for e in form.check(&components) {
+            push(
+                format!("{vp}/form"),
+                e.code,
+                format!("Biểu mẫu, trường `{}`: {}", e.path, e.message_vi),
+                format!("Form, field `{}`: {}", e.path, e.message_en),
+            );
+        }
+    }
     let mut keys = HashSet::new();
     for (k, c) in v.components.iter().enumerate() {
         let cp = format!("{vp}/components/{k}");

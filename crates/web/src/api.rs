@@ -28,6 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/agencies", get(list_agencies))
         .route("/api/v1/admin-units", get(list_admin_units))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/procedures/{code}/form", get(crate::dossiers::form))
+        .route("/api/v1/dossiers", get(crate::dossiers::list).post(crate::dossiers::create))
+        .route("/api/v1/dossiers/{id}", get(crate::dossiers::get).put(crate::dossiers::update).delete(crate::dossiers::delete))
+        .route("/api/v1/dossiers/{id}/submit", axum::routing::post(crate::dossiers::submit))
 }
 
 /// The routes the OpenAPI document must describe (checked by a test against the router).
@@ -39,6 +43,10 @@ pub const DOCUMENTED: &[&str] = &[
     "/api/v1/agencies",
     "/api/v1/admin-units",
     "/api/v1/me",
+    "/api/v1/procedures/{code}/form",
+    "/api/v1/dossiers",
+    "/api/v1/dossiers/{id}",
+    "/api/v1/dossiers/{id}/submit",
 ];
 
 #[derive(OpenApi)]
@@ -52,12 +60,22 @@ pub const DOCUMENTED: &[&str] = &[
             where a caller must be identified; answers are in Vietnamese unless `Accept-Language: en`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    paths(list_procedures, get_procedure, list_versions, list_fields, list_agencies, list_admin_units, me),
+    paths(
+        list_procedures, get_procedure, list_versions, list_fields, list_agencies, list_admin_units, me,
+        crate::dossiers::form, crate::dossiers::create, crate::dossiers::update, crate::dossiers::submit,
+        crate::dossiers::list, crate::dossiers::get, crate::dossiers::delete
+    ),
     components(schemas(
-        Problem, ProcedurePage, ProcedureItem, ProcedureDoc, VersionItem, FieldItem, AgencyItem, AdminUnitItem, MeDoc, Text
+        Problem, ProcedurePage, ProcedureItem, ProcedureDoc, VersionItem, FieldItem, AgencyItem, AdminUnitItem, MeDoc, Text,
+        crate::dossiers::DossierDoc, crate::dossiers::EventDoc, crate::dossiers::CreateDossier, crate::dossiers::UpdateDossier,
+        crate::dossiers::SubmitDossier, crate::dossiers::InvalidAnswers, crate::dossiers::AnswerErrorDoc
     )),
     modifiers(&BearerScheme),
-    tags((name = "catalog", description = "Procedures, fields, agencies, administrative units"), (name = "account", description = "The caller"))
+    tags(
+        (name = "catalog", description = "Procedures, fields, agencies, administrative units"),
+        (name = "dossiers", description = "Filing dossiers (hồ sơ): drafts, submission, tracking"),
+        (name = "account", description = "The caller")
+    )
 )]
 struct ApiDoc;
 

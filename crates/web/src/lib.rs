@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod dossiers;
 pub mod error;
 pub mod i18n;
 mod metrics;
@@ -47,6 +48,8 @@ pub struct WebConfig {
     /// Sign-in attempts allowed per client address per `login_window`.
     pub login_attempts_per_ip: usize,
     pub login_window: Duration,
+    /// Public dossier lookups allowed per client address per minute.
+    pub lookups_per_minute: usize,
 }
 
 impl Default for WebConfig {
@@ -62,6 +65,7 @@ impl Default for WebConfig {
             lockout: chrono::Duration::minutes(15),
             login_attempts_per_ip: 20,
             login_window: Duration::from_secs(300),
+            lookups_per_minute: 30,
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct AppInner {
     pub throttle: security::Throttle,
     pub openapi_json: String,
     pub catalog: catalog::CatalogIndex,
+    /// Public dossier lookups per client address (against enumeration of codes).
+    pub lookups: security::Throttle,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -82,12 +88,13 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
     Arc::new(AppInner {
         db,
-        config,
+        config: config.clone(),
         env: templates::environment(),
         metrics: metrics::Metrics::default(),
         throttle,
         openapi_json: api::openapi_json(),
         catalog: catalog::CatalogIndex::default(),
+        lookups: security::Throttle::new(config.lookups_per_minute, Duration::from_secs(60)),
     })
 }
 
@@ -101,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agencies", get(portal::agencies))
         .route("/agencies/{eid}", get(portal::agency))
         .route("/lang/{lang}", get(portal::switch_lang))
+        .route("/lookup", get(dossiers::lookup))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))

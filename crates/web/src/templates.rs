@@ -23,6 +23,7 @@ sources!(
     "signin.html",
     "signup.html",
     "account.html",
+    "lookup.html",
     "admin/index.html",
     "admin/agencies.html",
     "admin/agency_form.html",

@@ -567,9 +567,10 @@ async fn json_api_with_tokens_problem_details_and_an_openapi_document_for_every_
         }
         for p in &paths {
             assert!(tl_web::api::DOCUMENTED.contains(&p.as_str()), "{n}: {p} is documented but not checked");
-            let concrete = p.replace("{code}", "1.001193");
-            let status = app.api(&concrete, None).await.status;
-            assert_ne!(status, StatusCode::NOT_FOUND, "{n}: {p} is documented but not routed");
+            // A routed path answers an unsupported method with 405; an unknown path with 404.
+            let concrete = p.replace("{code}", "1.001193").replace("{id}", "1");
+            let status = app.send(Request::builder().method("PATCH").uri(&concrete).body(Body::empty()).unwrap()).await.status;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{n}: {p} is documented but not routed");
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object(), "{n}");
     }
@@ -664,5 +665,193 @@ async fn search_follows_catalog_writes_made_elsewhere_and_agrees_with_the_databa
         tokio::time::sleep(tl_web::catalog::MAX_STALENESS + std::time::Duration::from_millis(200)).await;
         let after = app.get("/procedures?q=khai+tu").await;
         assert!(after.has("(bản mới)"), "{n}: {:?}", titles(&after));
+    }
+}
+
+impl App {
+    /// A citizen with a personal API token; returns (account id, token).
+    async fn citizen_with_token(&self, login: &str) -> (i64, String) {
+        let now = chrono::Utc::now();
+        let mut w = self.db.begin().await.unwrap();
+        let a = w
+            .create_account(
+                &tl_storage::NewAccount {
+                    kind: tl_core::account::AccountKind::Citizen,
+                    login: login.into(),
+                    display_name: "Lê Thị Hoa".into(),
+                    email: None,
+                    phone: None,
+                    password_hash: None,
+                    agency_id: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let token = tl_web::new_token("tl_");
+        w.create_api_token(&tl_storage::NewApiToken {
+            account_id: a.id,
+            name: "test".into(),
+            token_hash: tl_web::sha256_hex(&token),
+            prefix: token[..10].into(),
+            created_at: now,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        (a.id, token)
+    }
+
+    async fn json(&mut self, method: &str, path: &str, token: &str, body: &str, key: Option<&str>) -> Page {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(k) = key {
+            b = b.header("idempotency-key", k);
+        }
+        self.send(b.body(Body::from(body.to_owned())).unwrap()).await
+    }
+}
+
+#[tokio::test]
+async fn citizens_file_dossiers_through_the_api_and_anyone_can_track_status_by_code() {
+    for mut app in apps().await {
+        let n = app.name;
+        // Birth registration gets a (small) online form from today.
+        let form: tl_core::form::FormDef = serde_json::from_value(serde_json::json!({"steps": [{
+            "key": "child", "title": {"vi": "Người được khai sinh"},
+            "fields": [
+                {"key": "child_name", "label": {"vi": "Họ và tên", "en": "Full name"}, "required": true, "type": {"kind": "text", "max_length": 100}},
+                {"key": "birth_date", "label": {"vi": "Ngày sinh", "en": "Date of birth"}, "required": true, "type": {"kind": "date", "not_future": true}},
+                {"key": "father_known", "label": {"vi": "Có thông tin người cha"}, "required": true, "type": {"kind": "radio", "options": [{"value": "yes", "label": {"vi": "Có"}}, {"value": "no", "label": {"vi": "Không"}}]}},
+                {"key": "father_name", "label": {"vi": "Họ tên cha", "en": "Father's name"}, "required_if": {"field": "father_known", "equals": "yes"}, "type": {"kind": "text"}}
+            ]}]}))
+        .unwrap();
+        let today = tl_web::portal::today();
+        let mut r = app.db.read().await.unwrap();
+        let current = r.get_procedure("1.001193", today, None).await.unwrap().unwrap();
+        drop(r);
+        if current.version.effective_from != today {
+            let mut v = current.version.clone();
+            v.effective_from = today;
+            v.form = Some(form);
+            let mut w = app.db.begin().await.unwrap();
+            w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+            w.commit().await.unwrap();
+            app.db.read().await.unwrap();
+        }
+        tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let (_, other) = app.citizen_with_token("001303099999").await;
+
+        let schema = app.api("/api/v1/procedures/1.001193/form", None).await;
+        assert_eq!(schema.status, StatusCode::OK, "{n}: {}", schema.body);
+        assert_eq!(schema.json()["json_schema"]["additionalProperties"], false, "{n}");
+
+        // Anonymous, wrong content type, malformed JSON, unknown fields, wrong agency: clear 4xx.
+        let body = r#"{"procedure": "1.001193", "agency": "H26.31", "answers": {"child_name": "Lê Minh An"}}"#;
+        assert_eq!(
+            app.send(Request::post("/api/v1/dossiers").header(header::CONTENT_TYPE, "application/json").body(Body::from(body)).unwrap())
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED,
+            "{n}"
+        );
+        let p = app
+            .send(
+                Request::post("/api/v1/dossiers")
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "text/plain")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{n}");
+        let p = app.json("POST", "/api/v1/dossiers", &token, "{\"procedure\": ", None).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")), "{n}");
+        let p = app.json("POST", "/api/v1/dossiers", &token, r#"{"procedure": "1.001193", "agency": "H26.31", "extra": 1}"#, None).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.json()["detail"].as_str().unwrap().contains("extra"), "{n}: {}", p.body);
+        let p = app.json("POST", "/api/v1/dossiers", &token, r#"{"procedure": "1.001193", "agency": "H26.12"}"#, None).await;
+        assert_eq!(p.json()["code"], "wrong_agency", "{n}");
+
+        // A draft; the same Idempotency-Key again gives the same draft.
+        let p = app.json("POST", "/api/v1/dossiers", &token, body, Some("k-1")).await;
+        assert_eq!(p.status, StatusCode::CREATED, "{n}: {}", p.body);
+        let draft = p.json();
+        let id = draft["id"].as_i64().unwrap();
+        assert_eq!((draft["status"].as_str(), draft["code"].is_null()), (Some("draft"), true), "{n}");
+        let again = app.json("POST", "/api/v1/dossiers", &token, body, Some("k-1")).await;
+        assert_eq!(again.json()["id"].as_i64(), Some(id), "{n}");
+
+        // Submitting incomplete answers: 422 listing every problem by field.
+        let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 1}"#, None).await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{n}: {}", p.body);
+        let fields: Vec<String> = p.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(fields, ["birth_date", "father_known"], "{n}");
+        assert!(p.json()["errors"][0]["message"].as_str().unwrap().contains("Vui lòng nhập ngày sinh"), "{n}");
+
+        // Save the rest; a stale revision is refused.
+        let answers = r#"{"revision": 1, "answers": {"child_name": "Lê Minh An", "birth_date": "2026-11-20", "father_known": "yes"}}"#;
+        let p = app.json("PUT", &format!("/api/v1/dossiers/{id}"), &token, answers, None).await;
+        assert_eq!((p.status, p.json()["revision"].as_i64()), (StatusCode::OK, Some(2)), "{n}: {}", p.body);
+        let p = app.json("PUT", &format!("/api/v1/dossiers/{id}"), &token, answers, None).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{n}");
+        // The father's name is required once the father is known.
+        let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 2}"#, None).await;
+        assert_eq!(p.json()["errors"][0]["field"], "father_name", "{n}");
+        let p = app
+            .json("PUT", &format!("/api/v1/dossiers/{id}"), &token, r#"{"revision": 2, "answers": {"child_name": "Lê Minh An", "birth_date": "2026-11-20", "father_known": "yes", "father_name": "Lê Văn Bình"}}"#, None)
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+
+        // Filed: a legal code and status 1; a retry returns the same filing.
+        let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 3}"#, None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let filed = p.json();
+        let code = filed["code"].as_str().unwrap().to_owned();
+        let parsed = tl_core::dossier::DossierCode::parse(&code).unwrap();
+        assert_eq!((parsed.agency.as_str(), parsed.day, parsed.serial), ("H26.31", today, 1), "{n}: {code}");
+        assert_eq!((filed["status_code"].as_i64(), filed["status_label"].as_str()), (Some(1), Some("Mới đăng ký")), "{n}");
+        let retry = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 3}"#, None).await;
+        assert_eq!(retry.json()["code"].as_str(), Some(code.as_str()), "{n}");
+        let p = app.json("DELETE", &format!("/api/v1/dossiers/{id}"), &token, "", None).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{n}: a filed dossier is never deleted");
+
+        // My dossiers and their events; someone else sees nothing.
+        let mine = app.api("/api/v1/dossiers", Some(&token)).await.json();
+        assert_eq!(mine.as_array().unwrap().len(), 1, "{n}");
+        let one = app.api(&format!("/api/v1/dossiers/{id}"), Some(&token)).await.json();
+        let kinds: Vec<&str> = one["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["created", "submitted"], "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&other)).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.api("/api/v1/dossiers", Some(&other)).await.json().as_array().unwrap().len(), 0, "{n}");
+
+        // Public lookup: status and dates only, and the same answer for unknown and malformed codes.
+        let p = app.get(&format!("/lookup?code={}", code.to_lowercase())).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        assert!(p.has("Mới đăng ký") && p.has(&code) && !p.has("Lê Minh An") && !p.has("Lê Văn Bình"), "{n}");
+        let unknown = app.get("/lookup?code=H26.31-000101-9999").await;
+        let malformed = app.get("/lookup?code=%3Cb%3Exx").await;
+        assert_eq!((unknown.status, malformed.status), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND), "{n}");
+        assert!(unknown.has("Không tìm thấy hồ sơ với mã này") && malformed.has("Không tìm thấy hồ sơ với mã này"), "{n}");
+        // A second draft can be deleted.
+        let p = app.json("POST", "/api/v1/dossiers", &token, body, None).await;
+        let id2 = p.json()["id"].as_i64().unwrap();
+        assert_eq!(app.json("DELETE", &format!("/api/v1/dossiers/{id2}"), &token, "", None).await.status, StatusCode::NO_CONTENT, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn dossier_lookups_are_rate_limited() {
+    for mut app in apps().await {
+        let mut last = StatusCode::OK;
+        for i in 0..40 {
+            last = app.get(&format!("/lookup?code=H26.31-261126-{i:04}")).await.status;
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "{}", app.name);
     }
 }
