@@ -1062,6 +1062,28 @@ procedures:
     }
 
     #[test]
+    fn every_seed_version_survives_the_editor_round_trip() {
+        let seed = include_str!("../../thanglong/seed/catalog.yaml");
+        let doc = load(seed, Format::Yaml, &Known::default()).expect("seed is valid");
+        let known = Known {
+            fields: doc.fields.iter().map(|f| f.code.clone()).collect(),
+            admin_units: doc.admin_units.iter().map(|u| (u.code.clone(), u.kind)).collect(),
+            agencies: doc.agencies.iter().map(|a| a.electronic_id.clone()).collect(),
+        };
+        let mut forms = 0;
+        for p in &doc.procedures {
+            for v in &p.versions {
+                let text = dump_version(v);
+                let again =
+                    load_version(&text, v.effective_from, &known).unwrap_or_else(|e| panic!("{} {}: {e:?}", p.code, v.effective_from));
+                assert_eq!(&again, v, "{}", p.code);
+                forms += usize::from(v.form.is_some());
+            }
+        }
+        assert!(forms >= 7, "the six filing procedures have forms ({forms})");
+    }
+
+    #[test]
     fn yaml_scalars_quote_when_needed() {
         for s in ["01", "true", "null", "1.5", "a: b", "- x", "", " x", "H26.50", "Đăng ký", "x #y", "3e5"] {
             let q = yaml_scalar(s);

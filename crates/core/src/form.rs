@@ -151,7 +151,7 @@ pub struct AnswerError {
 pub struct ValidationContext<'a> {
     pub today: chrono::NaiveDate,
     /// Codes of the administrative units in force; None skips the check.
-    pub admin_units: Option<&'a dyn Fn(&str) -> bool>,
+    pub admin_units: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
 }
 
 fn err(path: &str, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> AnswerError {

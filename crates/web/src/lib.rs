@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod dossiers;
 pub mod error;
+pub mod filing;
 pub mod i18n;
 mod metrics;
 mod middleware;
@@ -109,6 +110,13 @@ pub fn router(state: AppState) -> Router {
         .route("/agencies/{eid}", get(portal::agency))
         .route("/lang/{lang}", get(portal::switch_lang))
         .route("/lookup", get(dossiers::lookup))
+        .route("/procedures/{code}/file", post(filing::start))
+        .route("/dossiers", get(filing::mine))
+        .route("/dossiers/{id}", get(filing::show))
+        .route("/dossiers/{id}/edit", get(filing::edit).post(filing::save_step))
+        .route("/dossiers/{id}/review", get(filing::review))
+        .route("/dossiers/{id}/submit", post(filing::submit))
+        .route("/dossiers/{id}/delete", post(filing::delete))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))

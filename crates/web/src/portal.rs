@@ -242,6 +242,7 @@ pub fn procedure_view(d: &ProcedureDetail, lang: Lang) -> Value {
         "steps": v.steps,
         "conditions": v.conditions,
         "versions": d.versions,
+        "online_form": v.form.is_some(),
     })
 }
 
@@ -268,7 +269,7 @@ pub async fn procedure(
         &st,
         &v,
         "procedure.html",
-        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no) },
+        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no), idem => crate::security::new_token("") },
     )
 }
 

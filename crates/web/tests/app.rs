@@ -445,7 +445,13 @@ async fn administrators_manage_agencies_units_procedures_and_officers_with_least
         let body_start = form.body.find("spellcheck=\"false\" aria-describedby=\"body-hint\">").unwrap();
         let text = &form.body[body_start..];
         let text = &text[text.find('>').unwrap() + 1..text.find("</textarea>").unwrap()];
-        let text = text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        let text = text
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
         let edited = text.replacen("Đăng ký khai sinh", "Đăng ký khai sinh (mẫu mới)", 1);
         let past = app.post("/admin/procedures/1.001193", &[("effective_from", "2020-01-01"), ("body", &edited), ("action", "save")]).await;
         assert!(past.has("không được trước hôm nay"), "{n}");
@@ -853,5 +859,163 @@ async fn dossier_lookups_are_rate_limited() {
             last = app.get(&format!("/lookup?code=H26.31-261126-{i:04}")).await.status;
         }
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "{}", app.name);
+    }
+}
+
+#[tokio::test]
+async fn a_citizen_files_step_by_step_in_the_browser_and_never_loses_a_draft() {
+    for mut app in apps().await {
+        let n = app.name;
+        let form: tl_core::form::FormDef = serde_json::from_value(serde_json::json!({"steps": [
+        {"key": "child", "title": {"vi": "Người được khai sinh"}, "fields": [
+            {"key": "child_name", "label": {"vi": "Họ và tên"}, "required": true, "type": {"kind": "text", "max_length": 100}},
+            {"key": "birth_date", "label": {"vi": "Ngày sinh"}, "required": true, "type": {"kind": "date", "not_future": true}},
+            {"key": "siblings", "label": {"vi": "Anh chị em"}, "type": {"kind": "group", "max_items": 3, "fields": [
+                {"key": "name", "label": {"vi": "Tên"}, "required": true, "type": {"kind": "text"}}]}}
+        ]},
+        {"key": "contact", "title": {"vi": "Liên hệ"}, "fields": [
+            {"key": "phone", "label": {"vi": "Số điện thoại"}, "required": true, "type": {"kind": "phone"}},
+            {"key": "address", "label": {"vi": "Nơi cư trú"}, "required": true, "type": {"kind": "address"}}
+        ]}]}))
+        .unwrap();
+        let today = tl_web::portal::today();
+        let mut r = app.db.read().await.unwrap();
+        let current = r.get_procedure("1.001193", today, None).await.unwrap().unwrap();
+        drop(r);
+        let mut v = current.version.clone();
+        v.effective_from = today;
+        v.form = Some(form);
+        if current.version.effective_from != today {
+            let mut w = app.db.begin().await.unwrap();
+            w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+            w.commit().await.unwrap();
+        }
+        tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+        app.add_officer("nguoi.nop", "Mật khẩu người nộp 2026", "H26", &[]).await;
+
+        // Anonymous: the button leads to sign-in first.
+        let page = app.get("/procedures/1.001193").await;
+        assert!(page.has("Bắt đầu nộp hồ sơ"), "{n}");
+        let p = app.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "idem-key-123")]).await;
+        assert_eq!(p.location(), "/signin?next=/procedures/1.001193", "{n}");
+        app.sign_in("nguoi.nop", "Mật khẩu người nộp 2026").await;
+        let p = app.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "idem-key-123")]).await;
+        let step0 = p.location().to_owned();
+        assert!(step0.ends_with("/edit?step=0"), "{n}: {}", p.location());
+        // A double click makes no second draft.
+        let p = app.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "idem-key-123")]).await;
+        assert_eq!(p.location(), step0, "{n}");
+        let id = step0.split('/').nth(2).unwrap().to_owned();
+
+        let form_page = app.get(&step0).await;
+        assert!(
+            form_page.has("Bước 1 / 2") && form_page.has("Người được khai sinh") && form_page.has("name=\"revision\" value=\"1\""),
+            "{n}"
+        );
+        // Missing and wrong answers: saved anyway, and a summary links to each field.
+        let p = app
+            .post(
+                &format!("/dossiers/{id}/edit?step=0"),
+                &[
+                    ("revision", "1"),
+                    ("child_name", "Lê Minh An"),
+                    ("birth_date", "31/02/2026"),
+                    ("siblings.__count", "0"),
+                    ("action", "next"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {}", p.body);
+        assert!(p.has("href=\"#birth_date\"") && p.has("Ngày phải có dạng ngày/tháng/năm"), "{n}");
+        assert!(p.has("value=\"Lê Minh An\""), "{n}: what was typed stays");
+        // Add a sibling row without JavaScript, then save and leave.
+        let p = app
+            .post(
+                &format!("/dossiers/{id}/edit?step=0"),
+                &[
+                    ("revision", "2"),
+                    ("child_name", "Lê Minh An"),
+                    ("birth_date", "20/11/2026"),
+                    ("siblings.__count", "0"),
+                    ("action", "add:siblings"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let p = app
+            .post(
+                &format!("/dossiers/{id}/edit?step=0"),
+                &[
+                    ("revision", "3"),
+                    ("child_name", "Lê Minh An"),
+                    ("birth_date", "20/11/2026"),
+                    ("siblings.__count", "1"),
+                    ("siblings[0].name", "Lê Minh Châu"),
+                    ("action", "save_exit"),
+                ],
+            )
+            .await;
+        assert_eq!(p.location(), "/dossiers?saved=1", "{n}");
+        let mine = app.get("/dossiers?saved=1").await;
+        assert!(mine.has("Đã lưu hồ sơ nháp") && mine.has("Bản nháp") && mine.has("Tiếp tục điền"), "{n}");
+        // Coming back: everything typed is there.
+        let back = app.get(&step0).await;
+        assert!(back.has("value=\"Lê Minh Châu\"") && back.has("value=\"20/11/2026\""), "{n}");
+        let p = app
+            .post(
+                &format!("/dossiers/{id}/edit?step=0"),
+                &[
+                    ("revision", "4"),
+                    ("child_name", "Lê Minh An"),
+                    ("birth_date", "20/11/2026"),
+                    ("siblings.__count", "1"),
+                    ("siblings[0].name", "Lê Minh Châu"),
+                    ("action", "next"),
+                ],
+            )
+            .await;
+        assert_eq!(p.location(), format!("/dossiers/{id}/edit?step=1"), "{n}: {}", p.body);
+        let step1 = app.get(p.location()).await;
+        assert!(step1.has("Phường Ba Đình") && step1.has("Xã/phường"), "{n}: the commune picker lists real units");
+        let p = app
+            .post(
+                &format!("/dossiers/{id}/edit?step=1"),
+                &[
+                    ("revision", "5"),
+                    ("phone", "0912 345 678"),
+                    ("address.province", "01"),
+                    ("address.commune", "00004"),
+                    ("address.street", "12 Phan Đình Phùng"),
+                    ("action", "next"),
+                ],
+            )
+            .await;
+        assert_eq!(p.location(), format!("/dossiers/{id}/review"), "{n}: {}", p.body);
+        let review = app.get(p.location()).await;
+        assert!(
+            review.has("Kiểm tra thông tin trước khi nộp")
+                && review.has("20/11/2026")
+                && review.has("Lê Minh Châu")
+                && review.has("Ủy ban nhân dân phường Ba Đình"),
+            "{n}"
+        );
+        // A stale revision (another window) is refused without losing anything.
+        let p = app.post(&format!("/dossiers/{id}/edit?step=1"), &[("revision", "1"), ("phone", "0900000000"), ("action", "next")]).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{n}");
+
+        let p = app.post(&format!("/dossiers/{id}/submit"), &[("revision", "6")]).await;
+        assert_eq!(p.location(), format!("/dossiers/{id}?filed=1"), "{n}: {}", p.body);
+        let receipt = app.get(p.location()).await;
+        assert!(receipt.has("Đã nộp hồ sơ thành công") && receipt.has("Mới đăng ký"), "{n}");
+        let code = format!("H26.31-{}-0001", today.format("%y%m%d"));
+        assert!(receipt.has(&code), "{n}: {code}");
+        // Filed: editing now leads to the dossier page; it appears in My dossiers with its code.
+        assert_eq!(app.get(&step0).await.location(), format!("/dossiers/{id}"), "{n}");
+        assert!(app.get("/dossiers").await.has(&code), "{n}");
+        // Someone else cannot see it.
+        app.post("/signout", &[]).await;
+        app.add_officer("nguoi.khac", "Mật khẩu người khác 2026", "H26", &[]).await;
+        app.sign_in("nguoi.khac", "Mật khẩu người khác 2026").await;
+        assert_eq!(app.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{n}");
     }
 }

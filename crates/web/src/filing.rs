@@ -1,0 +1,439 @@
+//! Filing a dossier in the browser, one step per screen (phones first): start from a procedure
+//! page, fill each step (the draft is saved on every step), review, submit, and follow it in
+//! "Hồ sơ của tôi". Plain forms that work without JavaScript; the server validates everything.
+
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::web::{render, render_status, see_other, Visitor};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use tl_core::catalog::Channel;
+use tl_core::dossier::DossierStatus;
+use tl_core::form::{AnswerError, FieldDef, FieldKind, FormDef, ValidationContext};
+use tl_storage::{Dossier, NewDossier};
+
+/// A posted form as ordered pairs (checkboxes repeat a name), CSRF-checked.
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for Pairs {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let expected = req.extensions().get::<Visitor>().map(|v| v.csrf.clone()).unwrap_or_default();
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !ct.starts_with("application/x-www-form-urlencoded") {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|_| AppError::TooLarge)?;
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let sent = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        if expected.is_empty() || !crate::security::same_secret(sent, &expected) {
+            return Err(AppError::Csrf);
+        }
+        Ok(Pairs(pairs))
+    }
+}
+
+impl Pairs {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn all(&self, k: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+/// What people type, as the validator takes it: numbers without separators, dates as
+/// YYYY-MM-DD. Anything that does not convert is kept as typed, so the validator can say why.
+fn field_value(f: &FieldDef, name: &str, p: &Pairs) -> Option<Value> {
+    let text = |k: &str| p.get(k).map(|s| s.to_owned());
+    Some(match &f.kind {
+        FieldKind::Number { .. } | FieldKind::Money { .. } => {
+            let raw = text(name)?;
+            let digits: String =
+                raw.chars().filter(|c| !matches!(c, '.' | ' ' | ',' | '₫')).collect::<String>().trim_end_matches('đ').to_owned();
+            match digits.parse::<i64>() {
+                Ok(n) => json!(n),
+                Err(_) if raw.trim().is_empty() => Value::String(String::new()),
+                Err(_) => Value::String(raw),
+            }
+        }
+        FieldKind::Date { .. } => {
+            let raw = text(name)?;
+            match tl_core::fmt::parse_date(&raw) {
+                Some(d) => Value::String(d.to_string()),
+                None => Value::String(raw),
+            }
+        }
+        FieldKind::Checkboxes { .. } => {
+            p.get(&format!("{name}.__present"))?;
+            Value::Array(p.all(name).into_iter().map(|s| Value::String(s.to_owned())).collect())
+        }
+        FieldKind::Address => {
+            let part = |k: &str| p.get(&format!("{name}.{k}")).unwrap_or("").to_owned();
+            if p.get(&format!("{name}.street")).is_none() && p.get(&format!("{name}.commune")).is_none() {
+                return None;
+            }
+            json!({"province": part("province"), "commune": part("commune"), "street": part("street")})
+        }
+        FieldKind::Group { fields, .. } => {
+            let count: usize = p.get(&format!("{name}.__count"))?.parse().ok()?;
+            let items: Vec<Value> = (0..count.min(500))
+                .map(|i| {
+                    let prefix = format!("{name}[{i}]");
+                    let mut m = Map::new();
+                    for sub in fields {
+                        if let Some(v) = field_value(sub, &format!("{prefix}.{}", sub.key), p) {
+                            m.insert(sub.key.clone(), v);
+                        }
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            Value::Array(items)
+        }
+        // Uploads are attached separately; a posted step never changes them.
+        FieldKind::File { .. } => return None,
+        _ => Value::String(text(name)?),
+    })
+}
+
+fn today() -> chrono::NaiveDate {
+    crate::portal::today()
+}
+
+async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
+    let me = v.require_account()?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
+    if d.applicant_id != me.id && d.acted_by_id != me.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(d)
+}
+
+async fn form_of(st: &AppState, d: &Dossier) -> AppResult<(tl_storage::ProcedureDetail, FormDef)> {
+    let p = st.db.read().await?.get_procedure(&d.procedure_code, today(), Some(d.version_no)).await?.ok_or(AppError::NotFound)?;
+    let f = p.version.form.clone().ok_or(AppError::NotFound)?;
+    Ok((p, f))
+}
+
+fn sign_in_first(next: &str) -> Response {
+    see_other(&format!("/signin?next={}", next.replace('?', "%3F").replace('&', "%26")))
+}
+
+/// Starts a draft from the procedure page (the hidden key makes a double click harmless).
+pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<String>, p: Pairs) -> AppResult<Response> {
+    let Some(me) = v.account.clone() else { return Ok(sign_in_first(&format!("/procedures/{code}"))) };
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let proc = snap.procedure(&st.db, &code, None).await?.ok_or(AppError::NotFound)?;
+    if proc.version.form.is_none() {
+        return Err(AppError::invalid(
+            "not_online",
+            "Thủ tục này chưa có biểu mẫu nộp trực tuyến.",
+            "This procedure cannot be filed online yet.",
+        ));
+    }
+    let agency = p.get("agency").unwrap_or("");
+    let agency = proc.agencies.iter().find(|a| a.electronic_id == agency).ok_or_else(|| {
+        AppError::invalid("wrong_agency", "Vui lòng chọn cơ quan tiếp nhận hồ sơ.", "Choose the agency that will receive the dossier.")
+    })?;
+    let key = p.get("idem").filter(|k| (8..=100).contains(&k.len())).map(str::to_owned);
+    let new = NewDossier {
+        procedure_code: proc.code.clone(),
+        version_no: proc.version_no,
+        agency_id: agency.id,
+        applicant_id: me.id,
+        acted_by_id: me.id,
+        channel: Channel::Online,
+        answers: json!({}),
+        idempotency_key: key,
+        now: Utc::now(),
+    };
+    let mut w = st.db.begin().await?;
+    let d = w.create_dossier(&new).await?;
+    w.commit().await?;
+    Ok(see_other(&format!("/dossiers/{}/edit?step=0", d.id)))
+}
+
+#[derive(Deserialize)]
+pub struct StepQuery {
+    step: Option<usize>,
+}
+
+fn step_errors(errors: &[AnswerError], form: &FormDef, step: usize, lang: Lang) -> Vec<Value> {
+    let keys: Vec<&str> = form.steps.get(step).map(|s| s.fields.iter().map(|f| f.key.as_str()).collect()).unwrap_or_default();
+    errors
+        .iter()
+        .filter(|e| keys.iter().any(|k| e.path == *k || e.path.starts_with(&format!("{k}.")) || e.path.starts_with(&format!("{k}["))))
+        .map(|e| json!({"field": e.path.replace(['[', ']', '.'], "_"), "path": e.path, "message": if lang == Lang::En { &e.message_en } else { &e.message_vi }}))
+        .collect()
+}
+
+fn step_view(form: &FormDef, lang: Lang) -> Value {
+    // Labels resolved to the page language once, for the recursive field macro.
+    fn field(f: &FieldDef, lang: Lang) -> Value {
+        let l = lang.code();
+        let kind = serde_json::to_value(&f.kind).unwrap_or_default();
+        let mut v = json!({
+            "key": f.key, "label": f.label.get(l), "help": f.help.as_ref().map(|h| h.get(l)),
+            "required": f.required, "kind": kind["kind"], "spec": kind,
+            "show_if": f.show_if.as_ref().map(|c| json!({"field": c.field, "equals": c.equals})),
+        });
+        if let FieldKind::Select { options } | FieldKind::Radio { options } | FieldKind::Checkboxes { options, .. } = &f.kind {
+            v["options"] = options.iter().map(|o| json!({"value": o.value, "label": o.label.get(l)})).collect();
+        }
+        if let FieldKind::Group { fields, .. } = &f.kind {
+            v["fields"] = fields.iter().map(|g| field(g, lang)).collect();
+        }
+        v
+    }
+    Value::Array(form.steps.iter().map(|s| json!({"key": s.key, "title": s.title.get(lang.code()), "fields": s.fields.iter().map(|f| field(f, lang)).collect::<Vec<_>>()})).collect())
+}
+
+async fn units_json(st: &AppState) -> AppResult<Value> {
+    let day = today();
+    let units = st.db.read().await?.list_admin_units().await?;
+    Ok(units
+        .into_iter()
+        .filter(|u| u.is_valid_on(day))
+        .map(|u| json!({"code": u.code, "name": u.name.vi, "parent": u.parent, "top": u.parent.is_none()}))
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_step(
+    st: &AppState,
+    v: &Visitor,
+    d: &Dossier,
+    p: &tl_storage::ProcedureDetail,
+    form: &FormDef,
+    step: usize,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let steps = step_view(form, v.lang);
+    let emap: HashMap<String, String> =
+        errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
+    let ctx = minijinja::context! {
+        d => d, proc_name => p.version.name.get(v.lang.code()), steps => steps, step => step, last => step + 1 == form.steps.len(),
+        answers => d.answers, errors => errors, emap => emap, units => units_json(st).await?,
+    };
+    render_status(st, v, "filing/step.html", ctx, status)
+}
+
+pub async fn edit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, Query(q): Query<StepQuery>) -> AppResult<Response> {
+    if v.account.is_none() {
+        return Ok(sign_in_first(&format!("/dossiers/{id}/edit")));
+    }
+    let d = load_own(&st, &v, &id).await?;
+    if d.status != DossierStatus::Draft {
+        return Ok(see_other(&format!("/dossiers/{}", d.id)));
+    }
+    let (p, form) = form_of(&st, &d).await?;
+    let step = q.step.unwrap_or(0).min(form.steps.len().saturating_sub(1));
+    render_step(&st, &v, &d, &p, &form, step, vec![], StatusCode::OK).await
+}
+
+/// Saves the step (always: nothing typed is lost), then goes where the button said.
+pub async fn save_step(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    Query(q): Query<StepQuery>,
+    p: Pairs,
+) -> AppResult<Response> {
+    let d = load_own(&st, &v, &id).await?;
+    if d.status != DossierStatus::Draft {
+        return Ok(see_other(&format!("/dossiers/{}", d.id)));
+    }
+    let (proc, form) = form_of(&st, &d).await?;
+    let step = q.step.unwrap_or(0).min(form.steps.len().saturating_sub(1));
+    let revision: i64 = p
+        .get("revision")
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản.", "The form has no revision."))?;
+    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
+    for f in &form.steps[step].fields {
+        match field_value(f, &f.key, &p) {
+            Some(val) => {
+                answers.insert(f.key.clone(), val);
+            }
+            None if !matches!(f.kind, FieldKind::File { .. }) => {
+                answers.remove(&f.key);
+            }
+            None => {}
+        }
+    }
+    // Add or remove a row of a repeatable group (a round trip: no JavaScript needed).
+    let action = p.get("action").unwrap_or("next").to_owned();
+    if let Some(group) = action.strip_prefix("add:") {
+        if let Some(Value::Array(items)) = answers.get_mut(group) {
+            items.push(json!({}));
+        } else {
+            answers.insert(group.to_owned(), json!([{}]));
+        }
+    } else if let Some(rest) = action.strip_prefix("remove:") {
+        if let Some((group, i)) = rest.rsplit_once(':') {
+            if let (Some(Value::Array(items)), Ok(i)) = (answers.get_mut(group), i.parse::<usize>()) {
+                if i < items.len() {
+                    items.remove(i);
+                }
+            }
+        }
+    }
+    let answers = Value::Object(answers);
+    let mut w = st.db.begin().await?;
+    let d =
+        match w.update_draft(d.id, revision, &answers, Utc::now()).await {
+            Ok(d) => d,
+            Err(tl_storage::StoreError::Conflict(_)) => return Err(AppError::Conflict(
+                "hồ sơ đã được lưu từ một cửa sổ khác; vui lòng tải lại trang / the dossier was saved from another window; reload the page"
+                    .into(),
+            )),
+            Err(e) => return Err(e.into()),
+        };
+    w.commit().await?;
+    if action.starts_with("add:") || action.starts_with("remove:") {
+        return Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)));
+    }
+    match action.as_str() {
+        "save_exit" => Ok(see_other("/dossiers?saved=1")),
+        "back" => Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, step.saturating_sub(1)))),
+        _ => {
+            let ctx = ValidationContext { today: today(), admin_units: None };
+            let errors = match form.validate(&d.answers, &ctx) {
+                Ok(_) => vec![],
+                Err(e) => step_errors(&e, &form, step, v.lang),
+            };
+            if !errors.is_empty() {
+                return render_step(&st, &v, &d, &proc, &form, step, errors, StatusCode::BAD_REQUEST).await;
+            }
+            if step + 1 < form.steps.len() {
+                Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, step + 1)))
+            } else {
+                Ok(see_other(&format!("/dossiers/{}/review", d.id)))
+            }
+        }
+    }
+}
+
+async fn render_review(
+    st: &AppState,
+    v: &Visitor,
+    d: &Dossier,
+    proc: &tl_storage::ProcedureDetail,
+    form: &FormDef,
+    errors: &[AnswerError],
+    status: StatusCode,
+) -> AppResult<Response> {
+    // Each problem links to the step that holds the field.
+    let steps = step_view(form, v.lang);
+    let errs: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            let top = e.path.split(['.', '[']).next().unwrap_or("");
+            let step = form.steps.iter().position(|s| s.fields.iter().any(|f| f.key == top)).unwrap_or(0);
+            json!({"step": step, "message": if v.lang == Lang::En { &e.message_en } else { &e.message_vi }})
+        })
+        .collect();
+    let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
+    let ctx = minijinja::context! { d => d, proc_name => proc.version.name.get(v.lang.code()), steps => steps, answers => d.answers, review_errors => errs, agency => agency, units => units_json(st).await? };
+    render_status(st, v, "filing/review.html", ctx, status)
+}
+
+pub async fn review(State(st): State<AppState>, v: Visitor, Path(id): Path<String>) -> AppResult<Response> {
+    if v.account.is_none() {
+        return Ok(sign_in_first(&format!("/dossiers/{id}/review")));
+    }
+    let d = load_own(&st, &v, &id).await?;
+    if d.status != DossierStatus::Draft {
+        return Ok(see_other(&format!("/dossiers/{}", d.id)));
+    }
+    let (proc, form) = form_of(&st, &d).await?;
+    render_review(&st, &v, &d, &proc, &form, &[], StatusCode::OK).await
+}
+
+pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
+    let d = load_own(&st, &v, &id).await?;
+    if d.status == DossierStatus::Draft {
+        let (proc, form) = form_of(&st, &d).await?;
+        if let Err(errors) = form.validate(&d.answers, &ValidationContext { today: today(), admin_units: None }) {
+            return render_review(&st, &v, &d, &proc, &form, &errors, StatusCode::BAD_REQUEST).await;
+        }
+    }
+    let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).unwrap_or(d.revision);
+    let mut w = st.db.begin().await?;
+    let filed = w.submit_dossier(d.id, revision, today(), Utc::now()).await.map_err(|e| match e {
+        tl_storage::StoreError::Conflict(_) => {
+            AppError::Conflict("hồ sơ đã thay đổi; vui lòng kiểm tra lại / the dossier has changed; please review it again".into())
+        }
+        other => other.into(),
+    })?;
+    w.commit().await?;
+    Ok(see_other(&format!("/dossiers/{}?filed=1", filed.id)))
+}
+
+pub async fn delete(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, _p: Pairs) -> AppResult<Response> {
+    let d = load_own(&st, &v, &id).await?;
+    let mut w = st.db.begin().await?;
+    if !w.delete_draft(d.id).await? {
+        return Err(AppError::Conflict("chỉ xóa được hồ sơ nháp / only drafts can be deleted".into()));
+    }
+    w.commit().await?;
+    Ok(see_other("/dossiers?deleted=1"))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    saved: Option<String>,
+    deleted: Option<String>,
+    filed: Option<String>,
+}
+
+/// "Hồ sơ của tôi": drafts and filed dossiers, newest first.
+pub async fn mine(State(st): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let Some(me) = v.account.clone() else { return Ok(sign_in_first("/dossiers")) };
+    let rows = st.db.read().await?.list_dossiers_of(me.id, 200).await?;
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let names: HashMap<&str, String> =
+        snap.index.docs().map(|d| (d.payload.code.as_str(), d.payload.name.get(v.lang.code()).to_owned())).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|d| json!({"id": d.id, "code": d.code, "draft": d.status == DossierStatus::Draft, "status": d.status.label(v.lang.code()), "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()), "updated_at": d.updated_at}))
+        .collect();
+    render(&st, &v, "filing/mine.html", minijinja::context! { items => items, saved => q.saved.is_some(), deleted => q.deleted.is_some() })
+}
+
+/// One dossier: the acknowledgement after filing, its status and every event.
+pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    if v.account.is_none() {
+        return Ok(sign_in_first(&format!("/dossiers/{id}")));
+    }
+    let d = load_own(&st, &v, &id).await?;
+    let (proc, form) = form_of(&st, &d).await?;
+    let events: Vec<Value> = st
+        .db
+        .read()
+        .await?
+        .list_dossier_events(d.id)
+        .await?
+        .into_iter()
+        .map(|e| json!({"at": e.at, "kind": e.kind, "status": e.status.label(v.lang.code())}))
+        .collect();
+    let limit = proc.version.time_limit_for(d.channel).map(|t| t.unit.label(v.lang.code(), t.value));
+    let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
+    let ctx = minijinja::context! {
+        d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
+        steps => step_view(&form, v.lang), answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
+        units => units_json(&st).await?,
+    };
+    render(&st, &v, "filing/show.html", ctx)
+}
