@@ -4,6 +4,7 @@
 //! A request opens one [`Repo`] bound to one transaction (or, for reads, one pooled
 //! connection), does its work, and commits data and audit rows together.
 
+pub mod blob;
 mod import;
 mod model;
 mod postgres;
@@ -109,7 +110,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 
 /// All repositories over one connection or transaction.
 #[async_trait]
-pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + Send {
+pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + Send {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
 }
@@ -213,6 +214,18 @@ pub trait DossierRepo: Send {
     async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>>;
     /// The next serial of an agency's day (1, 2, 3…), inside the caller's transaction.
     async fn next_dossier_serial(&mut self, agency_id: i64, day: NaiveDate) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait FileRepo: Send {
+    async fn insert_file(&mut self, f: &StoredFile) -> Result<()>;
+    async fn get_file(&mut self, id: &str) -> Result<Option<StoredFile>>;
+    async fn list_dossier_files(&mut self, dossier_id: i64) -> Result<Vec<StoredFile>>;
+    /// Total bytes attached to a dossier.
+    async fn dossier_files_size(&mut self, dossier_id: i64) -> Result<i64>;
+    async fn delete_file(&mut self, id: &str) -> Result<bool>;
+    /// Files created before `before` that no filed dossier holds (orphans and drafts' files).
+    async fn stale_files(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<StoredFile>>;
 }
 
 #[async_trait]

@@ -297,3 +297,24 @@ pub struct DossierEvent {
     pub actor_id: Option<i64>,
     pub detail: serde_json::Value,
 }
+
+/// An uploaded file and where its bytes are.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFile {
+    /// Random, unguessable: it appears in answers and URLs.
+    pub id: String,
+    pub owner_id: i64,
+    pub dossier_id: Option<i64>,
+    /// The form field it was uploaded for.
+    pub field: String,
+    /// The dossier component (thành phần hồ sơ) it satisfies.
+    pub component: String,
+    /// The name it had on the citizen's device.
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    #[serde(skip)]
+    pub storage_key: String,
+    pub created_at: DateTime<Utc>,
+}

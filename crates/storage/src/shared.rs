@@ -12,7 +12,7 @@ macro_rules! shared_impl {
         use tl_core::catalog::{AdminUnit, AdminUnitKind, Agency, AgencyLevel, Field, I18nText, Procedure, ProcedureVersion};
         use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
         use $crate::model::*;
-        use $crate::{AccountRepo, AuditRepo, CatalogRepo, DossierRepo, Result, SessionRepo, SettingsRepo, StoreError};
+        use $crate::{AccountRepo, AuditRepo, CatalogRepo, DossierRepo, FileRepo, Result, SessionRepo, SettingsRepo, StoreError};
 
         fn i18n(vi: String, en: Option<String>) -> I18nText {
             I18nText { vi, en }
@@ -1044,6 +1044,8 @@ macro_rules! shared_impl {
                     return Ok(false);
                 }
                 sqlx::query("DELETE FROM dossier_events WHERE dossier_id = $1").bind(id).execute(self.conn()).await?;
+                // Its files become orphans; the cleanup removes them with their bytes.
+                sqlx::query("UPDATE files SET dossier_id = NULL WHERE dossier_id = $1").bind(id).execute(self.conn()).await?;
                 sqlx::query("DELETE FROM dossiers WHERE id = $1 AND status = 'draft'").bind(id).execute(self.conn()).await?;
                 Ok(true)
             }
@@ -1094,6 +1096,74 @@ macro_rules! shared_impl {
                 .bind(day)
                 .fetch_one(self.conn())
                 .await?)
+            }
+        }
+
+        const FILE_COLS: &str = "id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at";
+
+        fn file_row(r: &$row) -> Result<StoredFile> {
+            Ok(StoredFile {
+                id: r.try_get("id")?,
+                owner_id: r.try_get("owner_id")?,
+                dossier_id: r.try_get("dossier_id")?,
+                field: r.try_get("field")?,
+                component: r.try_get("component")?,
+                name: r.try_get("name")?,
+                content_type: r.try_get("content_type")?,
+                size: r.try_get("size")?,
+                sha256: r.try_get("sha256")?,
+                storage_key: r.try_get("storage_key")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        #[async_trait]
+        impl FileRepo for $repo {
+            async fn insert_file(&mut self, f: &StoredFile) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO files (id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&f.id)
+                .bind(f.owner_id)
+                .bind(f.dossier_id)
+                .bind(&f.field)
+                .bind(&f.component)
+                .bind(&f.name)
+                .bind(&f.content_type)
+                .bind(f.size)
+                .bind(&f.sha256)
+                .bind(&f.storage_key)
+                .bind(f.created_at)
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_file(&mut self, id: &str) -> Result<Option<StoredFile>> {
+                let sql = format!("SELECT {FILE_COLS} FROM files WHERE id = $1");
+                sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(file_row).transpose()
+            }
+
+            async fn list_dossier_files(&mut self, dossier_id: i64) -> Result<Vec<StoredFile>> {
+                let sql = format!("SELECT {FILE_COLS} FROM files WHERE dossier_id = $1 ORDER BY created_at, id");
+                sqlx::query(&sql).bind(dossier_id).fetch_all(self.conn()).await?.iter().map(file_row).collect()
+            }
+
+            async fn dossier_files_size(&mut self, dossier_id: i64) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files WHERE dossier_id = $1").bind(dossier_id).fetch_one(self.conn()).await?)
+            }
+
+            async fn delete_file(&mut self, id: &str) -> Result<bool> {
+                Ok(sqlx::query("DELETE FROM files WHERE id = $1").bind(id).execute(self.conn()).await?.rows_affected() > 0)
+            }
+
+            async fn stale_files(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<StoredFile>> {
+                let sql = format!(
+                    "SELECT {FILE_COLS} FROM files f WHERE f.created_at < $1 AND (f.dossier_id IS NULL OR \
+                     EXISTS (SELECT 1 FROM dossiers d WHERE d.id = f.dossier_id AND d.status = 'draft')) ORDER BY f.created_at LIMIT $2"
+                );
+                sqlx::query(&sql).bind(before).bind(limit).fetch_all(self.conn()).await?.iter().map(file_row).collect()
             }
         }
 

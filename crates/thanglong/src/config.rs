@@ -37,6 +37,9 @@ struct WebFile {
     max_failed_logins: Option<i64>,
     lockout_minutes: Option<i64>,
     login_attempts_per_ip: Option<usize>,
+    max_file_mib: Option<usize>,
+    max_dossier_mib: Option<usize>,
+    upload_retention_days: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,9 +120,19 @@ impl Config {
         if let Some(v) = w.lockout_minutes {
             web.lockout = chrono::Duration::minutes(range("web.lockout_minutes", v, 1, 24 * 60)?);
         }
+        if let Some(v) = w.max_file_mib {
+            web.max_file_bytes = range("web.max_file_mib", v, 1, 1024)? << 20;
+        }
+        if let Some(v) = w.max_dossier_mib {
+            web.max_dossier_bytes = range("web.max_dossier_mib", v, 1, 10 * 1024)? << 20;
+        }
+        if let Some(v) = w.upload_retention_days {
+            web.upload_retention = chrono::Duration::days(range("web.upload_retention_days", v, 1, 3650)?);
+        }
         if let Some(v) = w.login_attempts_per_ip {
             web.login_attempts_per_ip = range("web.login_attempts_per_ip", v, 1, 100_000)?;
         }
+        web.files_dir = data_dir.join("files");
         Ok(Self { listen, database_url, data_dir, log_format: common.log_format.or(file.log_format).unwrap_or_default(), web })
     }
 }

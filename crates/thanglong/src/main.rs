@@ -301,7 +301,21 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
     if demo {
         demo::print_accounts();
     }
-    let app = tl_web::router(tl_web::state(db.clone(), cfg.web.clone()));
+    let state = tl_web::state(db.clone(), cfg.web.clone());
+    // Uploads that no filed dossier holds are removed after the retention period.
+    let janitor = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match tl_web::uploads::cleanup(&janitor).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "stale uploads removed"),
+                Err(e) => tracing::warn!(error = %e, "upload cleanup failed"),
+            }
+        }
+    });
+    let app = tl_web::router(state);
     tl_web::serve(listener, app).await.context("serving")?;
     db.close().await;
     Ok(())

@@ -32,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/dossiers", get(crate::dossiers::list).post(crate::dossiers::create))
         .route("/api/v1/dossiers/{id}", get(crate::dossiers::get).put(crate::dossiers::update).delete(crate::dossiers::delete))
         .route("/api/v1/dossiers/{id}/submit", axum::routing::post(crate::dossiers::submit))
+        .route(
+            "/api/v1/dossiers/{id}/files",
+            axum::routing::post(crate::uploads::upload_api).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 /// The routes the OpenAPI document must describe (checked by a test against the router).
@@ -47,6 +51,7 @@ pub const DOCUMENTED: &[&str] = &[
     "/api/v1/dossiers",
     "/api/v1/dossiers/{id}",
     "/api/v1/dossiers/{id}/submit",
+    "/api/v1/dossiers/{id}/files",
 ];
 
 #[derive(OpenApi)]
@@ -63,7 +68,7 @@ pub const DOCUMENTED: &[&str] = &[
     paths(
         list_procedures, get_procedure, list_versions, list_fields, list_agencies, list_admin_units, me,
         crate::dossiers::form, crate::dossiers::create, crate::dossiers::update, crate::dossiers::submit,
-        crate::dossiers::list, crate::dossiers::get, crate::dossiers::delete
+        crate::dossiers::list, crate::dossiers::get, crate::dossiers::delete, crate::uploads::upload_api
     ),
     components(schemas(
         Problem, ProcedurePage, ProcedureItem, ProcedureDoc, VersionItem, FieldItem, AgencyItem, AdminUnitItem, MeDoc, Text,

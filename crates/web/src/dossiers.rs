@@ -291,7 +291,10 @@ pub async fn submit(
             AppError::invalid("not_online", "Thủ tục này chưa có biểu mẫu nộp trực tuyến.", "This procedure cannot be filed online yet.")
         })?;
         let ctx = ValidationContext { today: crate::portal::today(), admin_units: None };
-        if let Err(errors) = form.validate(&d.answers, &ctx) {
+        let mut all = form.validate(&d.answers, &ctx).err().unwrap_or_default();
+        all.extend(crate::uploads::check_attachments(&st, &d, form).await?);
+        if !all.is_empty() {
+            let errors = all;
             let body = InvalidAnswers {
                 r#type: "https://thanglong.gov.vn/problems/invalid_answers".into(),
                 title: if lang == Lang::En { "Some answers need fixing".into() } else { "Một số thông tin cần sửa".into() },

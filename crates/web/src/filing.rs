@@ -109,7 +109,7 @@ fn today() -> chrono::NaiveDate {
     crate::portal::today()
 }
 
-async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
+pub async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
     let me = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
@@ -119,7 +119,7 @@ async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
     Ok(d)
 }
 
-async fn form_of(st: &AppState, d: &Dossier) -> AppResult<(tl_storage::ProcedureDetail, FormDef)> {
+pub async fn form_of(st: &AppState, d: &Dossier) -> AppResult<(tl_storage::ProcedureDetail, FormDef)> {
     let p = st.db.read().await?.get_procedure(&d.procedure_code, today(), Some(d.version_no)).await?.ok_or(AppError::NotFound)?;
     let f = p.version.form.clone().ok_or(AppError::NotFound)?;
     Ok((p, f))
@@ -222,9 +222,19 @@ async fn render_step(
     let steps = step_view(form, v.lang);
     let emap: HashMap<String, String> =
         errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
+    let files: HashMap<String, Value> = st
+        .db
+        .read()
+        .await?
+        .list_dossier_files(d.id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.clone(), json!({"id": f.id, "name": f.name, "size": f.size})))
+        .collect();
     let ctx = minijinja::context! {
         d => d, proc_name => p.version.name.get(v.lang.code()), steps => steps, step => step, last => step + 1 == form.steps.len(),
-        answers => d.answers, errors => errors, emap => emap, units => units_json(st).await?,
+        answers => d.answers, errors => errors, emap => emap, units => units_json(st).await?, files => files,
+        max_mb => st.config.max_file_bytes >> 20,
     };
     render_status(st, v, "filing/step.html", ctx, status)
 }
@@ -365,7 +375,9 @@ pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
     let d = load_own(&st, &v, &id).await?;
     if d.status == DossierStatus::Draft {
         let (proc, form) = form_of(&st, &d).await?;
-        if let Err(errors) = form.validate(&d.answers, &ValidationContext { today: today(), admin_units: None }) {
+        let mut errors = form.validate(&d.answers, &ValidationContext { today: today(), admin_units: None }).err().unwrap_or_default();
+        errors.extend(crate::uploads::check_attachments(&st, &d, &form).await?);
+        if !errors.is_empty() {
             return render_review(&st, &v, &d, &proc, &form, &errors, StatusCode::BAD_REQUEST).await;
         }
     }

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod portal;
 pub mod security;
 pub mod templates;
+pub mod uploads;
 mod web;
 
 pub use error::{AppError, AppResult};
@@ -51,6 +52,13 @@ pub struct WebConfig {
     pub login_window: Duration,
     /// Public dossier lookups allowed per client address per minute.
     pub lookups_per_minute: usize,
+    /// Largest upload, and the most one dossier may hold.
+    pub max_file_bytes: usize,
+    pub max_dossier_bytes: usize,
+    /// Uploads that no filed dossier holds are removed after this long.
+    pub upload_retention: chrono::Duration,
+    /// Where uploaded bytes are kept.
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for WebConfig {
@@ -67,6 +75,10 @@ impl Default for WebConfig {
             login_attempts_per_ip: 20,
             login_window: Duration::from_secs(300),
             lookups_per_minute: 30,
+            max_file_bytes: 20 * 1024 * 1024,
+            max_dossier_bytes: 100 * 1024 * 1024,
+            upload_retention: chrono::Duration::days(7),
+            files_dir: std::env::temp_dir().join("thanglong-files"),
         }
     }
 }
@@ -81,6 +93,7 @@ pub struct AppInner {
     pub catalog: catalog::CatalogIndex,
     /// Public dossier lookups per client address (against enumeration of codes).
     pub lookups: security::Throttle,
+    pub blobs: tl_storage::blob::FsBlobStore,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -96,6 +109,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
         openapi_json: api::openapi_json(),
         catalog: catalog::CatalogIndex::default(),
         lookups: security::Throttle::new(config.lookups_per_minute, Duration::from_secs(60)),
+        blobs: tl_storage::blob::FsBlobStore::new(&config.files_dir).expect("the file store directory can be created"),
     })
 }
 
@@ -117,6 +131,9 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/review", get(filing::review))
         .route("/dossiers/{id}/submit", post(filing::submit))
         .route("/dossiers/{id}/delete", post(filing::delete))
+        .route("/dossiers/{id}/files", post(uploads::upload_form).layer(DefaultBodyLimit::max(state.config.max_file_bytes + 64 * 1024)))
+        .route("/dossiers/{id}/files/{fid}/remove", post(uploads::remove))
+        .route("/files/{fid}", get(uploads::view))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))

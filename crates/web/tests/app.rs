@@ -16,6 +16,7 @@ const SEED: &str = include_str!("../../thanglong/seed/catalog.yaml");
 struct App {
     router: Router,
     db: Arc<dyn Database>,
+    files_dir: std::path::PathBuf,
     cookies: HashMap<String, String>,
     name: &'static str,
 }
@@ -55,9 +56,11 @@ async fn apps() -> Vec<App> {
         let mut w = db.begin().await.unwrap();
         tl_storage::apply_catalog(w.as_mut(), &doc, None, chrono::Utc::now()).await.unwrap();
         w.commit().await.unwrap();
-        let config = tl_web::WebConfig { login_attempts_per_ip: 1000, ..Default::default() };
+        let files_dir = std::env::temp_dir().join(format!("tl-files-{}-{}", std::process::id(), tl_web::new_token("")[..8].to_owned()));
+        let config = tl_web::WebConfig { login_attempts_per_ip: 1000, max_file_bytes: 256 * 1024, files_dir, ..Default::default() };
+        let files_dir = config.files_dir.clone();
         let router = tl_web::router(tl_web::state(db.clone(), config));
-        out.push(App { router, db, cookies: HashMap::new(), name });
+        out.push(App { router, db, files_dir, cookies: HashMap::new(), name });
     }
     out
 }
@@ -1018,4 +1021,181 @@ async fn a_citizen_files_step_by_step_in_the_browser_and_never_loses_a_draft() {
         app.sign_in("nguoi.khac", "Mật khẩu người khác 2026").await;
         assert_eq!(app.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{n}");
     }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+
+impl App {
+    async fn upload_api(&mut self, token: &str, id: i64, field: &str, revision: i64, ctype: &str, bytes: Vec<u8>) -> Page {
+        let req = Request::post(format!("/api/v1/dossiers/{id}/files?field={field}&revision={revision}&name=giay-chung-sinh.pdf"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, ctype)
+            .body(Body::from(bytes))
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn upload_form(&mut self, id: &str, field: &str, revision: i64, name: &str, ctype: &str, bytes: &[u8]) -> Page {
+        let csrf = self.cookies["tl_csrf"].clone();
+        self.upload_form_with(&csrf, id, field, revision, name, ctype, bytes).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_form_with(&mut self, csrf: &str, id: &str, field: &str, revision: i64, name: &str, ctype: &str, bytes: &[u8]) -> Page {
+        let b = "----tlboundary7MA4YWxk";
+        let mut body = Vec::new();
+        for (k, v) in [("csrf", csrf), ("field", field), ("revision", &revision.to_string())] {
+            body.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let req = Request::post(format!("/dossiers/{id}/files?step=0"))
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+async fn publish_upload_form(app: &App) {
+    let form: tl_core::form::FormDef = serde_json::from_value(serde_json::json!({"steps": [{"key": "docs", "title": {"vi": "Giấy tờ"}, "fields": [
+        {"key": "child_name", "label": {"vi": "Họ và tên"}, "required": true, "type": {"kind": "text"}},
+        {"key": "cert", "label": {"vi": "Giấy chứng sinh"}, "required": true, "type": {"kind": "file", "component": "giay-chung-sinh", "max_files": 2}}
+    ]}]}))
+    .unwrap();
+    let today = tl_web::portal::today();
+    let mut r = app.db.read().await.unwrap();
+    let current = r.get_procedure("1.001193", today, None).await.unwrap().unwrap();
+    drop(r);
+    assert!(current.version.components.iter().any(|c| c.key == "giay-chung-sinh"), "the seed has the component");
+    if current.version.effective_from != today {
+        let mut v = current.version.clone();
+        v.effective_from = today;
+        v.form = Some(form);
+        let mut w = app.db.begin().await.unwrap();
+        w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+    }
+    tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+}
+
+#[tokio::test]
+async fn attachments_are_checked_by_content_bounded_and_kept_private() {
+    for mut app in apps().await {
+        let n = app.name;
+        publish_upload_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let (_, other) = app.citizen_with_token("001303099999").await;
+        let p = app
+            .json(
+                "POST",
+                "/api/v1/dossiers",
+                &token,
+                r#"{"procedure": "1.001193", "agency": "H26.31", "answers": {"child_name": "Lê Minh An"}}"#,
+                None,
+            )
+            .await;
+        let id = p.json()["id"].as_i64().unwrap();
+
+        // The content decides: PNG bytes sent as a PDF, text sent as a PDF, empty, too large.
+        let p = app.upload_api(&token, id, "cert", 1, "application/pdf", PNG.to_vec()).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::BAD_REQUEST, Some("wrong_file_type")), "{n}: {}", p.body);
+        let p = app.upload_api(&token, id, "cert", 1, "application/pdf", b"hello, not a pdf".to_vec()).await;
+        assert_eq!(p.json()["code"], "wrong_file_type", "{n}");
+        let p = app.upload_api(&token, id, "cert", 1, "application/pdf", vec![]).await;
+        assert_eq!(p.json()["code"], "empty_file", "{n}");
+        let mut big = PDF.to_vec();
+        big.resize(300 * 1024, b' ');
+        let p = app.upload_api(&token, id, "cert", 1, "application/pdf", big).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::BAD_REQUEST, Some("file_too_large")), "{n}");
+        let p = app.upload_api(&token, id, "nope", 1, "application/pdf", PDF.to_vec()).await;
+        assert_eq!(p.json()["code"], "unknown_file_field", "{n}");
+        let p = app.upload_api(&other, id, "cert", 1, "application/pdf", PDF.to_vec()).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{n}: someone else's dossier");
+        // Nothing above changed the draft; submitting now says the certificate is missing.
+        let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 1}"#, None).await;
+        assert_eq!(p.json()["errors"][0]["field"], "cert", "{n}: {}", p.body);
+
+        let p = app.upload_api(&token, id, "cert", 1, "application/pdf", PDF.to_vec()).await;
+        assert_eq!(p.status, StatusCode::CREATED, "{n}: {}", p.body);
+        let f = p.json();
+        assert_eq!(f["sha256"].as_str().unwrap(), hex_sha256(PDF), "{n}");
+        // A stale revision after the upload: refused.
+        let p = app.upload_api(&token, id, "cert", 1, "image/png", PNG.to_vec()).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{n}");
+        let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 2}"#, None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert!(p.json()["code"].as_str().is_some(), "{n}");
+        // Filed: no more uploads.
+        let p = app.upload_api(&token, id, "cert", 3, "application/pdf", PDF.to_vec()).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{n}");
+    }
+}
+
+fn hex_sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+#[tokio::test]
+async fn citizens_upload_in_the_browser_view_their_files_and_stale_uploads_are_cleaned_up() {
+    for mut app in apps().await {
+        let n = app.name;
+        publish_upload_form(&app).await;
+        app.add_officer("nguoi.nop", "Mật khẩu người nộp 2026", "H26", &[]).await;
+        app.sign_in("nguoi.nop", "Mật khẩu người nộp 2026").await;
+        let p = app.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "idem-key-999")]).await;
+        let id = p.location().split('/').nth(2).unwrap().to_owned();
+        let step = app.get(&format!("/dossiers/{id}/edit?step=0")).await;
+        assert!(step.has("enctype=\"multipart/form-data\"") && step.has("type=\"file\"") && step.has("Tải lên"), "{n}");
+
+        let p = app.upload_form(&id, "cert", 1, "Giấy chứng sinh.pdf", "application/pdf", PDF).await;
+        assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, format!("/dossiers/{id}/edit?step=0").as_str()), "{n}: {}", p.body);
+        let step = app.get(&format!("/dossiers/{id}/edit?step=0")).await;
+        assert!(step.has("Giấy chứng sinh.pdf"), "{n}");
+        let href = step.body.split("href=\"/files/").nth(1).unwrap();
+        let fid = href[..href.find('"').unwrap()].to_owned();
+        let file = app.get(&format!("/files/{fid}")).await;
+        assert_eq!((file.status, file.headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "application/pdf"), "{n}");
+        assert_eq!(file.body.as_bytes(), PDF, "{n}");
+        // A lying file through the browser: a clear message, nothing attached.
+        let p = app.upload_form(&id, "cert", 2, "anh.pdf", "application/pdf", PNG).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("Nội dung tệp không phải PDF, JPEG, PNG"), "{n}: {}", p.body);
+        // A form token that is not the visitor's: refused.
+        let p = app.upload_form_with(&"x".repeat(43), &id, "cert", 2, "b.pdf", "application/pdf", PDF).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+
+        // Another account cannot read it.
+        let mine = app.cookies.clone();
+        app.cookies.clear();
+        app.add_officer("nguoi.khac", "Mật khẩu người khác 2026", "H26", &[]).await;
+        app.sign_in("nguoi.khac", "Mật khẩu người khác 2026").await;
+        assert_eq!(app.get(&format!("/files/{fid}")).await.status, StatusCode::NOT_FOUND, "{n}");
+        app.cookies = mine;
+
+        // Remove it; then an upload to a draft that is never filed is cleaned up after the retention.
+        let p = app.post(&format!("/dossiers/{id}/files/{fid}/remove"), &[("revision", "2")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert!(!app.get(&format!("/dossiers/{id}/edit?step=0")).await.has("Giấy chứng sinh.pdf"), "{n}");
+        let p = app.upload_form(&id, "cert", 3, "lan2.pdf", "application/pdf", PDF).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        let state =
+            tl_web::state(app.db.clone(), tl_web::WebConfig { upload_retention: chrono::Duration::seconds(-1), ..app_config(&app) });
+        let removed = tl_web::uploads::cleanup(&state).await.unwrap();
+        assert_eq!(removed, 1, "{n}");
+        let step = app.get(&format!("/dossiers/{id}/edit?step=0")).await;
+        assert!(!step.has("lan2.pdf"), "{n}: the draft no longer refers to it");
+    }
+}
+
+/// A configuration sharing the test app's file store.
+fn app_config(app: &App) -> tl_web::WebConfig {
+    tl_web::WebConfig { files_dir: app.files_dir.clone(), ..Default::default() }
 }

@@ -1,0 +1,362 @@
+//! Attachments: streamed to the file store, hashed (SHA-256), checked by content (the bytes
+//! must really be the PDF, JPEG or PNG they claim to be), bounded per file and per dossier, and
+//! readable only by their owner. The browser posts multipart forms; the API posts the raw bytes.
+
+use crate::error::{AppError, AppResult};
+use crate::filing::{form_of, load_own, Pairs};
+use crate::security::{new_token, same_secret};
+use crate::web::{see_other, Visitor};
+use crate::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tl_core::dossier::DossierStatus;
+use tl_core::form::{FieldKind, FormDef};
+use tl_storage::{Dossier, StoredFile};
+use tokio::io::AsyncWriteExt;
+
+/// The file types a dossier component may be, recognised by their first bytes.
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+fn field_spec<'a>(form: &'a FormDef, key: &str) -> AppResult<(&'a str, u32, &'a [String])> {
+    form.fields()
+        .find_map(|f| match &f.kind {
+            FieldKind::File { component, max_files, accept } if f.key == key => Some((component.as_str(), *max_files, accept.as_slice())),
+            _ => None,
+        })
+        .ok_or_else(|| AppError::invalid("unknown_file_field", "Biểu mẫu không có mục tải tệp này.", "The form has no such upload."))
+}
+
+/// The file ids a draft holds for an upload field.
+fn ids_of(d: &Dossier, key: &str) -> Vec<String> {
+    d.answers
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// What is being uploaded, and to which field of which draft revision.
+struct Upload<'a> {
+    key: &'a str,
+    revision: i64,
+    /// The Content-Type the client claimed (checked against the content).
+    declared: Option<&'a str>,
+    name: &'a str,
+}
+
+/// Streams one upload into the file store and attaches it to the draft's field.
+async fn store<S, E>(st: &AppState, owner: i64, d: &Dossier, form: &FormDef, up: Upload<'_>, mut body: S) -> AppResult<StoredFile>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let (component, max_files, accept) = field_spec(form, up.key)?;
+    if ids_of(d, up.key).len() >= max_files as usize {
+        return Err(AppError::invalid(
+            "too_many_files",
+            format!("Mục này nhận tối đa {max_files} tệp."),
+            format!("This item takes at most {max_files} files."),
+        ));
+    }
+    let limit = st.config.max_file_bytes as u64;
+    let used = st.db.read().await?.dossier_files_size(d.id).await? as u64;
+    let id = new_token("")[..22].to_owned();
+    let (temp, mut file) = st.blobs.create_temp(&id).await.map_err(|e| AppError::Internal(e.into()))?;
+    let cleanup = |t: std::path::PathBuf| async move {
+        let _ = tokio::fs::remove_file(t).await;
+    };
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::with_capacity(8);
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            cleanup(temp).await;
+            return Err(AppError::invalid(
+                "upload_interrupted",
+                "Việc tải tệp bị gián đoạn. Vui lòng thử lại.",
+                "The upload was interrupted. Please try again.",
+            ));
+        };
+        size += chunk.len() as u64;
+        if size > limit || used + size > st.config.max_dossier_bytes as u64 {
+            cleanup(temp).await;
+            let (vi, en) = if size > limit {
+                (
+                    format!("Tệp quá lớn: tối đa {} MB mỗi tệp.", limit >> 20),
+                    format!("The file is too large: at most {} MB a file.", limit >> 20),
+                )
+            } else {
+                (
+                    format!("Hồ sơ đã đủ dung lượng: tối đa {} MB cho cả hồ sơ.", st.config.max_dossier_bytes >> 20),
+                    format!("The dossier is full: at most {} MB in all.", st.config.max_dossier_bytes >> 20),
+                )
+            };
+            return Err(AppError::invalid("file_too_large", vi, en));
+        }
+        if head.len() < 8 {
+            head.extend_from_slice(&chunk[..chunk.len().min(8 - head.len())]);
+        }
+        hasher.update(&chunk);
+        if let Err(e) = file.write_all(&chunk).await {
+            cleanup(temp).await;
+            return Err(AppError::Internal(e.into()));
+        }
+    }
+    let real = sniff(&head);
+    let lie = up.declared.is_some_and(|t| matches!(t, "application/pdf" | "image/jpeg" | "image/png") && Some(t) != real);
+    let Some(real) = real.filter(|r| !lie && accept.iter().any(|a| a == r)) else {
+        cleanup(temp).await;
+        let kinds = accept
+            .iter()
+            .map(|a| a.trim_start_matches("application/").trim_start_matches("image/").to_uppercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(AppError::invalid(
+            if size == 0 { "empty_file" } else { "wrong_file_type" },
+            if size == 0 {
+                "Tệp rỗng.".to_owned()
+            } else {
+                format!("Nội dung tệp không phải {kinds} như yêu cầu (hoặc không khớp với loại tệp đã khai).")
+            },
+            if size == 0 {
+                "The file is empty.".to_owned()
+            } else {
+                format!("The file's content is not {kinds} as required (or does not match its declared type).")
+            },
+        ));
+    };
+    st.blobs.commit(file, &temp, &id).await.map_err(|e| AppError::Internal(e.into()))?;
+    let stored = StoredFile {
+        id: id.clone(),
+        owner_id: owner,
+        dossier_id: Some(d.id),
+        field: up.key.to_owned(),
+        component: component.to_owned(),
+        name: up.name.chars().filter(|c| !c.is_control()).take(200).collect::<String>(),
+        content_type: real.to_owned(),
+        size: size as i64,
+        sha256: hex::encode(hasher.finalize()),
+        storage_key: id.clone(),
+        created_at: Utc::now(),
+    };
+    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
+    let mut ids = ids_of(d, up.key);
+    ids.push(id.clone());
+    answers.insert(up.key.to_owned(), Value::from(ids));
+    let mut w = st.db.begin().await?;
+    w.insert_file(&stored).await?;
+    match w.update_draft(d.id, up.revision, &Value::Object(answers), Utc::now()).await {
+        Ok(_) => w.commit().await?,
+        Err(e) => {
+            drop(w);
+            let _ = st.blobs.delete(&id).await;
+            return Err(match e {
+                tl_storage::StoreError::Conflict(_) => {
+                    AppError::Conflict("hồ sơ đã thay đổi; vui lòng tải lại trang / the dossier has changed; reload the page".into())
+                }
+                other => other.into(),
+            });
+        }
+    }
+    Ok(stored)
+}
+
+#[derive(Deserialize)]
+pub struct StepQuery {
+    step: Option<usize>,
+}
+
+/// The browser's upload: a multipart form with `csrf`, `field`, `revision` and `file`.
+pub async fn upload_form(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    Query(q): Query<StepQuery>,
+    mut mp: Multipart,
+) -> AppResult<Response> {
+    let me = v.require_account()?.clone();
+    let d = load_own(&st, &v, &id).await?;
+    if d.status != DossierStatus::Draft {
+        return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
+    }
+    let (_, form) = form_of(&st, &d).await?;
+    let bad = |_| AppError::invalid("bad_multipart", "Dữ liệu tải lên không hợp lệ hoặc quá lớn.", "The upload is malformed or too large.");
+    let (mut csrf, mut key, mut revision) = (String::new(), String::new(), d.revision);
+    while let Some(part) = mp.next_field().await.map_err(bad)? {
+        match part.name().unwrap_or("") {
+            "csrf" => csrf = part.text().await.map_err(bad)?,
+            "field" => key = part.text().await.map_err(bad)?,
+            "revision" => revision = part.text().await.map_err(bad)?.parse().unwrap_or(revision),
+            "file" => {
+                // The form puts csrf, field and revision before the file.
+                if !same_secret(&csrf, &v.csrf) {
+                    return Err(AppError::Csrf);
+                }
+                let declared = part.content_type().map(str::to_owned);
+                let name = part.file_name().unwrap_or("tep").to_owned();
+                if name.is_empty() {
+                    return Err(AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload."));
+                }
+                store(&st, me.id, &d, &form, Upload { key: &key, revision, declared: declared.as_deref(), name: &name }, part).await?;
+                return Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, q.step.unwrap_or(0))));
+            }
+            _ => {}
+        }
+    }
+    Err(AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload."))
+}
+
+#[derive(Deserialize)]
+pub struct ApiUploadQuery {
+    field: String,
+    revision: i64,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Uploads one file to a draft's upload field: the raw bytes as the body, typed by Content-Type.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/files", tag = "dossiers", security(("bearer" = [])),
+    params(("id" = i64, Path), ("field" = String, Query, description = "The form's upload field"), ("revision" = i64, Query), ("name" = Option<String>, Query, description = "The file's name")),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "PDF, JPEG or PNG bytes (checked by content)"),
+    responses((status = 201, description = "`{id, sha256, size, content_type}`", body = Object), (status = 400, body = crate::api::Problem, content_type = "application/problem+json"), (status = 409, body = crate::api::Problem, content_type = "application/problem+json")))]
+pub async fn upload_api(
+    State(st): State<AppState>,
+    c: crate::api::Caller,
+    Path(id): Path<String>,
+    Query(q): Query<ApiUploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    let me = c.0.ok_or(AppError::Unauthenticated)?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let d = st
+        .db
+        .read()
+        .await?
+        .get_dossier(id)
+        .await?
+        .filter(|d| d.applicant_id == me.id || d.acted_by_id == me.id)
+        .ok_or(AppError::NotFound)?;
+    if d.status != DossierStatus::Draft {
+        return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
+    }
+    let (_, form) = form_of(&st, &d).await?;
+    let declared =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.split(';').next().unwrap_or("").trim().to_owned());
+    let name = q.name.clone().unwrap_or_else(|| "tep".into());
+    let up = Upload { key: &q.field, revision: q.revision, declared: declared.as_deref(), name: &name };
+    let f = store(&st, me.id, &d, &form, up, body.into_data_stream()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({"id": f.id, "sha256": f.sha256, "size": f.size, "content_type": f.content_type})),
+    )
+        .into_response())
+}
+
+/// Removes an upload from a draft (its bytes go too).
+pub async fn remove(State(st): State<AppState>, v: Visitor, Path((id, fid)): Path<(String, String)>, p: Pairs) -> AppResult<Response> {
+    let d = load_own(&st, &v, &id).await?;
+    let f = st.db.read().await?.get_file(&fid).await?.filter(|f| f.dossier_id == Some(d.id)).ok_or(AppError::NotFound)?;
+    if d.status != DossierStatus::Draft {
+        return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
+    }
+    let revision: i64 = p.0.iter().find(|(k, _)| k == "revision").and_then(|(_, v)| v.parse().ok()).unwrap_or(d.revision);
+    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
+    let ids: Vec<String> = ids_of(&d, &f.field).into_iter().filter(|x| x != &f.id).collect();
+    answers.insert(f.field.clone(), Value::from(ids));
+    let mut w = st.db.begin().await?;
+    w.update_draft(d.id, revision, &Value::Object(answers), Utc::now())
+        .await
+        .map_err(|_| AppError::Conflict("hồ sơ đã thay đổi / the dossier has changed".into()))?;
+    w.delete_file(&f.id).await?;
+    w.commit().await?;
+    let _ = st.blobs.delete(&f.storage_key).await;
+    let step = form_of(&st, &d).await?.1.steps.iter().position(|s| s.fields.iter().any(|x| x.key == f.field)).unwrap_or(0);
+    Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)))
+}
+
+/// Shows an upload to its owner (inline: the browser's PDF and image viewers).
+pub async fn view(State(st): State<AppState>, v: Visitor, Path(fid): Path<String>) -> AppResult<Response> {
+    let me = v.require_account()?;
+    let f = st.db.read().await?.get_file(&fid).await?.filter(|f| f.owner_id == me.id).ok_or(AppError::NotFound)?;
+    let bytes = tokio::fs::read(st.blobs.path(&f.storage_key)).await.map_err(|e| AppError::Internal(e.into()))?;
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&f.content_type).map_err(|e| AppError::Internal(e.into()))?);
+    let encoded: String = f
+        .name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("inline; filename*=UTF-8''{encoded}")).map_err(|e| AppError::Internal(e.into()))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(r)
+}
+
+/// Every upload a draft refers to must exist, belong to it and to the right component.
+pub async fn check_attachments(st: &AppState, d: &Dossier, form: &FormDef) -> AppResult<Vec<tl_core::form::AnswerError>> {
+    let files = st.db.read().await?.list_dossier_files(d.id).await?;
+    let mut out = vec![];
+    for f in form.fields() {
+        if let FieldKind::File { component, .. } = &f.kind {
+            for id in ids_of(d, &f.key) {
+                if !files.iter().any(|x| x.id == id && &x.component == component) {
+                    out.push(tl_core::form::AnswerError {
+                        path: f.key.clone(),
+                        code: "unknown_file",
+                        message_vi: "Tệp đính kèm không tồn tại hoặc không thuộc hồ sơ này; vui lòng tải lại.".into(),
+                        message_en: "An attachment does not exist or does not belong to this dossier; upload it again.".into(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the bytes and rows of uploads older than the retention that no filed dossier holds.
+pub async fn cleanup(st: &AppState) -> AppResult<usize> {
+    let before = Utc::now() - st.config.upload_retention;
+    let mut removed = 0;
+    loop {
+        let stale = st.db.read().await?.stale_files(before, 500).await?;
+        if stale.is_empty() {
+            return Ok(removed);
+        }
+        for f in stale {
+            let mut w = st.db.begin().await?;
+            if let Some(did) = f.dossier_id {
+                // Take it out of the draft's answers too, so the draft stays consistent.
+                if let Some(d) = w.get_dossier(did).await? {
+                    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
+                    answers
+                        .insert(f.field.clone(), Value::from(ids_of(&d, &f.field).into_iter().filter(|x| x != &f.id).collect::<Vec<_>>()));
+                    let _ = w.update_draft(did, d.revision, &Value::Object(answers), Utc::now()).await;
+                }
+            }
+            w.delete_file(&f.id).await?;
+            w.commit().await?;
+            st.blobs.delete(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+            removed += 1;
+        }
+    }
+}
