@@ -55,6 +55,31 @@ enum Command {
     /// Manage personal API tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Baselines for the benchmarks in bench/ (measure the database alone)
+    #[command(subcommand, hide = true)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Durable single-row inserts of draft dossiers (the dossier row and its first event, one
+    /// transaction each) from N concurrent tasks, straight into the database: the submission
+    /// benchmark's baseline
+    Inserts {
+        #[arg(long, default_value_t = 5000)]
+        rows: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// The account the rows belong to
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "9.900001")]
+        procedure: String,
+        #[arg(long, default_value = "H26.31")]
+        agency: String,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Args)]
@@ -234,6 +259,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = add_user(&db, &login, &name, &agency, &roles, email, phone, &password).await?;
             println!("Đã tạo tài khoản {login} (id {id}) / account created");
             Ok(())
+        }
+        Command::Bench(BenchCmd::Inserts { rows, concurrency, user, procedure, agency, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            synth::bench_inserts(&db, rows, concurrency, &user, &procedure, &agency).await
         }
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;

@@ -99,3 +99,61 @@ pub async fn bench_search(db: &Arc<dyn tl_storage::Database>, passes: usize) -> 
     println!("speed-up: {:.0}×", db_us / mem_us.max(0.001));
     Ok(())
 }
+
+/// The submission benchmark's baseline: `rows` durable inserts of the same draft rows the API
+/// creates, one transaction each, from `concurrency` tasks. Prints rows per second and p99.
+pub async fn bench_inserts(
+    db: &Arc<dyn tl_storage::Database>,
+    rows: usize,
+    concurrency: usize,
+    user: &str,
+    procedure: &str,
+    agency: &str,
+) -> anyhow::Result<()> {
+    let mut r = db.read().await?;
+    let account = r.find_account_by_login(user).await?.ok_or_else(|| anyhow::anyhow!("no account `{user}`"))?;
+    let agency = r.get_agency(agency).await?.ok_or_else(|| anyhow::anyhow!("no agency `{agency}`"))?;
+    drop(r);
+    let answers: serde_json::Value = (0..12)
+        .map(|i| (format!("line_{i:02}"), serde_json::Value::String(format!("Thông tin kê khai số {i} ").repeat(7))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = vec![];
+    for _ in 0..concurrency {
+        let (db, next, answers, procedure) = (db.clone(), next.clone(), answers.clone(), procedure.to_owned());
+        let (account_id, agency_id) = (account.id, agency.id);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = vec![];
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < rows {
+                let t = Instant::now();
+                let mut w = db.begin().await?;
+                w.create_dossier(&tl_storage::NewDossier {
+                    procedure_code: procedure.clone(),
+                    version_no: 1,
+                    agency_id,
+                    applicant_id: account_id,
+                    acted_by_id: account_id,
+                    channel: tl_core::catalog::Channel::Online,
+                    answers: answers.clone(),
+                    idempotency_key: None,
+                    now: chrono::Utc::now(),
+                })
+                .await?;
+                w.commit().await?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort();
+    let p99 = all.get(all.len() * 99 / 100).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    println!("RESULT rps={:.0} p99_ms={p99:.2} rows={} seconds={secs:.2}", all.len() as f64 / secs, all.len());
+    Ok(())
+}

@@ -123,6 +123,10 @@ pub struct CreateDossier {
     #[serde(default)]
     #[schema(value_type = Object)]
     answers: serde_json::Value,
+    /// File at once: the answers are validated and the dossier gets its code in the same
+    /// transaction (for complete filings with no uploads).
+    #[serde(default)]
+    submit: bool,
 }
 
 fn idempotency_key(h: &HeaderMap) -> AppResult<Option<String>> {
@@ -182,6 +186,17 @@ pub async fn create(
         idempotency_key: key.clone(),
         now: Utc::now(),
     };
+    if b.submit {
+        if let Err(errors) = p
+            .version
+            .form
+            .as_ref()
+            .expect("checked")
+            .validate(&new.answers, &ValidationContext { today: crate::portal::today(), admin_units: None })
+        {
+            return Ok(invalid_answers(errors, lang));
+        }
+    }
     let mut w = st.db.begin().await?;
     let d = match w.create_dossier(&new).await {
         Ok(d) => d,
@@ -194,6 +209,24 @@ pub async fn create(
             return Ok((StatusCode::OK, Json(doc(&d, lang, None))).into_response());
         }
         Err(e) => return Err(e.into()),
+    };
+    let d = if b.submit && d.status == DossierStatus::Draft {
+        if p.version
+            .form
+            .as_ref()
+            .expect("checked")
+            .fields()
+            .any(|f| matches!(f.kind, tl_core::form::FieldKind::File { .. }) && d.answers.get(&f.key).is_some())
+        {
+            return Err(AppError::invalid(
+                "upload_first",
+                "Hồ sơ có tệp đính kèm: tạo bản nháp, tải tệp lên rồi mới nộp.",
+                "A dossier with attachments is filed in steps: create a draft, upload, then submit.",
+            ));
+        }
+        w.submit_dossier(d.id, d.revision, crate::portal::today(), Utc::now()).await?
+    } else {
+        d
     };
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(doc(&d, lang, None))).into_response())
@@ -264,6 +297,26 @@ pub struct AnswerErrorDoc {
     message: String,
 }
 
+fn invalid_answers(errors: Vec<tl_core::form::AnswerError>, lang: Lang) -> Response {
+    let body = InvalidAnswers {
+        r#type: "https://thanglong.gov.vn/problems/invalid_answers".into(),
+        title: if lang == Lang::En { "Some answers need fixing".into() } else { "Một số thông tin cần sửa".into() },
+        status: 422,
+        code: "invalid_answers".into(),
+        errors: errors
+            .into_iter()
+            .map(|e| AnswerErrorDoc {
+                field: e.path,
+                code: e.code.into(),
+                message: if lang == Lang::En { e.message_en } else { e.message_vi },
+            })
+            .collect(),
+    };
+    let mut r = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    r
+}
+
 /// Files a draft: validates every answer, gives it a dossier code and status 1 (Mới đăng ký).
 /// Submitting an already filed dossier again returns it unchanged.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", tag = "dossiers", security(("bearer" = [])), request_body = SubmitDossier,
@@ -294,24 +347,7 @@ pub async fn submit(
         let mut all = form.validate(&d.answers, &ctx).err().unwrap_or_default();
         all.extend(crate::uploads::check_attachments(&st, &d, form).await?);
         if !all.is_empty() {
-            let errors = all;
-            let body = InvalidAnswers {
-                r#type: "https://thanglong.gov.vn/problems/invalid_answers".into(),
-                title: if lang == Lang::En { "Some answers need fixing".into() } else { "Một số thông tin cần sửa".into() },
-                status: 422,
-                code: "invalid_answers".into(),
-                errors: errors
-                    .into_iter()
-                    .map(|e| AnswerErrorDoc {
-                        field: e.path,
-                        code: e.code.into(),
-                        message: if lang == Lang::En { e.message_en } else { e.message_vi },
-                    })
-                    .collect(),
-            };
-            let mut r = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
-            return Ok(r);
+            return Ok(invalid_answers(all, lang));
         }
     }
     let mut w = st.db.begin().await?;

@@ -833,6 +833,7 @@ async fn citizens_file_dossiers_through_the_api_and_anyone_can_track_status_by_c
         // My dossiers and their events; someone else sees nothing.
         let mine = app.api("/api/v1/dossiers", Some(&token)).await.json();
         assert_eq!(mine.as_array().unwrap().len(), 1, "{n}");
+        assert_eq!(mine[0]["code"].as_str(), Some(code.as_str()), "{n}");
         let one = app.api(&format!("/api/v1/dossiers/{id}"), Some(&token)).await.json();
         let kinds: Vec<&str> = one["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["created", "submitted"], "{n}");
@@ -847,6 +848,26 @@ async fn citizens_file_dossiers_through_the_api_and_anyone_can_track_status_by_c
         let malformed = app.get("/lookup?code=%3Cb%3Exx").await;
         assert_eq!((unknown.status, malformed.status), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND), "{n}");
         assert!(unknown.has("Không tìm thấy hồ sơ với mã này") && malformed.has("Không tìm thấy hồ sơ với mã này"), "{n}");
+        // Create and file in one request (complete answers, no uploads); incomplete ones: 422, nothing kept.
+        let full = r#"{"procedure": "1.001193", "agency": "H26.31", "submit": true, "answers": {"child_name": "Lê Minh Bảo", "birth_date": "2026-11-01", "father_known": "no"}}"#;
+        let p = app.json("POST", "/api/v1/dossiers", &token, full, Some("one-shot")).await;
+        assert_eq!((p.status, p.json()["status_code"].as_i64()), (StatusCode::CREATED, Some(1)), "{n}: {}", p.body);
+        let second = p.json()["code"].as_str().unwrap().to_owned();
+        assert_eq!(tl_core::dossier::DossierCode::parse(&second).unwrap().serial, 2, "{n}");
+        let again = app.json("POST", "/api/v1/dossiers", &token, full, Some("one-shot")).await;
+        assert_eq!(again.json()["code"].as_str(), Some(second.as_str()), "{n}: a retry files nothing new");
+        let before = app.api("/api/v1/dossiers", Some(&token)).await.json().as_array().unwrap().len();
+        let p = app
+            .json(
+                "POST",
+                "/api/v1/dossiers",
+                &token,
+                r#"{"procedure": "1.001193", "agency": "H26.31", "submit": true, "answers": {"child_name": "X"}}"#,
+                None,
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{n}");
+        assert_eq!(app.api("/api/v1/dossiers", Some(&token)).await.json().as_array().unwrap().len(), before, "{n}");
         // A second draft can be deleted.
         let p = app.json("POST", "/api/v1/dossiers", &token, body, None).await;
         let id2 = p.json()["id"].as_i64().unwrap();
