@@ -42,7 +42,7 @@ impl<S: Send + Sync> FromRequest<S> for Pairs {
 }
 
 impl Pairs {
-    fn get(&self, k: &str) -> Option<&str> {
+    pub fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
     fn all(&self, k: &str) -> Vec<&str> {
@@ -168,7 +168,7 @@ pub struct StepQuery {
     step: Option<usize>,
 }
 
-fn step_errors(errors: &[AnswerError], form: &FormDef, step: usize, lang: Lang) -> Vec<Value> {
+pub fn step_errors(errors: &[AnswerError], form: &FormDef, step: usize, lang: Lang) -> Vec<Value> {
     let keys: Vec<&str> = form.steps.get(step).map(|s| s.fields.iter().map(|f| f.key.as_str()).collect()).unwrap_or_default();
     errors
         .iter()
@@ -209,7 +209,7 @@ async fn units_json(st: &AppState) -> AppResult<Value> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn render_step(
+pub async fn render_step(
     st: &AppState,
     v: &Visitor,
     d: &Dossier,
@@ -253,6 +253,52 @@ pub async fn edit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
 }
 
 /// Saves the step (always: nothing typed is lost), then goes where the button said.
+/// The draft's answers with a posted step merged in, and the upload the action removes, if any.
+pub fn merge_step(form: &FormDef, step: usize, d: &Dossier, p: &Pairs, action: &str) -> (Value, Option<String>) {
+    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
+    for f in &form.steps[step].fields {
+        match field_value(f, &f.key, p) {
+            Some(val) => {
+                answers.insert(f.key.clone(), val);
+            }
+            None if !matches!(f.kind, FieldKind::File { .. }) => {
+                answers.remove(&f.key);
+            }
+            None => {}
+        }
+    }
+    // Add or remove a row of a repeatable group (a round trip: no JavaScript needed).
+    if let Some(group) = action.strip_prefix("add:") {
+        if let Some(Value::Array(items)) = answers.get_mut(group) {
+            items.push(json!({}));
+        } else {
+            answers.insert(group.to_owned(), json!([{}]));
+        }
+    } else if let Some(rest) = action.strip_prefix("remove:") {
+        if let Some((group, i)) = rest.rsplit_once(':') {
+            if let (Some(Value::Array(items)), Ok(i)) = (answers.get_mut(group), i.parse::<usize>()) {
+                if i < items.len() {
+                    items.remove(i);
+                }
+            }
+        }
+    }
+    // Remove an upload from the answers; its row and bytes go once the save has committed.
+    let mut removed = None;
+    if let Some(fid) = action.strip_prefix("remove_file:") {
+        for f in form.fields() {
+            if let (FieldKind::File { .. }, Some(Value::Array(ids))) = (&f.kind, answers.get_mut(&f.key)) {
+                let before = ids.len();
+                ids.retain(|x| x.as_str() != Some(fid));
+                if ids.len() != before {
+                    removed = Some(fid.to_owned());
+                }
+            }
+        }
+    }
+    (Value::Object(answers), removed)
+}
+
 pub async fn save_step(
     State(st): State<AppState>,
     v: Visitor,
@@ -270,36 +316,8 @@ pub async fn save_step(
         .get("revision")
         .and_then(|r| r.parse().ok())
         .ok_or_else(|| AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản.", "The form has no revision."))?;
-    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
-    for f in &form.steps[step].fields {
-        match field_value(f, &f.key, &p) {
-            Some(val) => {
-                answers.insert(f.key.clone(), val);
-            }
-            None if !matches!(f.kind, FieldKind::File { .. }) => {
-                answers.remove(&f.key);
-            }
-            None => {}
-        }
-    }
-    // Add or remove a row of a repeatable group (a round trip: no JavaScript needed).
     let action = p.get("action").unwrap_or("next").to_owned();
-    if let Some(group) = action.strip_prefix("add:") {
-        if let Some(Value::Array(items)) = answers.get_mut(group) {
-            items.push(json!({}));
-        } else {
-            answers.insert(group.to_owned(), json!([{}]));
-        }
-    } else if let Some(rest) = action.strip_prefix("remove:") {
-        if let Some((group, i)) = rest.rsplit_once(':') {
-            if let (Some(Value::Array(items)), Ok(i)) = (answers.get_mut(group), i.parse::<usize>()) {
-                if i < items.len() {
-                    items.remove(i);
-                }
-            }
-        }
-    }
-    let answers = Value::Object(answers);
+    let (answers, removed) = merge_step(&form, step, &d, &p, &action);
     let mut w = st.db.begin().await?;
     let d =
         match w.update_draft(d.id, revision, &answers, Utc::now()).await {
@@ -311,7 +329,10 @@ pub async fn save_step(
             Err(e) => return Err(e.into()),
         };
     w.commit().await?;
-    if action.starts_with("add:") || action.starts_with("remove:") {
+    if let Some(fid) = removed {
+        crate::uploads::forget(&st, &fid, d.id).await?;
+    }
+    if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") {
         return Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)));
     }
     match action.as_str() {

@@ -132,7 +132,6 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/submit", post(filing::submit))
         .route("/dossiers/{id}/delete", post(filing::delete))
         .route("/dossiers/{id}/files", post(uploads::upload_form).layer(DefaultBodyLimit::max(state.config.max_file_bytes + 64 * 1024)))
-        .route("/dossiers/{id}/files/{fid}/remove", post(uploads::remove))
         .route("/files/{fid}", get(uploads::view))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))

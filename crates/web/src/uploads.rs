@@ -52,22 +52,44 @@ fn ids_of(d: &Dossier, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// What is being uploaded, and to which field of which draft revision.
+/// What is being uploaded, and to which field.
 struct Upload<'a> {
     key: &'a str,
-    revision: i64,
     /// The Content-Type the client claimed (checked against the content).
     declared: Option<&'a str>,
     name: &'a str,
 }
 
-/// Streams one upload into the file store and attaches it to the draft's field.
-async fn store<S, E>(st: &AppState, owner: i64, d: &Dossier, form: &FormDef, up: Upload<'_>, mut body: S) -> AppResult<StoredFile>
+/// A file streamed to a temporary place and checked; not yet part of any dossier.
+struct Received {
+    key: String,
+    temp: std::path::PathBuf,
+    file: tokio::fs::File,
+    stored: StoredFile,
+}
+
+impl Received {
+    async fn discard(self) {
+        drop(self.file);
+        let _ = tokio::fs::remove_file(&self.temp).await;
+    }
+}
+
+/// Streams one upload to a temporary file: hashed, size-bounded, content checked.
+async fn receive<S, E>(
+    st: &AppState,
+    owner: i64,
+    d: &Dossier,
+    form: &FormDef,
+    up: Upload<'_>,
+    pending: usize,
+    mut body: S,
+) -> AppResult<Received>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let (component, max_files, accept) = field_spec(form, up.key)?;
-    if ids_of(d, up.key).len() >= max_files as usize {
+    if ids_of(d, up.key).len() + pending >= max_files as usize {
         return Err(AppError::invalid(
             "too_many_files",
             format!("Mục này nhận tối đa {max_files} tệp."),
@@ -78,70 +100,76 @@ where
     let used = st.db.read().await?.dossier_files_size(d.id).await? as u64;
     let id = new_token("")[..22].to_owned();
     let (temp, mut file) = st.blobs.create_temp(&id).await.map_err(|e| AppError::Internal(e.into()))?;
-    let cleanup = |t: std::path::PathBuf| async move {
-        let _ = tokio::fs::remove_file(t).await;
+    let fail = |temp: std::path::PathBuf, e: AppError| async move {
+        let _ = tokio::fs::remove_file(temp).await;
+        Err(e)
     };
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut head = Vec::with_capacity(8);
     while let Some(chunk) = body.next().await {
         let Ok(chunk) = chunk else {
-            cleanup(temp).await;
-            return Err(AppError::invalid(
-                "upload_interrupted",
-                "Việc tải tệp bị gián đoạn. Vui lòng thử lại.",
-                "The upload was interrupted. Please try again.",
-            ));
+            return fail(
+                temp,
+                AppError::invalid(
+                    "upload_interrupted",
+                    "Việc tải tệp bị gián đoạn. Vui lòng thử lại.",
+                    "The upload was interrupted. Please try again.",
+                ),
+            )
+            .await;
         };
         size += chunk.len() as u64;
-        if size > limit || used + size > st.config.max_dossier_bytes as u64 {
-            cleanup(temp).await;
-            let (vi, en) = if size > limit {
-                (
+        if size > limit {
+            return fail(
+                temp,
+                AppError::invalid(
+                    "file_too_large",
                     format!("Tệp quá lớn: tối đa {} MB mỗi tệp.", limit >> 20),
                     format!("The file is too large: at most {} MB a file.", limit >> 20),
-                )
-            } else {
-                (
-                    format!("Hồ sơ đã đủ dung lượng: tối đa {} MB cho cả hồ sơ.", st.config.max_dossier_bytes >> 20),
-                    format!("The dossier is full: at most {} MB in all.", st.config.max_dossier_bytes >> 20),
-                )
-            };
-            return Err(AppError::invalid("file_too_large", vi, en));
+                ),
+            )
+            .await;
+        }
+        if used + size > st.config.max_dossier_bytes as u64 {
+            let mb = st.config.max_dossier_bytes >> 20;
+            return fail(
+                temp,
+                AppError::invalid(
+                    "file_too_large",
+                    format!("Hồ sơ đã đủ dung lượng: tối đa {mb} MB cho cả hồ sơ."),
+                    format!("The dossier is full: at most {mb} MB in all."),
+                ),
+            )
+            .await;
         }
         if head.len() < 8 {
             head.extend_from_slice(&chunk[..chunk.len().min(8 - head.len())]);
         }
         hasher.update(&chunk);
         if let Err(e) = file.write_all(&chunk).await {
-            cleanup(temp).await;
-            return Err(AppError::Internal(e.into()));
+            return fail(temp, AppError::Internal(e.into())).await;
         }
     }
     let real = sniff(&head);
     let lie = up.declared.is_some_and(|t| matches!(t, "application/pdf" | "image/jpeg" | "image/png") && Some(t) != real);
     let Some(real) = real.filter(|r| !lie && accept.iter().any(|a| a == r)) else {
-        cleanup(temp).await;
         let kinds = accept
             .iter()
             .map(|a| a.trim_start_matches("application/").trim_start_matches("image/").to_uppercase())
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(AppError::invalid(
-            if size == 0 { "empty_file" } else { "wrong_file_type" },
-            if size == 0 {
-                "Tệp rỗng.".to_owned()
-            } else {
-                format!("Nội dung tệp không phải {kinds} như yêu cầu (hoặc không khớp với loại tệp đã khai).")
-            },
-            if size == 0 {
-                "The file is empty.".to_owned()
-            } else {
-                format!("The file's content is not {kinds} as required (or does not match its declared type).")
-            },
-        ));
+        let e = if size == 0 {
+            AppError::invalid("empty_file", "Tệp rỗng.", "The file is empty.")
+        } else {
+            AppError::invalid(
+                "wrong_file_type",
+                format!("Nội dung tệp không phải {kinds} như yêu cầu (hoặc không khớp với loại tệp đã khai)."),
+                format!("The file's content is not {kinds} as required (or does not match its declared type)."),
+            )
+        };
+        return fail(temp, e).await;
     };
-    st.blobs.commit(file, &temp, &id).await.map_err(|e| AppError::Internal(e.into()))?;
     let stored = StoredFile {
         id: id.clone(),
         owner_id: owner,
@@ -152,29 +180,55 @@ where
         content_type: real.to_owned(),
         size: size as i64,
         sha256: hex::encode(hasher.finalize()),
-        storage_key: id.clone(),
+        storage_key: id,
         created_at: Utc::now(),
     };
-    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
-    let mut ids = ids_of(d, up.key);
-    ids.push(id.clone());
-    answers.insert(up.key.to_owned(), Value::from(ids));
+    Ok(Received { key: up.key.to_owned(), temp, file, stored })
+}
+
+/// Makes received files durable and saves the draft with them, in one transaction.
+async fn attach(st: &AppState, d: &Dossier, revision: i64, answers: Value, received: Vec<Received>) -> AppResult<Dossier> {
+    let mut answers = answers.as_object().cloned().unwrap_or_default();
+    let mut rows = vec![];
+    for r in received {
+        let mut ids: Vec<Value> = answers.get(&r.key).and_then(Value::as_array).cloned().unwrap_or_default();
+        ids.push(Value::String(r.stored.id.clone()));
+        answers.insert(r.key.clone(), Value::Array(ids));
+        st.blobs.commit(r.file, &r.temp, &r.stored.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+        rows.push(r.stored);
+    }
     let mut w = st.db.begin().await?;
-    w.insert_file(&stored).await?;
-    match w.update_draft(d.id, up.revision, &Value::Object(answers), Utc::now()).await {
-        Ok(_) => w.commit().await?,
+    for f in &rows {
+        w.insert_file(f).await?;
+    }
+    match w.update_draft(d.id, revision, &Value::Object(answers), Utc::now()).await {
+        Ok(saved) => {
+            w.commit().await?;
+            Ok(saved)
+        }
         Err(e) => {
             drop(w);
-            let _ = st.blobs.delete(&id).await;
-            return Err(match e {
+            for f in &rows {
+                let _ = st.blobs.delete(&f.storage_key).await;
+            }
+            Err(match e {
                 tl_storage::StoreError::Conflict(_) => {
                     AppError::Conflict("hồ sơ đã thay đổi; vui lòng tải lại trang / the dossier has changed; reload the page".into())
                 }
                 other => other.into(),
-            });
+            })
         }
     }
-    Ok(stored)
+}
+
+/// Removes an upload's row and bytes once the draft no longer refers to it.
+pub async fn forget(st: &AppState, fid: &str, dossier_id: i64) -> AppResult<()> {
+    let Some(f) = st.db.read().await?.get_file(fid).await?.filter(|f| f.dossier_id == Some(dossier_id)) else { return Ok(()) };
+    let mut w = st.db.begin().await?;
+    w.delete_file(&f.id).await?;
+    w.commit().await?;
+    let _ = st.blobs.delete(&f.storage_key).await;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -182,7 +236,9 @@ pub struct StepQuery {
     step: Option<usize>,
 }
 
-/// The browser's upload: a multipart form with `csrf`, `field`, `revision` and `file`.
+/// The browser's upload: the whole step form posted as multipart (the "Tải lên" button's
+/// formaction), so what was typed is saved with the file. A refused file re-renders the step
+/// with the reason beside its field; nothing typed is lost.
 pub async fn upload_form(
     State(st): State<AppState>,
     v: Visitor,
@@ -195,31 +251,73 @@ pub async fn upload_form(
     if d.status != DossierStatus::Draft {
         return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
     }
-    let (_, form) = form_of(&st, &d).await?;
+    let (proc, form) = form_of(&st, &d).await?;
+    let step = q.step.unwrap_or(0).min(form.steps.len().saturating_sub(1));
     let bad = |_| AppError::invalid("bad_multipart", "Dữ liệu tải lên không hợp lệ hoặc quá lớn.", "The upload is malformed or too large.");
-    let (mut csrf, mut key, mut revision) = (String::new(), String::new(), d.revision);
-    while let Some(part) = mp.next_field().await.map_err(bad)? {
-        match part.name().unwrap_or("") {
-            "csrf" => csrf = part.text().await.map_err(bad)?,
-            "field" => key = part.text().await.map_err(bad)?,
-            "revision" => revision = part.text().await.map_err(bad)?.parse().unwrap_or(revision),
-            "file" => {
-                // The form puts csrf, field and revision before the file.
-                if !same_secret(&csrf, &v.csrf) {
-                    return Err(AppError::Csrf);
+    let mut pairs: Vec<(String, String)> = vec![];
+    let mut received: Vec<Received> = vec![];
+    let mut refused: Option<(String, AppError)> = None;
+    let mut failure: Option<AppError> = None;
+    loop {
+        let part = match mp.next_field().await {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(bad(e));
+                break;
+            }
+        };
+        let name = part.name().unwrap_or("").to_owned();
+        match name.strip_prefix("file:") {
+            Some(key) => {
+                let file_name = part.file_name().unwrap_or("").to_owned();
+                if file_name.is_empty() || refused.is_some() {
+                    continue; // no file chosen for this field: the part is empty
                 }
                 let declared = part.content_type().map(str::to_owned);
-                let name = part.file_name().unwrap_or("tep").to_owned();
-                if name.is_empty() {
-                    return Err(AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload."));
+                let pending = received.iter().filter(|r| r.key == key).count();
+                let up = Upload { key, declared: declared.as_deref(), name: &file_name };
+                match receive(&st, me.id, &d, &form, up, pending, part).await {
+                    Ok(r) => received.push(r),
+                    Err(e @ AppError::Invalid { .. }) => refused = Some((key.to_owned(), e)),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
                 }
-                store(&st, me.id, &d, &form, Upload { key: &key, revision, declared: declared.as_deref(), name: &name }, part).await?;
-                return Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, q.step.unwrap_or(0))));
             }
-            _ => {}
+            None => match part.text().await {
+                Ok(t) => pairs.push((name, t)),
+                Err(e) => {
+                    failure = Some(bad(e));
+                    break;
+                }
+            },
         }
     }
-    Err(AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload."))
+    let csrf_ok = pairs.iter().any(|(k, val)| k == "csrf" && same_secret(val, &v.csrf));
+    if failure.is_some() || !csrf_ok {
+        for r in received {
+            r.discard().await;
+        }
+        return Err(failure.unwrap_or(AppError::Csrf));
+    }
+    let p = Pairs(pairs);
+    let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).unwrap_or(d.revision);
+    let (answers, _) = crate::filing::merge_step(&form, step, &d, &p, "upload");
+    if received.is_empty() && refused.is_none() {
+        let key = p.get("action").and_then(|a| a.strip_prefix("upload:")).unwrap_or("").to_owned();
+        refused = Some((key, AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload.")));
+    }
+    let saved = attach(&st, &d, revision, answers, received).await?;
+    match refused {
+        None => Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id))),
+        Some((key, e)) => {
+            let message = e.detail(v.lang);
+            let errors = vec![serde_json::json!({"field": key.replace(['[', ']', '.'], "_"), "path": key, "message": message})];
+            crate::filing::render_step(&st, &v, &saved, &proc, &form, step, errors, StatusCode::BAD_REQUEST).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -260,35 +358,15 @@ pub async fn upload_api(
     let declared =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.split(';').next().unwrap_or("").trim().to_owned());
     let name = q.name.clone().unwrap_or_else(|| "tep".into());
-    let up = Upload { key: &q.field, revision: q.revision, declared: declared.as_deref(), name: &name };
-    let f = store(&st, me.id, &d, &form, up, body.into_data_stream()).await?;
+    let up = Upload { key: &q.field, declared: declared.as_deref(), name: &name };
+    let r = receive(&st, me.id, &d, &form, up, 0, body.into_data_stream()).await?;
+    let f = r.stored.clone();
+    attach(&st, &d, q.revision, d.answers.clone(), vec![r]).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(serde_json::json!({"id": f.id, "sha256": f.sha256, "size": f.size, "content_type": f.content_type})),
     )
         .into_response())
-}
-
-/// Removes an upload from a draft (its bytes go too).
-pub async fn remove(State(st): State<AppState>, v: Visitor, Path((id, fid)): Path<(String, String)>, p: Pairs) -> AppResult<Response> {
-    let d = load_own(&st, &v, &id).await?;
-    let f = st.db.read().await?.get_file(&fid).await?.filter(|f| f.dossier_id == Some(d.id)).ok_or(AppError::NotFound)?;
-    if d.status != DossierStatus::Draft {
-        return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
-    }
-    let revision: i64 = p.0.iter().find(|(k, _)| k == "revision").and_then(|(_, v)| v.parse().ok()).unwrap_or(d.revision);
-    let mut answers = d.answers.as_object().cloned().unwrap_or_default();
-    let ids: Vec<String> = ids_of(&d, &f.field).into_iter().filter(|x| x != &f.id).collect();
-    answers.insert(f.field.clone(), Value::from(ids));
-    let mut w = st.db.begin().await?;
-    w.update_draft(d.id, revision, &Value::Object(answers), Utc::now())
-        .await
-        .map_err(|_| AppError::Conflict("hồ sơ đã thay đổi / the dossier has changed".into()))?;
-    w.delete_file(&f.id).await?;
-    w.commit().await?;
-    let _ = st.blobs.delete(&f.storage_key).await;
-    let step = form_of(&st, &d).await?.1.steps.iter().position(|s| s.fields.iter().any(|x| x.key == f.field)).unwrap_or(0);
-    Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)))
 }
 
 /// Shows an upload to its owner (inline: the browser's PDF and image viewers).

@@ -1066,11 +1066,13 @@ impl App {
     async fn upload_form_with(&mut self, csrf: &str, id: &str, field: &str, revision: i64, name: &str, ctype: &str, bytes: &[u8]) -> Page {
         let b = "----tlboundary7MA4YWxk";
         let mut body = Vec::new();
-        for (k, v) in [("csrf", csrf), ("field", field), ("revision", &revision.to_string())] {
+        // The whole step form, as the browser sends it when "Tải lên" is pressed.
+        let action = format!("upload:{field}");
+        for (k, v) in [("csrf", csrf), ("revision", &revision.to_string()), ("child_name", "Lê Minh An"), ("action", &action)] {
             body.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
         }
         body.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n")
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"file:{field}\"; filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n")
                 .as_bytes(),
         );
         body.extend_from_slice(bytes);
@@ -1185,12 +1187,17 @@ async fn citizens_upload_in_the_browser_view_their_files_and_stale_uploads_are_c
         let file = app.get(&format!("/files/{fid}")).await;
         assert_eq!((file.status, file.headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "application/pdf"), "{n}");
         assert_eq!(file.body.as_bytes(), PDF, "{n}");
-        // A lying file through the browser: a clear message, nothing attached.
+        // A lying file through the browser: the step comes back with the reason beside the field,
+        // and what was typed is kept.
         let p = app.upload_form(&id, "cert", 2, "anh.pdf", "application/pdf", PNG).await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
-        assert!(p.has("Nội dung tệp không phải PDF, JPEG, PNG"), "{n}: {}", p.body);
+        assert!(
+            p.has("Nội dung tệp không phải PDF, JPEG, PNG") && p.has("href=\"#cert\"") && p.has("value=\"Lê Minh An\""),
+            "{n}: {}",
+            p.body
+        );
         // A form token that is not the visitor's: refused.
-        let p = app.upload_form_with(&"x".repeat(43), &id, "cert", 2, "b.pdf", "application/pdf", PDF).await;
+        let p = app.upload_form_with(&"x".repeat(43), &id, "cert", 3, "b.pdf", "application/pdf", PDF).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
 
         // Another account cannot read it.
@@ -1202,10 +1209,14 @@ async fn citizens_upload_in_the_browser_view_their_files_and_stale_uploads_are_c
         app.cookies = mine;
 
         // Remove it; then an upload to a draft that is never filed is cleaned up after the retention.
-        let p = app.post(&format!("/dossiers/{id}/files/{fid}/remove"), &[("revision", "2")]).await;
+        let remove = format!("remove_file:{fid}");
+        let p =
+            app.post(&format!("/dossiers/{id}/edit?step=0"), &[("revision", "3"), ("child_name", "Lê Minh An"), ("action", &remove)]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
-        assert!(!app.get(&format!("/dossiers/{id}/edit?step=0")).await.has("Giấy chứng sinh.pdf"), "{n}");
-        let p = app.upload_form(&id, "cert", 3, "lan2.pdf", "application/pdf", PDF).await;
+        let step = app.get(&format!("/dossiers/{id}/edit?step=0")).await;
+        assert!(!step.has("Giấy chứng sinh.pdf") && step.has("value=\"Lê Minh An\""), "{n}");
+        assert_eq!(app.get(&format!("/files/{fid}")).await.status, StatusCode::NOT_FOUND, "{n}: its bytes are gone");
+        let p = app.upload_form(&id, "cert", 4, "lan2.pdf", "application/pdf", PDF).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
         let state =
             tl_web::state(app.db.clone(), tl_web::WebConfig { upload_retention: chrono::Duration::seconds(-1), ..app_config(&app) });
