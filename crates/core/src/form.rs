@@ -352,12 +352,17 @@ fn validate_object(fields: &[&FieldDef], value: &Value, prefix: &str, ctx: &Vali
         let required = f.required || (f.required_if.is_some() && holds(&f.required_if, map));
         if is_blank(v) {
             if required {
-                errors.push(err(
-                    &path,
-                    "required",
-                    format!("Vui lòng nhập {}.", lower_first(&f.label.vi)),
-                    format!("Enter {}.", lower_first(f.label.en.as_deref().unwrap_or(&f.label.vi))),
-                ));
+                // "Choose" a choice, "upload" a file, "enter" the rest.
+                let en_label = lower_first(f.label.en.as_deref().unwrap_or(&f.label.vi));
+                let (vi, en) = match f.kind {
+                    FieldKind::Select { .. } | FieldKind::Radio { .. } | FieldKind::Checkboxes { .. } | FieldKind::Address => {
+                        ("Vui lòng chọn", "Choose")
+                    }
+                    FieldKind::File { .. } => ("Vui lòng tải lên", "Upload"),
+                    FieldKind::Group { .. } => ("Vui lòng thêm", "Add"),
+                    _ => ("Vui lòng nhập", "Enter"),
+                };
+                errors.push(err(&path, "required", format!("{vi} {}.", lower_first(&f.label.vi)), format!("{en} {en_label}.")));
             }
             continue;
         }

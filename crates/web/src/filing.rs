@@ -219,7 +219,19 @@ pub async fn render_step(
     errors: Vec<Value>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let steps = step_view(form, v.lang);
+    let mut steps = step_view(form, v.lang);
+    // A field shown only for an answer given on an earlier step: the server knows that answer,
+    // so it leaves the field out when it does not apply (no JavaScript needed).
+    let here: Vec<&str> = form.steps[step].fields.iter().map(|f| f.key.as_str()).collect();
+    if let Some(Value::Array(fields)) = steps.get_mut(step).and_then(|s| s.get_mut("fields")) {
+        fields.retain(|f| match f.get("show_if").filter(|c| !c.is_null()) {
+            Some(c) => {
+                let on = c["field"].as_str().unwrap_or("");
+                here.contains(&on) || d.answers.get(on) == Some(&c["equals"])
+            }
+            None => true,
+        });
+    }
     let emap: HashMap<String, String> =
         errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
     let files: HashMap<String, Value> = st
@@ -248,7 +260,14 @@ pub async fn edit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         return Ok(see_other(&format!("/dossiers/{}", d.id)));
     }
     let (p, form) = form_of(&st, &d).await?;
-    let step = q.step.unwrap_or(0).min(form.steps.len().saturating_sub(1));
+    let step = match q.step {
+        Some(n) => n.min(form.steps.len().saturating_sub(1)),
+        // Coming back to a draft: the first step that still needs an answer.
+        None => match form.validate(&d.answers, &ValidationContext { today: today(), admin_units: None }) {
+            Ok(_) => return Ok(see_other(&format!("/dossiers/{}/review", d.id))),
+            Err(errors) => (0..form.steps.len()).find(|&i| !step_errors(&errors, &form, i, v.lang).is_empty()).unwrap_or(0),
+        },
+    };
     render_step(&st, &v, &d, &p, &form, step, vec![], StatusCode::OK).await
 }
 

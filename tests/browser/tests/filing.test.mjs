@@ -297,11 +297,16 @@ describe('filing a birth registration (1.001193) on a phone', () => {
     await assertAccessible(t, page, 'draft page');
   });
 
-  flowTest('"Tiếp tục điền" comes back with the typed values, and on to step 4', async (t, soft) => {
+  flowTest('"Tiếp tục điền" reopens the first unfinished step; typed values are kept', async (t, soft) => {
     if (new URL(page.url()).pathname !== '/dossiers') await visit(page, '/dossiers');
     const draft = page.locator('main tbody tr').filter({ hasText: 'Bản nháp' });
     await go(draft.getByRole('link', { name: /^Tiếp tục điền/ }));
     assert.equal(new URL(page.url()).pathname, flow.editPath, 'back on the same draft');
+    // It reopens the first step that still needs answers (the requester and attachments).
+    assert.equal(stepParam(), null, `no step in the link (${page.url()})`);
+    await assertOnStep(3);
+    // Everything typed earlier is still there.
+    await visit(page, `${flow.editPath}?step=0`);
     await assertOnStep(0);
     assert.equal(await page.locator('#child_full_name').inputValue(), CHILD.child_full_name, "the child's name is still there");
     assert.equal(await page.locator('#child_birth_date').inputValue(), CHILD.child_birth_date, 'the date of birth is still there');
