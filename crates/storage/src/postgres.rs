@@ -2,9 +2,8 @@
 
 use crate::{Backend, Database, Repo};
 use async_trait::async_trait;
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -51,34 +50,6 @@ impl Database for PgDatabase {
     }
 }
 
-enum Conn {
-    Tx(Transaction<'static, Postgres>),
-    Plain(PoolConnection<Postgres>),
-}
-
-pub struct PgRepo {
-    conn: Conn,
-}
-
-impl PgRepo {
-    fn conn(&mut self) -> &mut PgConnection {
-        match &mut self.conn {
-            Conn::Tx(t) => &mut *t,
-            Conn::Plain(c) => &mut *c,
-        }
-    }
-}
-
-#[async_trait]
-impl Repo for PgRepo {
-    async fn commit(self: Box<Self>) -> crate::Result<()> {
-        if let Conn::Tx(t) = self.conn {
-            t.commit().await?;
-        }
-        Ok(())
-    }
-}
-
 /// tsquery: terms are alphanumeric (folded by the core), quoted, the last one a prefix.
 fn match_expr(terms: &[String], relaxed: bool) -> String {
     let n = terms.len();
@@ -96,4 +67,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
     )
 }
 
-crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow);
+crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnection);

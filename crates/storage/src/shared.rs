@@ -4,7 +4,36 @@
 //! live in `sqlite.rs` and `postgres.rs`.
 
 macro_rules! shared_impl {
-    ($repo:ty, $db:ty, $row:ty) => {
+    ($repo:ident, $db:ty, $row:ty, $conn:ty) => {
+        /// A repository works on a write transaction or, for reads, a plain pooled connection.
+        enum Conn {
+            Tx(sqlx::Transaction<'static, $db>),
+            Plain(sqlx::pool::PoolConnection<$db>),
+        }
+
+        pub struct $repo {
+            conn: Conn,
+        }
+
+        impl $repo {
+            fn conn(&mut self) -> &mut $conn {
+                match &mut self.conn {
+                    Conn::Tx(t) => &mut *t,
+                    Conn::Plain(c) => &mut *c,
+                }
+            }
+        }
+
+        #[async_trait]
+        impl $crate::Repo for $repo {
+            async fn commit(self: Box<Self>) -> Result<()> {
+                if let Conn::Tx(t) = self.conn {
+                    t.commit().await?;
+                }
+                Ok(())
+            }
+        }
+
         use chrono::{DateTime, NaiveDate, Utc};
         use sqlx::types::Json;
         use sqlx::Row;

@@ -4,9 +4,8 @@
 
 use crate::{Backend, Database, Repo};
 use async_trait::async_trait;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -77,34 +76,6 @@ impl Database for SqliteDatabase {
     }
 }
 
-enum Conn {
-    Tx(Transaction<'static, Sqlite>),
-    Plain(PoolConnection<Sqlite>),
-}
-
-pub struct SqliteRepo {
-    conn: Conn,
-}
-
-impl SqliteRepo {
-    fn conn(&mut self) -> &mut SqliteConnection {
-        match &mut self.conn {
-            Conn::Tx(t) => &mut *t,
-            Conn::Plain(c) => &mut *c,
-        }
-    }
-}
-
-#[async_trait]
-impl Repo for SqliteRepo {
-    async fn commit(self: Box<Self>) -> crate::Result<()> {
-        if let Conn::Tx(t) = self.conn {
-            t.commit().await?;
-        }
-        Ok(())
-    }
-}
-
 /// FTS5: terms are alphanumeric (folded by the core), quoted, the last one a prefix.
 fn match_expr(terms: &[String], relaxed: bool) -> String {
     let n = terms.len();
@@ -123,4 +94,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
     )
 }
 
-crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow);
+crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow, SqliteConnection);
