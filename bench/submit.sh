@@ -11,6 +11,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PG_ADMIN="${THANGLONG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 OUT=bench/out
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 mkdir -p "$OUT"
 cargo build --release --locked -q
 BIN=target/release/thanglong
@@ -53,7 +54,7 @@ for backend in $BACKENDS; do
   p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
   errs=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")
   ratio=$(awk -v a="$rps" -v b="$base_rps" 'BEGIN{printf "%.2f", a/b}')
-  echo "| $backend | HTTP: file a 2 KB dossier (create + validate + code, one transaction) | $rps | $p50 | $p99 | $errs | $ratio |" >> "$results"
+  echo "| $backend | HTTP: file a 2 KB dossier (group commit) | $rps | $p50 | $p99 | $errs | $ratio |" >> "$results"
   # Every acknowledged filing has a distinct code.
   kill $pid; wait $pid 2>/dev/null || true
   trap - EXIT

@@ -5,6 +5,7 @@
 //! connection), does its work, and commits data and audit rows together.
 
 pub mod blob;
+pub mod filer;
 mod import;
 mod model;
 mod postgres;
@@ -206,6 +207,12 @@ pub trait DossierRepo: Send {
     /// Files a draft: status "Mới đăng ký" and a dossier code from the agency's counter for
     /// `day` (local date). Submitting a dossier that is already filed returns it unchanged.
     async fn submit_dossier(&mut self, id: i64, expected_revision: i64, day: NaiveDate, now: DateTime<Utc>) -> Result<Dossier>;
+    /// Creates and files dossiers at once (the API's one-request filing), in a handful of
+    /// statements whatever their number: one counter update per agency and day, the rows with
+    /// their codes, their events. Results come in the order of `batch`. A filing whose
+    /// idempotency key the applicant already used gives back that dossier (filed, if it was
+    /// left a draft); the same key twice in a batch makes one dossier.
+    async fn file_new_dossiers(&mut self, batch: &[NewFiling]) -> Result<Vec<Dossier>>;
     /// Deletes a draft (never a filed dossier); false when there was no such draft.
     async fn delete_draft(&mut self, id: i64) -> Result<bool>;
     async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>>;

@@ -268,6 +268,16 @@ pub struct NewDossier {
     pub now: DateTime<Utc>,
 }
 
+/// A dossier to create and file at once.
+#[derive(Debug, Clone)]
+pub struct NewFiling {
+    pub dossier: NewDossier,
+    /// The receiving agency's electronic ID (starts the code).
+    pub agency: tl_core::ids::AgencyId,
+    /// The local day whose counter numbers it.
+    pub day: chrono::NaiveDate,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Dossier {
     pub id: i64,

@@ -1066,6 +1066,131 @@ macro_rules! shared_impl {
                 self.get_dossier(id).await?.ok_or(StoreError::NotFound)
             }
 
+            async fn file_new_dossiers(&mut self, batch: &[NewFiling]) -> Result<Vec<Dossier>> {
+                let mut out: Vec<Option<Dossier>> = vec![None; batch.len()];
+                // Retries first: a key the applicant already used gives back that dossier (filed
+                // now if it was left a draft); a key used twice in the batch makes one dossier.
+                let mut first_of_key: std::collections::HashMap<(i64, &str), usize> = Default::default();
+                let mut same_as: Vec<(usize, usize)> = Vec::new();
+                for (i, f) in batch.iter().enumerate() {
+                    if let Some(key) = f.dossier.idempotency_key.as_deref() {
+                        match first_of_key.entry((f.dossier.applicant_id, key)) {
+                            std::collections::hash_map::Entry::Occupied(e) => same_as.push((i, *e.get())),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(i);
+                            }
+                        }
+                    }
+                }
+                if !first_of_key.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {DOSSIER_COLS}, d.idempotency_key FROM {DOSSIER_FROM} WHERE (d.applicant_id, d.idempotency_key) IN (VALUES "
+                    ));
+                    let mut sep = q.separated(", ");
+                    for (applicant, key) in first_of_key.keys() {
+                        sep.push("(").push_bind_unseparated(*applicant).push_unseparated(", ").push_bind_unseparated(key.to_string()).push_unseparated(")");
+                    }
+                    q.push(")");
+                    let rows = q.build().fetch_all(self.conn()).await?;
+                    for r in &rows {
+                        let existing = dossier_row(r)?;
+                        let key: String = r.try_get("idempotency_key")?;
+                        let i = first_of_key[&(existing.applicant_id, key.as_str())];
+                        out[i] = Some(if existing.status == tl_core::dossier::DossierStatus::Draft {
+                            self.submit_dossier(existing.id, existing.revision, batch[i].day, batch[i].dossier.now).await?
+                        } else {
+                            existing
+                        });
+                    }
+                }
+                let duplicate: std::collections::HashSet<usize> = same_as.iter().map(|(i, _)| *i).collect();
+                let fresh: Vec<usize> = (0..batch.len()).filter(|i| out[*i].is_none() && !duplicate.contains(i)).collect();
+                // One counter statement per agency and day reserves the batch's serials, taken
+                // in agency order (see the filer on lock order).
+                let mut groups: std::collections::BTreeMap<(i64, NaiveDate), Vec<usize>> = Default::default();
+                for &i in &fresh {
+                    groups.entry((batch[i].dossier.agency_id, batch[i].day)).or_default().push(i);
+                }
+                let mut codes: Vec<Option<String>> = vec![None; batch.len()];
+                for ((agency_id, day), members) in &groups {
+                    let n = members.len() as i64;
+                    let last: i64 = sqlx::query_scalar(
+                        "INSERT INTO dossier_counters (agency_id, day, last) VALUES ($1, $2, $3) \
+                         ON CONFLICT (agency_id, day) DO UPDATE SET last = dossier_counters.last + $3 RETURNING last",
+                    )
+                    .bind(agency_id)
+                    .bind(day)
+                    .bind(n)
+                    .fetch_one(self.conn())
+                    .await?;
+                    for (k, &i) in members.iter().enumerate() {
+                        let serial = last - n + 1 + k as i64;
+                        codes[i] = Some(tl_core::dossier::DossierCode::new(&batch[i].agency, *day, serial as u32).to_string());
+                    }
+                }
+                // The rows and their events, a few hundred per statement.
+                for chunk in fresh.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO dossiers (procedure_code, version_no, agency_id, applicant_id, acted_by_id, channel, status, answers, \
+                         idempotency_key, created_at, updated_at, submitted_at, code) ",
+                    );
+                    q.push_values(chunk, |mut b, &i| {
+                        let d = &batch[i].dossier;
+                        b.push_bind(d.procedure_code.clone())
+                            .push_bind(d.version_no)
+                            .push_bind(d.agency_id)
+                            .push_bind(d.applicant_id)
+                            .push_bind(d.acted_by_id)
+                            .push_bind(channel_str(d.channel))
+                            .push("'submitted'")
+                            .push_bind(Json(d.answers.clone()))
+                            .push_bind(d.idempotency_key.clone())
+                            .push_bind(d.now)
+                            .push_bind(d.now)
+                            .push_bind(d.now)
+                            .push_bind(codes[i].clone());
+                    });
+                    q.push(" RETURNING id, code");
+                    let rows = q.build().fetch_all(self.conn()).await?;
+                    let ids: std::collections::HashMap<String, i64> =
+                        rows.iter().map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get::<i64, _>("id")?))).collect::<Result<_>>()?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO dossier_events (dossier_id, at, kind, status, actor_id, detail) ");
+                    let mut events = Vec::with_capacity(chunk.len() * 2);
+                    for &i in chunk {
+                        let d = &batch[i].dossier;
+                        let code = codes[i].clone().expect("reserved above");
+                        let id = *ids.get(&code).ok_or_else(|| corrupt("inserted dossier code", &code))?;
+                        events.push((id, d.now, "created", "draft", Some(d.acted_by_id), serde_json::json!({"channel": channel_str(d.channel)})));
+                        events.push((id, d.now, "submitted", "submitted", None, serde_json::json!({"code": code})));
+                        out[i] = Some(Dossier {
+                            id,
+                            code: Some(code),
+                            procedure_code: d.procedure_code.clone(),
+                            version_no: d.version_no,
+                            agency_id: d.agency_id,
+                            agency_electronic_id: batch[i].agency.to_string(),
+                            applicant_id: d.applicant_id,
+                            acted_by_id: d.acted_by_id,
+                            channel: d.channel,
+                            status: tl_core::dossier::DossierStatus::Submitted,
+                            answers: d.answers.clone(),
+                            revision: 1,
+                            created_at: d.now,
+                            updated_at: d.now,
+                            submitted_at: Some(d.now),
+                        });
+                    }
+                    q.push_values(events, |mut b, (id, at, kind, status, actor, detail)| {
+                        b.push_bind(id).push_bind(at).push_bind(kind).push_bind(status).push_bind(actor).push_bind(Json(detail));
+                    });
+                    q.build().execute(self.conn()).await?;
+                }
+                for (i, j) in same_as {
+                    out[i] = out[j].clone();
+                }
+                out.into_iter().map(|d| d.ok_or_else(|| corrupt("filing batch", "a filing got no dossier"))).collect()
+            }
+
             async fn delete_draft(&mut self, id: i64) -> Result<bool> {
                 let n = sqlx::query("SELECT COUNT(*) FROM dossiers WHERE id = $1 AND status = 'draft'").bind(id).fetch_one(self.conn()).await?;
                 let n: i64 = n.try_get(0)?;

@@ -481,3 +481,94 @@ async fn five_hundred_simultaneous_submissions_get_distinct_gap_free_codes() {
         assert_eq!(serials, (1..=500).collect::<Vec<u32>>(), "{backend}: distinct and gap-free");
     }
 }
+
+fn filing(applicant: i64, agency: i64, key: Option<&str>, on: NaiveDate) -> filer::Filing {
+    filer::Filing::New(NewFiling {
+        dossier: new_dossier(applicant, agency, key),
+        agency: tl_core::ids::AgencyId::parse("H26.51").unwrap(),
+        day: on,
+    })
+}
+
+#[tokio::test]
+async fn the_group_committer_files_in_batches_with_gap_free_codes_and_one_dossier_per_key() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012347").await;
+        let (other, _) = citizen(&db, "001303012348").await;
+        let today = day(2026, 11, 26);
+        // A draft left behind by an earlier attempt with key "k-draft".
+        let mut w = db.begin().await.unwrap();
+        let draft = w.create_dossier(&new_dossier(me, agency, Some("k-draft"))).await.unwrap();
+        w.commit().await.unwrap();
+
+        let filer = filer::Filer::start(db.clone());
+        // 500 at once, so batches form; every 50th reuses a key (a double click), one names
+        // the left-over draft, one is another applicant's with the same key (not a duplicate).
+        let tasks: Vec<_> = (0..500)
+            .map(|i| {
+                let filer = filer.clone();
+                let key = match i {
+                    7 => "k-draft".to_string(),
+                    n if n % 50 == 1 => format!("k-{}", n - 1),
+                    n => format!("k-{n}"),
+                };
+                let applicant = if i == 499 { other } else { me };
+                let key = if i == 499 { "k-0".to_string() } else { key };
+                tokio::spawn(async move { (i, filer.file(filing(applicant, agency, Some(&key), today)).await.unwrap()) })
+            })
+            .collect();
+        let mut by_key: std::collections::HashMap<(i64, String), i64> = Default::default();
+        let mut serials = vec![];
+        for t in tasks {
+            let (i, d) = t.await.unwrap();
+            assert_eq!(d.status, tl_core::dossier::DossierStatus::Submitted, "{backend}: #{i}");
+            let code = d.code.clone().unwrap();
+            let parsed = tl_core::dossier::DossierCode::parse(&code).unwrap();
+            assert_eq!((parsed.agency.as_str(), parsed.day), ("H26.51", today), "{backend}");
+            let mut r = db.read().await.unwrap();
+            let stored = r.get_dossier(d.id).await.unwrap().unwrap();
+            assert_eq!(stored.code.as_deref(), Some(code.as_str()), "{backend}: the acknowledged code is the stored one");
+            let key = stored_key(i);
+            let applicant = if i == 499 { other } else { me };
+            match by_key.insert((applicant, key), d.id) {
+                Some(prev) => assert_eq!(prev, d.id, "{backend}: one key, one dossier"),
+                None => serials.push(parsed.serial),
+            }
+            if i == 7 {
+                assert_eq!(d.id, draft.id, "{backend}: the left-over draft is the one filed");
+            }
+            let events = r.list_dossier_events(d.id).await.unwrap();
+            assert_eq!(events.last().unwrap().kind, "submitted", "{backend}");
+        }
+        serials.sort_unstable();
+        let n = serials.len() as u32;
+        assert_eq!(n, 490, "{backend}: 10 double clicks made no dossier");
+        assert_eq!(serials, (1..=n).collect::<Vec<u32>>(), "{backend}: distinct and gap-free");
+        assert_eq!(db.read().await.unwrap().list_dossiers_of(me, 1000).await.unwrap().len(), 489, "{backend}");
+
+        // A stale draft revision fails alone; the filings beside it still go through.
+        let mut w = db.begin().await.unwrap();
+        let stale = w.create_dossier(&new_dossier(me, agency, None)).await.unwrap();
+        w.update_draft(stale.id, stale.revision, &serde_json::json!({"x": 1}), Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        let bad = filer.file(filer::Filing::Draft { id: stale.id, revision: stale.revision, day: today, now: Utc::now() });
+        let good = filer.file(filing(me, agency, None, today));
+        let (bad, good) = tokio::join!(bad, good);
+        assert!(matches!(bad, Err(StoreError::Conflict(_))), "{backend}: {bad:?}");
+        assert_eq!(serial_of(&good.unwrap()), n + 1, "{backend}");
+    }
+}
+
+fn stored_key(i: usize) -> String {
+    match i {
+        7 => "k-draft".to_string(),
+        499 => "k-0".to_string(),
+        n if n % 50 == 1 => format!("k-{}", n - 1),
+        n => format!("k-{n}"),
+    }
+}
+
+fn serial_of(d: &Dossier) -> u32 {
+    tl_core::dossier::DossierCode::parse(d.code.as_deref().unwrap()).unwrap().serial
+}

@@ -17,6 +17,7 @@ use std::time::Instant;
 use tl_core::catalog::Channel;
 use tl_core::dossier::{DossierCode, DossierStatus};
 use tl_core::form::ValidationContext;
+use tl_storage::filer::Filing;
 use tl_storage::{Account, Dossier, NewDossier};
 use utoipa::ToSchema;
 
@@ -197,6 +198,31 @@ pub async fn create(
             return Ok(invalid_answers(errors, lang));
         }
     }
+    if b.submit {
+        if p.version
+            .form
+            .as_ref()
+            .expect("checked")
+            .fields()
+            .any(|f| matches!(f.kind, tl_core::form::FieldKind::File { .. }) && new.answers.get(&f.key).is_some())
+        {
+            return Err(AppError::invalid(
+                "upload_first",
+                "Hồ sơ có tệp đính kèm: tạo bản nháp, tải tệp lên rồi mới nộp.",
+                "A dossier with attachments is filed in steps: create a draft, upload, then submit.",
+            ));
+        }
+        let agency_eid = tl_core::ids::AgencyId::parse(&agency.electronic_id)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("bad agency electronic ID in the catalog")))?;
+        let filing = Filing::New(tl_storage::NewFiling { dossier: new.clone(), agency: agency_eid, day: crate::portal::today() });
+        let d = match st.filer.file(filing.clone()).await {
+            // Two requests with one key raced: once the other one committed, its dossier is the answer.
+            Err(tl_storage::StoreError::Conflict(_)) if key.is_some() => st.filer.file(filing).await?,
+            other => other?,
+        };
+        let status = if d.created_at == new.now { StatusCode::CREATED } else { StatusCode::OK };
+        return Ok((status, Json(doc(&d, lang, None))).into_response());
+    }
     let mut w = st.db.begin().await?;
     let d = match w.create_dossier(&new).await {
         Ok(d) => d,
@@ -209,24 +235,6 @@ pub async fn create(
             return Ok((StatusCode::OK, Json(doc(&d, lang, None))).into_response());
         }
         Err(e) => return Err(e.into()),
-    };
-    let d = if b.submit && d.status == DossierStatus::Draft {
-        if p.version
-            .form
-            .as_ref()
-            .expect("checked")
-            .fields()
-            .any(|f| matches!(f.kind, tl_core::form::FieldKind::File { .. }) && d.answers.get(&f.key).is_some())
-        {
-            return Err(AppError::invalid(
-                "upload_first",
-                "Hồ sơ có tệp đính kèm: tạo bản nháp, tải tệp lên rồi mới nộp.",
-                "A dossier with attachments is filed in steps: create a draft, upload, then submit.",
-            ));
-        }
-        w.submit_dossier(d.id, d.revision, crate::portal::today(), Utc::now()).await?
-    } else {
-        d
     };
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(doc(&d, lang, None))).into_response())
@@ -350,9 +358,8 @@ pub async fn submit(
             return Ok(invalid_answers(all, lang));
         }
     }
-    let mut w = st.db.begin().await?;
-    let filed = w.submit_dossier(d.id, b.revision, crate::portal::today(), Utc::now()).await.map_err(changed)?;
-    w.commit().await?;
+    let filing = Filing::Draft { id: d.id, revision: b.revision, day: crate::portal::today(), now: Utc::now() };
+    let filed = st.filer.file(filing).await.map_err(changed)?;
     Ok(Json(doc(&filed, lang, None)).into_response())
 }
 

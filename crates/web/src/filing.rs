@@ -422,14 +422,13 @@ pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         }
     }
     let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).unwrap_or(d.revision);
-    let mut w = st.db.begin().await?;
-    let filed = w.submit_dossier(d.id, revision, today(), Utc::now()).await.map_err(|e| match e {
+    let filing = tl_storage::filer::Filing::Draft { id: d.id, revision, day: today(), now: Utc::now() };
+    let filed = st.filer.file(filing).await.map_err(|e| match e {
         tl_storage::StoreError::Conflict(_) => {
             AppError::Conflict("hồ sơ đã thay đổi; vui lòng kiểm tra lại / the dossier has changed; please review it again".into())
         }
         other => other.into(),
     })?;
-    w.commit().await?;
     Ok(see_other(&format!("/dossiers/{}?filed=1", filed.id)))
 }
 

@@ -94,6 +94,9 @@ pub struct AppInner {
     /// Public dossier lookups per client address (against enumeration of codes).
     pub lookups: security::Throttle,
     pub blobs: tl_storage::blob::FsBlobStore,
+    /// Every filing goes through the group committer: acknowledged after a durable commit
+    /// shared with the filings that arrived at the same time.
+    pub filer: tl_storage::filer::Filer,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -101,6 +104,7 @@ pub type AppState = Arc<AppInner>;
 pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
     Arc::new(AppInner {
+        filer: tl_storage::filer::Filer::start(db.clone()),
         db,
         config: config.clone(),
         env: templates::environment(),
