@@ -217,6 +217,8 @@ pub trait DossierRepo: Send {
     async fn delete_draft(&mut self, id: i64) -> Result<bool>;
     async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>>;
     async fn get_dossier_by_code(&mut self, code: &str) -> Result<Option<Dossier>>;
+    /// The dossier an applicant's idempotency key made, if any.
+    async fn find_dossier_by_key(&mut self, applicant_id: i64, key: &str) -> Result<Option<Dossier>>;
     async fn list_dossiers_of(&mut self, applicant_id: i64, limit: i64) -> Result<Vec<Dossier>>;
     async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>>;
     /// The next serial of an agency's day (1, 2, 3…), inside the caller's transaction.
@@ -227,6 +229,9 @@ pub trait DossierRepo: Send {
 pub trait FileRepo: Send {
     async fn insert_file(&mut self, f: &StoredFile) -> Result<()>;
     async fn get_file(&mut self, id: &str) -> Result<Option<StoredFile>>;
+    /// Binds an upload of `owner_id` that no dossier holds yet (the GovStack flow uploads
+    /// first) to a dossier's field and component; false if there is no such upload.
+    async fn bind_file(&mut self, id: &str, owner_id: i64, dossier_id: i64, field: &str, component: &str) -> Result<bool>;
     async fn list_dossier_files(&mut self, dossier_id: i64) -> Result<Vec<StoredFile>>;
     /// Total bytes attached to a dossier.
     async fn dossier_files_size(&mut self, dossier_id: i64) -> Result<i64>;

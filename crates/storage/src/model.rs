@@ -327,4 +327,6 @@ pub struct StoredFile {
     #[serde(skip)]
     pub storage_key: String,
     pub created_at: DateTime<Utc>,
+    /// A paper component scanned at the counter (số hóa), not uploaded by the applicant.
+    pub digitised: bool,
 }

@@ -1209,6 +1209,11 @@ macro_rules! shared_impl {
                 sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
             }
 
+            async fn find_dossier_by_key(&mut self, applicant_id: i64, key: &str) -> Result<Option<Dossier>> {
+                let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.applicant_id = $1 AND d.idempotency_key = $2");
+                sqlx::query(&sql).bind(applicant_id).bind(key).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
+            }
+
             async fn get_dossier_by_code(&mut self, code: &str) -> Result<Option<Dossier>> {
                 let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.code = $1");
                 sqlx::query(&sql).bind(code).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
@@ -1253,7 +1258,7 @@ macro_rules! shared_impl {
             }
         }
 
-        const FILE_COLS: &str = "id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at";
+        const FILE_COLS: &str = "id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at, digitised";
 
         fn file_row(r: &$row) -> Result<StoredFile> {
             Ok(StoredFile {
@@ -1268,6 +1273,7 @@ macro_rules! shared_impl {
                 sha256: r.try_get("sha256")?,
                 storage_key: r.try_get("storage_key")?,
                 created_at: r.try_get("created_at")?,
+                digitised: r.try_get("digitised")?,
             })
         }
 
@@ -1275,8 +1281,8 @@ macro_rules! shared_impl {
         impl FileRepo for $repo {
             async fn insert_file(&mut self, f: &StoredFile) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO files (id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO files (id, owner_id, dossier_id, field, component, name, content_type, size, sha256, storage_key, created_at, digitised) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&f.id)
                 .bind(f.owner_id)
@@ -1289,9 +1295,25 @@ macro_rules! shared_impl {
                 .bind(&f.sha256)
                 .bind(&f.storage_key)
                 .bind(f.created_at)
+                .bind(f.digitised)
                 .execute(self.conn())
                 .await?;
                 Ok(())
+            }
+
+            async fn bind_file(&mut self, id: &str, owner_id: i64, dossier_id: i64, field: &str, component: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE files SET dossier_id = $3, field = $4, component = $5 \
+                     WHERE id = $1 AND owner_id = $2 AND (dossier_id IS NULL OR dossier_id = $3)",
+                )
+                .bind(id)
+                .bind(owner_id)
+                .bind(dossier_id)
+                .bind(field)
+                .bind(component)
+                .execute(self.conn())
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn get_file(&mut self, id: &str) -> Result<Option<StoredFile>> {

@@ -185,7 +185,8 @@ pub async fn create(
         channel: Channel::Online,
         answers: if b.answers.is_null() { serde_json::json!({}) } else { b.answers },
         idempotency_key: key.clone(),
-        now: Utc::now(),
+        // Microseconds: what PostgreSQL keeps, so a stored dossier compares equal to this one.
+        now: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
     };
     if b.submit {
         if let Err(errors) = p

@@ -9,11 +9,13 @@ pub mod catalog;
 pub mod dossiers;
 pub mod error;
 pub mod filing;
+pub mod govstack;
 pub mod i18n;
 mod metrics;
-mod middleware;
+pub(crate) mod middleware;
 pub mod ops;
 pub mod portal;
+pub mod receipt;
 pub mod security;
 pub mod templates;
 pub mod uploads;
@@ -131,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/procedures/{code}/file", post(filing::start))
         .route("/dossiers", get(filing::mine))
         .route("/dossiers/{id}", get(filing::show))
+        .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
         .route("/dossiers/{id}/edit", get(filing::edit).post(filing::save_step))
         .route("/dossiers/{id}/review", get(filing::review))
         .route("/dossiers/{id}/submit", post(filing::submit))
@@ -150,6 +153,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages)
         .merge(api)
+        .merge(govstack::routes())
         .merge(ops)
         .fallback(portal::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::visitor))

@@ -233,7 +233,10 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
             let is_html = resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"text/html"));
             let is_problem =
                 resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/problem+json"));
-            if is_html || is_problem {
+            // GovStack answers carry their own systemError bodies (with the answer errors).
+            let is_govstack_json = path.starts_with("/govstack/")
+                && resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/json"));
+            if is_html || is_problem || is_govstack_json {
                 return resp;
             }
             let e = match status {
@@ -265,7 +268,20 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
         tracing::error!(request_id = %request_id, status = info.status.as_u16(), cause = %cause, "server error");
     }
     let i = usize::from(lang == Lang::En);
-    let mut out = if api {
+    let mut out = if path.starts_with("/govstack/") {
+        // The GovStack specification's `systemError`: message in English, localizedMessage in
+        // the caller's language (Vietnamese unless it asked for English).
+        let body = serde_json::json!({
+            "traceId": request_id,
+            "code": info.code,
+            "message": info.detail[1],
+            "localizedMessage": info.detail[i],
+            "status": info.status.as_u16(),
+        });
+        let mut r = (info.status, body.to_string()).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    } else if api {
         let body = serde_json::json!({
             "type": format!("https://thanglong.gov.vn/problems/{}", info.code),
             "title": info.title[i],

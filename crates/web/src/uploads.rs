@@ -83,7 +83,7 @@ async fn receive<S, E>(
     form: &FormDef,
     up: Upload<'_>,
     pending: usize,
-    mut body: S,
+    body: S,
 ) -> AppResult<Received>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -96,10 +96,52 @@ where
             format!("This item takes at most {max_files} files."),
         ));
     }
-    let limit = st.config.max_file_bytes as u64;
     let used = st.db.read().await?.dossier_files_size(d.id).await? as u64;
     let id = new_token("")[..22].to_owned();
-    let (temp, mut file) = st.blobs.create_temp(&id).await.map_err(|e| AppError::Internal(e.into()))?;
+    let room = (st.config.max_dossier_bytes as u64).saturating_sub(used);
+    let Streamed { temp, file, size, sha256, content_type: real } = stream_in(st, &id, room, up.declared, accept, body).await?;
+    let stored = StoredFile {
+        id: id.clone(),
+        owner_id: owner,
+        dossier_id: Some(d.id),
+        field: up.key.to_owned(),
+        component: component.to_owned(),
+        name: up.name.chars().filter(|c| !c.is_control()).take(200).collect::<String>(),
+        content_type: real.to_owned(),
+        size: size as i64,
+        sha256,
+        storage_key: id,
+        digitised: false,
+        created_at: Utc::now(),
+    };
+    Ok(Received { key: up.key.to_owned(), temp, file, stored })
+}
+
+/// An upload streamed to a temporary file of the store: its size, hash and real type.
+pub(crate) struct Streamed {
+    pub temp: std::path::PathBuf,
+    pub file: tokio::fs::File,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: &'static str,
+}
+
+/// Streams bytes to a temporary file: at most the per-file limit and `room` bytes (what the
+/// dossier has left), hashed, and refused unless the content really is one of `accept` (and
+/// matches the declared type, if any). Nothing is left behind on refusal.
+pub(crate) async fn stream_in<S, E>(
+    st: &AppState,
+    id: &str,
+    room: u64,
+    declared: Option<&str>,
+    accept: &[String],
+    mut body: S,
+) -> AppResult<Streamed>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let limit = st.config.max_file_bytes as u64;
+    let (temp, mut file) = st.blobs.create_temp(id).await.map_err(|e| AppError::Internal(e.into()))?;
     let fail = |temp: std::path::PathBuf, e: AppError| async move {
         let _ = tokio::fs::remove_file(temp).await;
         Err(e)
@@ -131,7 +173,7 @@ where
             )
             .await;
         }
-        if used + size > st.config.max_dossier_bytes as u64 {
+        if size > room {
             let mb = st.config.max_dossier_bytes >> 20;
             return fail(
                 temp,
@@ -152,7 +194,7 @@ where
         }
     }
     let real = sniff(&head);
-    let lie = up.declared.is_some_and(|t| matches!(t, "application/pdf" | "image/jpeg" | "image/png") && Some(t) != real);
+    let lie = declared.is_some_and(|t| matches!(t, "application/pdf" | "image/jpeg" | "image/png") && Some(t) != real);
     let Some(real) = real.filter(|r| !lie && accept.iter().any(|a| a == r)) else {
         let kinds = accept
             .iter()
@@ -170,20 +212,7 @@ where
         };
         return fail(temp, e).await;
     };
-    let stored = StoredFile {
-        id: id.clone(),
-        owner_id: owner,
-        dossier_id: Some(d.id),
-        field: up.key.to_owned(),
-        component: component.to_owned(),
-        name: up.name.chars().filter(|c| !c.is_control()).take(200).collect::<String>(),
-        content_type: real.to_owned(),
-        size: size as i64,
-        sha256: hex::encode(hasher.finalize()),
-        storage_key: id,
-        created_at: Utc::now(),
-    };
-    Ok(Received { key: up.key.to_owned(), temp, file, stored })
+    Ok(Streamed { temp, file, size, sha256: hex::encode(hasher.finalize()), content_type: real })
 }
 
 /// Makes received files durable and saves the draft with them, in one transaction.

@@ -88,6 +88,12 @@ impl App {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
+    async fn get_bytes(&mut self, path: &str) -> Vec<u8> {
+        let req = Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        axum::body::to_bytes(resp.into_body(), 10 << 20).await.unwrap().to_vec()
+    }
+
     async fn get(&mut self, path: &str) -> Page {
         let req = Request::get(path).header(header::COOKIE, self.cookie_header()).body(Body::empty()).unwrap();
         self.send(req).await
@@ -1033,6 +1039,24 @@ async fn a_citizen_files_step_by_step_in_the_browser_and_never_loses_a_draft() {
         assert!(receipt.has("Đã nộp hồ sơ thành công") && receipt.has("Mới đăng ký"), "{n}");
         let code = format!("H26.31-{}-0001", today.format("%y%m%d"));
         assert!(receipt.has(&code), "{n}: {code}");
+        assert!(receipt.has(&format!("/dossiers/{id}/receipt.pdf")), "{n}: the acknowledgement links its PDF");
+        let pdf = app.get(&format!("/dossiers/{id}/receipt.pdf")).await;
+        assert_eq!(pdf.status, StatusCode::OK, "{n}");
+        assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf", "{n}");
+        let text = pdf_text(&app.get_bytes(&format!("/dossiers/{id}/receipt.pdf")).await);
+        if let Some(text) = text {
+            for want in [
+                "GIẤY XÁC NHẬN NỘP HỒ SƠ",
+                code.as_str(),
+                "Đăng ký khai sinh",
+                "Mới đăng ký",
+                "Trực tuyến",
+                "Cán bộ nguoi.nop",
+                "Ủy ban nhân dân phường Ba Đình",
+            ] {
+                assert!(text.contains(want), "{n}: {want:?} not in the PDF:\n{text}");
+            }
+        }
         // Filed: editing now leads to the dossier page; it appears in My dossiers with its code.
         assert_eq!(app.get(&step0).await.location(), format!("/dossiers/{id}"), "{n}");
         assert!(app.get("/dossiers").await.has(&code), "{n}");
@@ -1041,6 +1065,24 @@ async fn a_citizen_files_step_by_step_in_the_browser_and_never_loses_a_draft() {
         app.add_officer("nguoi.khac", "Mật khẩu người khác 2026", "H26", &[]).await;
         app.sign_in("nguoi.khac", "Mật khẩu người khác 2026").await;
         assert_eq!(app.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.get(&format!("/dossiers/{id}/receipt.pdf")).await.status, StatusCode::NOT_FOUND, "{n}");
+    }
+}
+
+/// The text of a PDF as `pdftotext` (poppler-utils) reads it, whitespace collapsed; None (with
+/// a message) where poppler is not installed, outside CI.
+fn pdf_text(bytes: &[u8]) -> Option<String> {
+    let path = std::env::temp_dir().join(format!("tl-receipt-{}-{}.pdf", std::process::id(), tl_web::new_token("")[..8].to_owned()));
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output();
+    let _ = std::fs::remove_file(&path);
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).split_whitespace().collect::<Vec<_>>().join(" ")),
+        other if std::env::var_os("CI").is_some() => panic!("pdftotext is needed in CI (poppler-utils): {other:?}"),
+        _ => {
+            eprintln!("SKIP PDF text check: pdftotext (poppler-utils) is not installed");
+            None
+        }
     }
 }
 
@@ -1230,4 +1272,199 @@ async fn citizens_upload_in_the_browser_view_their_files_and_stale_uploads_are_c
 /// A configuration sharing the test app's file store.
 fn app_config(app: &App) -> tl_web::WebConfig {
     tl_web::WebConfig { files_dir: app.files_dir.clone(), ..Default::default() }
+}
+
+/// Validates `value` against a schema of the GovStack specification (its components).
+fn govstack_conforms(schema_name: &str, value: &serde_json::Value) {
+    let spec: serde_json::Value = serde_json::from_str(include_str!("../assets/govstack/registration-openapi.json")).unwrap();
+    let root = serde_json::json!({"$ref": format!("#/components/schemas/{schema_name}"), "components": spec["components"]});
+    let v = jsonschema::draft4::new(&root).expect("the spec's schema compiles");
+    let errors: Vec<String> = v.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_name}: {errors:?}\n{value:#}");
+}
+
+impl App {
+    async fn govstack(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Page {
+        let mut b = Request::builder().method(method).uri(format!("/govstack/registration{path}"));
+        if let Some(t) = token {
+            b = b
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .header("information-mediator-client", "eGovStack/GOV/90000009/digitalregistries");
+        }
+        if body.is_some() {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+        }
+        self.send(b.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap()).await
+    }
+
+    async fn govstack_document(&mut self, token: &str, field: &str, ctype: &str, bytes: &[u8]) -> Page {
+        let b = "----gsboundary";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"giay-chung-sinh.pdf\"\r\nContent-Type: {ctype}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let req = Request::post(format!("/govstack/registration/documents?additionalMetadata={field}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+#[tokio::test]
+async fn a_govstack_client_lists_services_reads_eforms_uploads_and_files_applications() {
+    for mut app in apps().await {
+        let n = app.name;
+        publish_upload_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let (_, other) = app.citizen_with_token("001303099999").await;
+
+        // Services: every one conforms to the spec; the birth registration is findable by name.
+        let list = app.govstack("GET", "/services", None, None).await;
+        assert_eq!(list.status, StatusCode::OK, "{n}: {}", list.body);
+        let services = list.json();
+        assert!(services.as_array().unwrap().len() >= 20, "{n}");
+        for s in services.as_array().unwrap() {
+            govstack_conforms("service", s);
+        }
+        let found = app.govstack("GET", "/services?name=khai%20sinh", None, None).await.json();
+        let birth = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["serviceBody"].as_array().unwrap().iter().any(|p| p["code"] == "procedureCode" && p["value"] == "1.001193"))
+            .unwrap_or_else(|| panic!("{n}: birth registration by name: {found}"))
+            .clone();
+        assert_eq!(birth["name"], "Đăng ký khai sinh", "{n}");
+        let sid = birth["id"].as_str().unwrap().to_owned();
+        assert_eq!(sid.len(), 36, "{n}: a UUID");
+        assert_eq!(app.govstack("GET", &format!("/services/{sid}"), None, None).await.json()["id"], sid.as_str(), "{n}");
+        assert_eq!(app.govstack("GET", "/services/1.001193", None, None).await.json()["id"], sid.as_str(), "{n}: the code works too");
+        let missing = app.govstack("GET", "/services/00000000-0000-8000-8000-000000000000", None, None).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{n}");
+        govstack_conforms("systemError", &missing.json());
+        assert!(missing.json()["localizedMessage"].as_str().unwrap().contains("không tồn tại"), "{n}: {}", missing.body);
+
+        // E-forms: the form in force, as JSON Schema.
+        let forms = app.govstack("GET", &format!("/services/{sid}/eForms"), None, None).await.json();
+        let item = &forms.as_array().unwrap()[0];
+        govstack_conforms("EFormListItem", item);
+        assert_eq!(item["latest"], true, "{n}");
+        let fid = item["eFormId"].as_str().unwrap().to_owned();
+        let form = app.govstack("GET", &format!("/eForms/{fid}"), None, None).await.json();
+        govstack_conforms("EForm", &form);
+        assert!(form["schema"]["properties"]["child_name"].is_object() && form["schema"]["properties"]["cert"].is_object(), "{n}: {form}");
+
+        // Documents: checked by content like every upload; anonymous callers are refused.
+        let pdf = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+        let lie = app.govstack_document(&token, "cert", "application/pdf", b"MZ\x90\x00 not a pdf").await;
+        assert_eq!(lie.status, StatusCode::BAD_REQUEST, "{n}: {}", lie.body);
+        assert_eq!(lie.json()["code"], "wrong_file_type", "{n}");
+        let anon = app
+            .send(
+                Request::post("/govstack/registration/documents")
+                    .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+                    .body(Body::from("--x--\r\n"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "{n}");
+        let up = app.govstack_document(&token, "cert", "application/pdf", &pdf).await;
+        assert_eq!(up.status, StatusCode::OK, "{n}: {}", up.body);
+        govstack_conforms("uploadResponse", &up.json());
+        let url = up.json()["url"].as_str().unwrap().to_owned();
+
+        // Applications: the mediator header, the applicant, the answers are all checked.
+        let submit = |applicant: &str, data: serde_json::Value, docs: &[&str]| {
+            serde_json::json!({"applicationName": "Khai sinh cho con", "applicantId": applicant, "agencyId": "H26.31",
+                "formData": {"eFormId": fid, "data": data}, "documentUrls": docs})
+            .to_string()
+        };
+        let path = format!("/services/{sid}/applications");
+        let good = submit("001303012345", serde_json::json!({"child_name": "Lê Minh An"}), &[&url]);
+        let no_header = app
+            .send(
+                Request::post(format!("/govstack/registration{path}"))
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(good.clone()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(no_header.status, StatusCode::BAD_REQUEST, "{n}: {}", no_header.body);
+        assert!(no_header.json()["localizedMessage"].as_str().unwrap().contains("Information-Mediator-Client"), "{n}");
+        let someone_else =
+            app.govstack("POST", &path, Some(&token), Some(submit("001303099999", serde_json::json!({"child_name": "X"}), &[]))).await;
+        assert_eq!(someone_else.status, StatusCode::BAD_REQUEST, "{n}: {}", someone_else.body);
+        let invalid =
+            app.govstack("POST", &path, Some(&token), Some(submit("001303012345", serde_json::json!({"child_name": ""}), &[]))).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{n}: {}", invalid.body);
+        let invalid = invalid.json();
+        let fields: Vec<&str> = invalid["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&"child_name") && fields.contains(&"cert"), "{n}: {fields:?}");
+        let malformed = app.govstack("POST", &path, Some(&token), Some("{\"applicantId\": 5".into())).await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{n}: {}", malformed.body);
+        assert_eq!(app.db.read().await.unwrap().list_dossiers_of(1, 10).await.unwrap().len(), 0, "{n}: refusals changed nothing");
+
+        let filed = app
+            .send(
+                Request::post(format!("/govstack/registration{path}"))
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header("information-mediator-client", "eGovStack/GOV/90000009/digitalregistries")
+                    .header("idempotency-key", "gs-1")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(good.clone()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::OK, "{n}: {}", filed.body);
+        let doc = filed.json();
+        govstack_conforms("applicationFileResponse", &doc);
+        let code = doc["fileId"].as_str().unwrap().to_owned();
+        assert!(code.starts_with("H26.31-"), "{n}: {code}");
+        assert_eq!(doc["status"]["code"], "PENDING", "{n}");
+        assert_eq!(doc["status"]["title"], "Mới đăng ký", "{n}");
+        assert_eq!(doc["applicationData"]["documentUrls"], serde_json::json!([url]), "{n}");
+        // A retry with the same key is the same application; the document cannot be reused.
+        let again = app
+            .send(
+                Request::post(format!("/govstack/registration{path}"))
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header("information-mediator-client", "eGovStack/GOV/90000009/digitalregistries")
+                    .header("idempotency-key", "gs-1")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(good.clone()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(again.json()["fileId"], code.as_str(), "{n}");
+        let reuse = app.govstack("POST", &path, Some(&token), Some(good.clone())).await;
+        assert_eq!(reuse.status, StatusCode::BAD_REQUEST, "{n}: {}", reuse.body);
+        assert_eq!(reuse.json()["code"], "unknown_document", "{n}");
+
+        // The dossier is an ordinary one: the citizen's API and pages see it with its file.
+        let mine = app.api("/api/v1/dossiers", Some(&token)).await.json();
+        assert_eq!(mine.as_array().unwrap().len(), 1, "{n}: {mine}");
+        assert_eq!(mine[0]["code"], code.as_str(), "{n}");
+
+        // Listing and reading: own applications only; another citizen gets 404 for the code.
+        let listed = app.govstack("GET", "/applications?maxResult=10", Some(&token), None).await;
+        assert_eq!(listed.status, StatusCode::OK, "{n}: {}", listed.body);
+        let listed = listed.json();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{n}");
+        govstack_conforms("applicantApplicationFileListResponse", &listed[0]);
+        assert_eq!(listed[0]["fileId"], code.as_str(), "{n}");
+        assert_eq!(app.govstack("GET", "/applications?firstResult=1", Some(&token), None).await.json(), serde_json::json!([]), "{n}");
+        assert_eq!(app.govstack("GET", "/applications", Some(&other), None).await.json(), serde_json::json!([]), "{n}");
+        let one = app.govstack("GET", &format!("/applications/{code}"), Some(&token), None).await;
+        assert_eq!(one.status, StatusCode::OK, "{n}");
+        govstack_conforms("applicationFileResponse", &one.json());
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&other), None).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.govstack("GET", "/applications/H26.31-010101-9999", Some(&token), None).await.status, StatusCode::NOT_FOUND, "{n}");
+        let spec = app.govstack("GET", "/openapi.json", None, None).await;
+        assert_eq!(spec.json()["info"]["title"], "Registration Building Block API", "{n}");
+    }
 }
