@@ -220,6 +220,8 @@ pub trait DossierRepo: Send {
     /// The dossier an applicant's idempotency key made, if any.
     async fn find_dossier_by_key(&mut self, applicant_id: i64, key: &str) -> Result<Option<Dossier>>;
     async fn list_dossiers_of(&mut self, applicant_id: i64, limit: i64) -> Result<Vec<Dossier>>;
+    /// Dossiers an officer created for other people (the counter channel), newest first.
+    async fn list_dossiers_acted_by(&mut self, officer_id: i64, limit: i64) -> Result<Vec<Dossier>>;
     async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>>;
     /// The next serial of an agency's day (1, 2, 3…), inside the caller's transaction.
     async fn next_dossier_serial(&mut self, agency_id: i64, day: NaiveDate) -> Result<i64>;

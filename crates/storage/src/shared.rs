@@ -1225,6 +1225,14 @@ macro_rules! shared_impl {
                 rows.iter().map(dossier_row).collect()
             }
 
+            async fn list_dossiers_acted_by(&mut self, officer_id: i64, limit: i64) -> Result<Vec<Dossier>> {
+                let sql = format!(
+                    "SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.acted_by_id = $1 AND d.applicant_id <> $1 ORDER BY d.updated_at DESC, d.id DESC LIMIT $2"
+                );
+                let rows = sqlx::query(&sql).bind(officer_id).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(dossier_row).collect()
+            }
+
             async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>> {
                 let rows = sqlx::query("SELECT id, at, kind, status, actor_id, detail FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
                     .bind(dossier_id)

@@ -119,6 +119,33 @@ pub async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier
     Ok(d)
 }
 
+/// Roles whose holders handle dossiers and may read them (answers and files) at the agencies
+/// their grants cover. Administrators and monitors manage and watch; they do not read dossiers.
+pub const HANDLING_ROLES: [tl_core::account::Role; 3] =
+    [tl_core::account::Role::Reception, tl_core::account::Role::Specialist, tl_core::account::Role::Leader];
+
+/// Whether `v` is an officer entitled to read `d`: a handling role at its agency or above,
+/// and the dossier filed (drafts are the applicant's own).
+pub fn entitled_officer(v: &Visitor, d: &Dossier) -> bool {
+    d.status != DossierStatus::Draft
+        && v.account.as_ref().is_some_and(|a| a.kind == tl_core::account::AccountKind::Officer)
+        && v.roles.iter().any(|g| HANDLING_ROLES.contains(&g.role) && g.covers(&d.agency_electronic_id))
+}
+
+/// A dossier the visitor may read: their own (applicant or the one who acted), or one an
+/// entitled officer handles. Anything else is "not found", the same as a dossier that does
+/// not exist.
+pub async fn load_visible(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
+    let me = v.require_account()?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
+    if d.applicant_id == me.id || d.acted_by_id == me.id || entitled_officer(v, &d) {
+        Ok(d)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
 pub async fn form_of(st: &AppState, d: &Dossier) -> AppResult<(tl_storage::ProcedureDetail, FormDef)> {
     let p = st.db.read().await?.get_procedure(&d.procedure_code, today(), Some(d.version_no)).await?.ok_or(AppError::NotFound)?;
     let f = p.version.form.clone().ok_or(AppError::NotFound)?;
@@ -468,7 +495,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     if v.account.is_none() {
         return Ok(sign_in_first(&format!("/dossiers/{id}")));
     }
-    let d = load_own(&st, &v, &id).await?;
+    let d = load_visible(&st, &v, &id).await?;
     let (proc, form) = form_of(&st, &d).await?;
     let events: Vec<Value> = st
         .db
@@ -481,7 +508,19 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         .collect();
     let limit = proc.version.time_limit_for(d.channel).map(|t| t.unit.label(v.lang.code(), t.value));
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
+    let files: HashMap<String, Value> = st
+        .db
+        .read()
+        .await?
+        .list_dossier_files(d.id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.clone(), json!({"name": f.name, "kb": (f.size + 1023) / 1024, "digitised": f.digitised})))
+        .collect();
+    let me = v.require_account()?;
     let ctx = minijinja::context! {
+        files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,
+        channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
         steps => step_view(&form, v.lang), answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
         units => units_json(&st).await?,

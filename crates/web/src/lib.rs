@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod counter;
 pub mod dossiers;
 pub mod error;
 pub mod filing;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lookup", get(dossiers::lookup))
         .route("/procedures/{code}/file", post(filing::start))
         .route("/dossiers", get(filing::mine))
+        .route("/counter", get(counter::show).post(counter::create))
         .route("/dossiers/{id}", get(filing::show))
         .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
         .route("/dossiers/{id}/edit", get(filing::edit).post(filing::save_step))

@@ -4,7 +4,7 @@
 //! diacritics, fonts embedded (see `tl-pdf`); in English for visitors who chose English.
 
 use crate::error::{AppError, AppResult};
-use crate::filing::{form_of, load_own};
+use crate::filing::{form_of, load_visible};
 use crate::i18n::Lang;
 use crate::web::Visitor;
 use crate::AppState;
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tl_core::dossier::DossierStatus;
 
 pub async fn pdf(State(st): State<AppState>, v: Visitor, Path(id): Path<String>) -> AppResult<Response> {
-    let d = load_own(&st, &v, &id).await?;
+    let d = load_visible(&st, &v, &id).await?;
     if d.status == DossierStatus::Draft {
         return Err(AppError::NotFound);
     }

@@ -24,6 +24,7 @@ sources!(
     "signup.html",
     "account.html",
     "lookup.html",
+    "counter.html",
     "filing/fields.html",
     "filing/step.html",
     "filing/review.html",

@@ -111,7 +111,8 @@ where
         size: size as i64,
         sha256,
         storage_key: id,
-        digitised: false,
+        // Scanned at the counter: the officer uploads for the person at the desk.
+        digitised: d.channel == tl_core::catalog::Channel::InPerson && owner != d.applicant_id,
         created_at: Utc::now(),
     };
     Ok(Received { key: up.key.to_owned(), temp, file, stored })
@@ -401,7 +402,17 @@ pub async fn upload_api(
 /// Shows an upload to its owner (inline: the browser's PDF and image viewers).
 pub async fn view(State(st): State<AppState>, v: Visitor, Path(fid): Path<String>) -> AppResult<Response> {
     let me = v.require_account()?;
-    let f = st.db.read().await?.get_file(&fid).await?.filter(|f| f.owner_id == me.id).ok_or(AppError::NotFound)?;
+    let f = st.db.read().await?.get_file(&fid).await?.ok_or(AppError::NotFound)?;
+    // The uploader, and whoever may read the dossier it belongs to (the applicant of a counter
+    // dossier, the officers who handle it).
+    let visible = f.owner_id == me.id
+        || match f.dossier_id {
+            Some(did) => crate::filing::load_visible(&st, &v, &did.to_string()).await.is_ok(),
+            None => false,
+        };
+    if !visible {
+        return Err(AppError::NotFound);
+    }
     let bytes = tokio::fs::read(st.blobs.path(&f.storage_key)).await.map_err(|e| AppError::Internal(e.into()))?;
     let mut r = bytes.into_response();
     let h = r.headers_mut();

@@ -71,6 +71,7 @@ impl Visitor {
             account_kind => self.account.as_ref().map(|a| a.kind.as_str()),
             is_admin => self.is_admin(),
             can_edit_catalog => self.can_edit_catalog(),
+            is_reception => self.roles.iter().any(|g| g.role == tl_core::account::Role::Reception),
         }
     }
 }

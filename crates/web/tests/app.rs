@@ -1468,3 +1468,98 @@ async fn a_govstack_client_lists_services_reads_eforms_uploads_and_files_applica
         assert_eq!(spec.json()["info"]["title"], "Registration Building Block API", "{n}");
     }
 }
+
+#[tokio::test]
+async fn a_counter_officer_files_for_a_person_and_only_entitled_people_see_the_dossier() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_upload_form(&app).await;
+        app.add_officer("motcua.badinh", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("motcua.khac", "Một cửa nơi khác 2026", "H26.50", &[Role::Reception]).await;
+        app.add_officer("chuyenvien.tp", "Chuyên viên thành phố 2026", "H26", &[Role::Specialist]).await;
+        app.add_officer("giamsat.badinh", "Giám sát Ba Đình 2026", "H26.31", &[Role::Monitor]).await;
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+
+        // Citizens do not get the counter.
+        let (_, _) = app.citizen_with_token("001303099999").await;
+        app.sign_in("motcua.badinh", "Một cửa Ba Đình 2026").await;
+        let counter = app.get("/counter").await;
+        assert_eq!(counter.status, StatusCode::OK, "{n}: {}", counter.body);
+        assert!(counter.has("Tiếp nhận hồ sơ tại bộ phận một cửa") && counter.has("value=\"1.001193@H26.31\""), "{n}");
+        assert!(!counter.has("@H26.50\""), "{n}: only the officer's own agencies are offered");
+
+        // Bad input: each error named, nothing created.
+        let p =
+            app.post("/counter", &[("procedure", "1.001193@H26.50"), ("personal_id", "123"), ("full_name", " "), ("phone", "12")]).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        for msg in ["Vui lòng chọn thủ tục", "12 chữ số", "Vui lòng nhập họ và tên", "Số điện thoại không hợp lệ"]
+        {
+            assert!(p.has(msg), "{n}: {msg}");
+        }
+        assert!(app.db.read().await.unwrap().find_account_by_login("001303012345").await.unwrap().is_none(), "{n}");
+
+        let p = app
+            .post(
+                "/counter",
+                &[
+                    ("procedure", "1.001193@H26.31"),
+                    ("personal_id", "001303012345"),
+                    ("full_name", "Trần  Văn Bình"),
+                    ("phone", "0912345678"),
+                    ("idem", "c1"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let id = p.location().split('/').nth(2).unwrap().to_owned();
+        let person = app.db.read().await.unwrap().find_account_by_login("001303012345").await.unwrap().expect("the person's account");
+        assert_eq!(person.display_name, "Trần Văn Bình", "{n}");
+        // The officer fills the same form and scans the paper birth certificate.
+        let p = app.upload_form(&id, "cert", 1, "giay-chung-sinh-scan.pdf", "application/pdf", PDF).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let files = app.db.read().await.unwrap().list_dossier_files(id.parse().unwrap()).await.unwrap();
+        assert!(files.len() == 1 && files[0].digitised, "{n}: the scan is marked digitised");
+        let fid = files[0].id.clone();
+        let p = app.post(&format!("/dossiers/{id}/submit"), &[("revision", "2")]).await;
+        assert_eq!(p.location(), format!("/dossiers/{id}?filed=1"), "{n}: {}", p.body);
+        let d = app.db.read().await.unwrap().get_dossier(id.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(
+            (d.channel, d.applicant_id, d.status),
+            (tl_core::catalog::Channel::InPerson, person.id, tl_core::dossier::DossierStatus::Submitted),
+            "{n}"
+        );
+        assert!(d.code.as_deref().unwrap().starts_with("H26.31-"), "{n}");
+        let page = app.get(&format!("/dossiers/{id}")).await;
+        assert!(page.has("Trực tiếp") && page.has("bản số hóa") && page.has("giay-chung-sinh-scan.pdf"), "{n}");
+        assert!(app.get("/counter").await.has(d.code.as_deref().unwrap()), "{n}: listed under the officer's counter dossiers");
+
+        // Who else may read it: officers handling the agency (or above it), and the applicant.
+        let paths = [format!("/dossiers/{id}"), format!("/files/{fid}"), format!("/dossiers/{id}/receipt.pdf")];
+        for (login, password, allowed) in [
+            ("motcua.khac", "Một cửa nơi khác 2026", false),
+            ("chuyenvien.tp", "Chuyên viên thành phố 2026", true),
+            ("giamsat.badinh", "Giám sát Ba Đình 2026", false),
+            ("quantri", "Quản trị hệ thống 2026", false),
+        ] {
+            app.post("/signout", &[]).await;
+            app.sign_in(login, password).await;
+            for path in &paths {
+                let want = if allowed { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                assert_eq!(app.get(path).await.status, want, "{n}: {login} {path}");
+            }
+            // Reading is not editing: nobody but the one who acted changes the dossier.
+            assert_ne!(app.get(&format!("/dossiers/{id}/edit")).await.status, StatusCode::OK, "{n}: {login}");
+        }
+        app.post("/signout", &[]).await;
+        let mut w = app.db.begin().await.unwrap();
+        w.set_password_hash(person.id, &tl_web::hash_password("Mật khẩu của Bình 2026").unwrap(), chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        app.sign_in("001303012345", "Mật khẩu của Bình 2026").await;
+        assert!(app.get("/dossiers").await.has(d.code.as_deref().unwrap()), "{n}: the person finds it in My dossiers");
+        for path in &paths {
+            assert_eq!(app.get(path).await.status, StatusCode::OK, "{n}: applicant {path}");
+        }
+        app.post("/signout", &[]).await;
+    }
+}
