@@ -205,24 +205,52 @@ pub fn step_errors(errors: &[AnswerError], form: &FormDef, step: usize, lang: La
 }
 
 fn step_view(form: &FormDef, lang: Lang) -> Value {
+    // "Answer only if you chose “Có” for “Có thông tin người cha”": shown beside a field whose
+    // condition is on the same step (without JavaScript both are on screen; with it, the
+    // field appears only when it applies).
+    fn condition_hint(form: &FormDef, c: &tl_core::form::Condition, lang: Lang) -> String {
+        let l = lang.code();
+        let on = form.fields().find(|f| f.key == c.field);
+        let label = on.map_or_else(|| c.field.clone(), |f| f.label.get(l).to_owned());
+        let value = match (on.map(|f| &f.kind), &c.equals) {
+            (Some(FieldKind::Select { options } | FieldKind::Radio { options }), Value::String(s)) => {
+                options.iter().find(|o| &o.value == s).map_or_else(|| s.clone(), |o| o.label.get(l).to_owned())
+            }
+            (_, Value::Bool(true)) if lang == Lang::En => "yes".into(),
+            (_, Value::Bool(true)) => "có".into(),
+            (_, Value::Bool(false)) if lang == Lang::En => "no".into(),
+            (_, Value::Bool(false)) => "không".into(),
+            (_, Value::String(s)) => s.clone(),
+            (_, other) => other.to_string(),
+        };
+        if lang == Lang::En {
+            format!("Answer only if “{label}” is “{value}”.")
+        } else {
+            format!("Chỉ trả lời nếu “{label}” là “{value}”.")
+        }
+    }
     // Labels resolved to the page language once, for the recursive field macro.
-    fn field(f: &FieldDef, lang: Lang) -> Value {
+    fn field(form: &FormDef, f: &FieldDef, lang: Lang) -> Value {
         let l = lang.code();
         let kind = serde_json::to_value(&f.kind).unwrap_or_default();
         let mut v = json!({
             "key": f.key, "label": f.label.get(l), "help": f.help.as_ref().map(|h| h.get(l)),
             "required": f.required, "kind": kind["kind"], "spec": kind,
-            "show_if": f.show_if.as_ref().map(|c| json!({"field": c.field, "equals": c.equals})),
+            "show_if": f.show_if.as_ref().map(|c| json!({
+                "field": c.field, "equals": c.equals,
+                "value": match &c.equals { Value::String(s) => s.clone(), other => other.to_string() },
+                "hint": condition_hint(form, c, lang),
+            })),
         });
         if let FieldKind::Select { options } | FieldKind::Radio { options } | FieldKind::Checkboxes { options, .. } = &f.kind {
             v["options"] = options.iter().map(|o| json!({"value": o.value, "label": o.label.get(l)})).collect();
         }
         if let FieldKind::Group { fields, .. } = &f.kind {
-            v["fields"] = fields.iter().map(|g| field(g, lang)).collect();
+            v["fields"] = fields.iter().map(|g| field(form, g, lang)).collect();
         }
         v
     }
-    Value::Array(form.steps.iter().map(|s| json!({"key": s.key, "title": s.title.get(lang.code()), "fields": s.fields.iter().map(|f| field(f, lang)).collect::<Vec<_>>()})).collect())
+    Value::Array(form.steps.iter().map(|s| json!({"key": s.key, "title": s.title.get(lang.code()), "fields": s.fields.iter().map(|f| field(form, f, lang)).collect::<Vec<_>>()})).collect())
 }
 
 async fn units_json(st: &AppState) -> AppResult<Value> {
@@ -274,6 +302,7 @@ pub async fn render_step(
         d => d, proc_name => p.version.name.get(v.lang.code()), steps => steps, step => step, last => step + 1 == form.steps.len(),
         answers => d.answers, errors => errors, emap => emap, units => units_json(st).await?, files => files,
         max_mb => st.config.max_file_bytes >> 20,
+        has_files => form.steps[step].fields.iter().any(|f| matches!(f.kind, tl_core::form::FieldKind::File { .. })),
     };
     render_status(st, v, "filing/step.html", ctx, status)
 }
@@ -345,13 +374,22 @@ pub fn merge_step(form: &FormDef, step: usize, d: &Dossier, p: &Pairs, action: &
     (Value::Object(answers), removed)
 }
 
+/// Saves a step. Steps with upload fields post as multipart (so a file chosen before pressing
+/// "Tiếp tục" is uploaded, not lost); the others as a plain form.
 pub async fn save_step(
     State(st): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
     Query(q): Query<StepQuery>,
-    p: Pairs,
+    req: axum::extract::Request,
 ) -> AppResult<Response> {
+    let multipart =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("multipart/form-data"));
+    if multipart {
+        let mp = axum::extract::Multipart::from_request(req, &st).await.map_err(|_| AppError::UnsupportedMediaType)?;
+        return crate::uploads::upload_form(State(st), v, Path(id), Query(crate::uploads::StepQuery { step: q.step }), mp).await;
+    }
+    let p = Pairs::from_request(req, &st).await?;
     let d = load_own(&st, &v, &id).await?;
     if d.status != DossierStatus::Draft {
         return Ok(see_other(&format!("/dossiers/{}", d.id)));
@@ -378,20 +416,34 @@ pub async fn save_step(
     if let Some(fid) = removed {
         crate::uploads::forget(&st, &fid, d.id).await?;
     }
+    after_save(&st, &v, &d, &proc, &form, step, &action).await
+}
+
+/// Where a saved step leads: the same step (rows added or removed), back, out, or — after
+/// checking this step's answers — on to the next step or the review.
+pub async fn after_save(
+    st: &AppState,
+    v: &Visitor,
+    d: &Dossier,
+    proc: &tl_storage::ProcedureDetail,
+    form: &FormDef,
+    step: usize,
+    action: &str,
+) -> AppResult<Response> {
     if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") {
         return Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)));
     }
-    match action.as_str() {
+    match action {
         "save_exit" => Ok(see_other("/dossiers?saved=1")),
         "back" => Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, step.saturating_sub(1)))),
         _ => {
             let ctx = ValidationContext { today: today(), admin_units: None };
             let errors = match form.validate(&d.answers, &ctx) {
                 Ok(_) => vec![],
-                Err(e) => step_errors(&e, &form, step, v.lang),
+                Err(e) => step_errors(&e, form, step, v.lang),
             };
             if !errors.is_empty() {
-                return render_step(&st, &v, &d, &proc, &form, step, errors, StatusCode::BAD_REQUEST).await;
+                return render_step(st, v, d, proc, form, step, errors, StatusCode::BAD_REQUEST).await;
             }
             if step + 1 < form.steps.len() {
                 Ok(see_other(&format!("/dossiers/{}/edit?step={}", d.id, step + 1)))
@@ -422,8 +474,22 @@ async fn render_review(
         })
         .collect();
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
-    let ctx = minijinja::context! { d => d, proc_name => proc.version.name.get(v.lang.code()), steps => steps, answers => d.answers, review_errors => errs, agency => agency, units => units_json(st).await? };
+    let files = file_meta(st, d).await?;
+    let ctx = minijinja::context! { d => d, proc_name => proc.version.name.get(v.lang.code()), steps => steps, answers => d.answers, review_errors => errs, agency => agency, units => units_json(st).await?, files => files };
     render_status(st, v, "filing/review.html", ctx, status)
+}
+
+/// What the answer summaries show of a dossier's files: name, size, whether scanned at the counter.
+async fn file_meta(st: &AppState, d: &Dossier) -> AppResult<HashMap<String, Value>> {
+    Ok(st
+        .db
+        .read()
+        .await?
+        .list_dossier_files(d.id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.clone(), json!({"name": f.name, "kb": (f.size + 1023) / 1024, "digitised": f.digitised})))
+        .collect())
 }
 
 pub async fn review(State(st): State<AppState>, v: Visitor, Path(id): Path<String>) -> AppResult<Response> {
@@ -508,15 +574,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         .collect();
     let limit = proc.version.time_limit_for(d.channel).map(|t| t.unit.label(v.lang.code(), t.value));
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
-    let files: HashMap<String, Value> = st
-        .db
-        .read()
-        .await?
-        .list_dossier_files(d.id)
-        .await?
-        .into_iter()
-        .map(|f| (f.id.clone(), json!({"name": f.name, "kb": (f.size + 1023) / 1024, "digitised": f.digitised})))
-        .collect();
+    let files = file_meta(&st, &d).await?;
     let me = v.require_account()?;
     let ctx = minijinja::context! {
         files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,

@@ -136,7 +136,10 @@ pub fn router(state: AppState) -> Router {
         .route("/counter", get(counter::show).post(counter::create))
         .route("/dossiers/{id}", get(filing::show))
         .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
-        .route("/dossiers/{id}/edit", get(filing::edit).post(filing::save_step))
+        .route(
+            "/dossiers/{id}/edit",
+            get(filing::edit).post(filing::save_step).layer(DefaultBodyLimit::max(state.config.max_file_bytes + 64 * 1024)),
+        )
         .route("/dossiers/{id}/review", get(filing::review))
         .route("/dossiers/{id}/submit", post(filing::submit))
         .route("/dossiers/{id}/delete", post(filing::delete))

@@ -343,6 +343,7 @@ pub async fn static_file(Path(path): Path<String>) -> AppResult<Response> {
     let (body, ctype): (&'static [u8], &str) = match path.as_str() {
         "app.css" => (CSS.as_bytes(), "text/css; charset=utf-8"),
         "favicon.svg" => (include_bytes!("../static/favicon.svg"), "image/svg+xml"),
+        "conditional.js" => (include_bytes!("../static/conditional.js"), "text/javascript; charset=utf-8"),
         _ => return Err(AppError::NotFound),
     };
     let mut r = body.into_response();

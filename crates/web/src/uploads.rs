@@ -263,7 +263,7 @@ pub async fn forget(st: &AppState, fid: &str, dossier_id: i64) -> AppResult<()> 
 
 #[derive(Deserialize)]
 pub struct StepQuery {
-    step: Option<usize>,
+    pub step: Option<usize>,
 }
 
 /// The browser's upload: the whole step form posted as multipart (the "Tải lên" button's
@@ -334,13 +334,21 @@ pub async fn upload_form(
     }
     let p = Pairs(pairs);
     let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).unwrap_or(d.revision);
-    let (answers, _) = crate::filing::merge_step(&form, step, &d, &p, "upload");
-    if received.is_empty() && refused.is_none() {
-        let key = p.get("action").and_then(|a| a.strip_prefix("upload:")).unwrap_or("").to_owned();
+    // The "Tải lên" button, or any other button of a step with upload fields (a file chosen
+    // before "Tiếp tục" is uploaded too).
+    let action = p.get("action").unwrap_or("next").to_owned();
+    let upload_only = action.starts_with("upload:");
+    let (answers, removed) = crate::filing::merge_step(&form, step, &d, &p, if upload_only { "upload" } else { &action });
+    if upload_only && received.is_empty() && refused.is_none() {
+        let key = action.trim_start_matches("upload:").to_owned();
         refused = Some((key, AppError::invalid("no_file", "Vui lòng chọn tệp để tải lên.", "Choose a file to upload.")));
     }
     let saved = attach(&st, &d, revision, answers, received).await?;
+    if let Some(fid) = removed {
+        forget(&st, &fid, saved.id).await?;
+    }
     match refused {
+        None if !upload_only => crate::filing::after_save(&st, &v, &saved, &proc, &form, step, &action).await,
         None => Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id))),
         Some((key, e)) => {
             let message = e.detail(v.lang);

@@ -1104,6 +1104,30 @@ impl App {
         self.upload_form_with(&csrf, id, field, revision, name, ctype, bytes).await
     }
 
+    /// The whole step posted with its main button ("Tiếp tục" = next) while a file is chosen.
+    async fn step_with_file(&mut self, id: &str, revision: i64, action: &str, name: &str, bytes: &[u8]) -> Page {
+        let b = "----tlboundaryStep";
+        let csrf = self.cookies["tl_csrf"].clone();
+        let mut body = Vec::new();
+        for (k, v) in [("csrf", csrf.as_str()), ("revision", &revision.to_string()), ("child_name", "Lê Minh An"), ("action", action)] {
+            body.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        }
+        body.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"file:cert\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let req = Request::post(format!("/dossiers/{id}/edit?step=0"))
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn upload_form_with(&mut self, csrf: &str, id: &str, field: &str, revision: i64, name: &str, ctype: &str, bytes: &[u8]) -> Page {
         let b = "----tlboundary7MA4YWxk";
@@ -1219,6 +1243,19 @@ async fn citizens_upload_in_the_browser_view_their_files_and_stale_uploads_are_c
         let id = p.location().split('/').nth(2).unwrap().to_owned();
         let step = app.get(&format!("/dossiers/{id}/edit?step=0")).await;
         assert!(step.has("enctype=\"multipart/form-data\"") && step.has("type=\"file\"") && step.has("Tải lên"), "{n}");
+        // A file chosen and "Tiếp tục" pressed (no "Tải lên"): uploaded too, and on to the review
+        // (in a second draft, so the rest of this test keeps its revisions).
+        let p = app.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "idem-key-998")]).await;
+        let id2 = p.location().split('/').nth(2).unwrap().to_owned();
+        let p = app.step_with_file(&id2, 1, "next", "chon-roi-tiep-tuc.pdf", PDF).await;
+        assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, format!("/dossiers/{id2}/review").as_str()), "{n}: {}", p.body);
+        assert!(app.get(&format!("/dossiers/{id2}/review")).await.has("chon-roi-tiep-tuc.pdf"), "{n}: the review lists the file");
+        let files = app.db.read().await.unwrap().list_dossier_files(id2.parse().unwrap()).await.unwrap();
+        assert_eq!(files.len(), 1, "{n}");
+        // Removing it through the (multipart) step form works the same.
+        let p = app.step_with_file(&id2, 2, &format!("remove_file:{}", files[0].id), "", b"").await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert!(app.db.read().await.unwrap().list_dossier_files(id2.parse().unwrap()).await.unwrap().is_empty(), "{n}");
 
         let p = app.upload_form(&id, "cert", 1, "Giấy chứng sinh.pdf", "application/pdf", PDF).await;
         assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, format!("/dossiers/{id}/edit?step=0").as_str()), "{n}: {}", p.body);

@@ -235,9 +235,13 @@ describe('filing a birth registration (1.001193) on a phone', () => {
   });
 
   flowTest('step 1 filled (name, date of birth a few days ago, sex, place of birth…) → step 2', async () => {
+    // The birth facility is asked only for a birth at a medical facility: with JavaScript it
+    // appears when that answer is chosen.
+    assert.ok(await page.locator('#child_birth_facility').isHidden(), 'the facility question waits for its condition');
+    await page.locator('#child_birth_place_kind-1').check(); // Tại cơ sở y tế
+    assert.ok(await page.locator('#child_birth_facility').isVisible(), 'choosing "Tại cơ sở y tế" shows the facility question');
     await fillById(CHILD);
     await page.locator('#child_gender-1').check(); // Nam
-    await page.locator('#child_birth_place_kind-1').check(); // Tại cơ sở y tế
     await go(nextButton());
     assert.equal(stepParam(), '1', `moves to the second step (${page.url()})`);
     await assertOnStep(1);
