@@ -572,3 +572,39 @@ fn stored_key(i: usize) -> String {
 fn serial_of(d: &Dossier) -> u32 {
     tl_core::dossier::DossierCode::parse(d.code.as_deref().unwrap()).unwrap().serial
 }
+
+/// The file store keeps, reads and deletes bytes the same way on the filesystem and in an
+/// S3-compatible bucket (a local S3 stand-in speaking the real protocol).
+#[tokio::test]
+async fn the_file_store_keeps_reads_and_deletes_on_the_filesystem_and_in_s3() {
+    use tl_storage::blob::BlobStore;
+    let root = std::env::temp_dir().join(format!("tl-blobs-{}", std::process::id()));
+    let s3 = tl_storage::testing::s3_stand_in();
+    let mut stores = vec![("filesystem", BlobStore::filesystem(root.join("fs")).unwrap())];
+    if let Some(s) = &s3 {
+        stores.push(("s3", BlobStore::s3(root.join("s3"), &s.config).unwrap()));
+    }
+    for (name, store) in stores {
+        store.check().await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (temp, mut f) = store.create_temp("abcdEFGH1234").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut f, &bytes).await.unwrap();
+        store.commit(f, &temp, "abcdEFGH1234").await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!temp.exists(), "{name}: the temporary file is gone");
+        assert_eq!(store.read("abcdEFGH1234").await.unwrap(), bytes, "{name}: the same bytes come back");
+        let missing = store.read("nothere00000").await.unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{name}");
+        store.delete("abcdEFGH1234").await.unwrap();
+        assert_eq!(store.read("abcdEFGH1234").await.unwrap_err().kind(), std::io::ErrorKind::NotFound, "{name}: deleted");
+        store.delete("abcdEFGH1234").await.unwrap_or_else(|e| panic!("{name}: deleting twice is fine: {e}"));
+    }
+    if let Some(s) = &s3 {
+        // Wrong credentials are an error, not silent success (the stand-in checks nothing, so
+        // check a bucket that does not exist instead).
+        let mut cfg = s.config.clone();
+        cfg.bucket = "no-such-bucket-here".into();
+        let store = BlobStore::s3(root.join("s3b"), &cfg).unwrap();
+        let (temp, f) = store.create_temp("zzzz0000").await.unwrap();
+        assert!(store.commit(f, &temp, "zzzz0000").await.is_err(), "a PUT into a missing bucket fails");
+    }
+}

@@ -23,6 +23,24 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     #[serde(default)]
     web: WebFile,
+    /// An S3-compatible object store for uploaded files instead of the data directory.
+    files: Option<FilesFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilesFile {
+    s3_endpoint: Option<String>,
+    s3_bucket: String,
+    #[serde(default)]
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    /// Better given as THANGLONG_S3_SECRET_ACCESS_KEY than written in the file.
+    s3_secret_access_key: Option<String>,
+    #[serde(default)]
+    s3_allow_http: bool,
+    #[serde(default)]
+    s3_prefix: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +151,32 @@ impl Config {
             web.login_attempts_per_ip = range("web.login_attempts_per_ip", v, 1, 100_000)?;
         }
         web.files_dir = data_dir.join("files");
+        if let Some(f) = file.files {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let secret = env("THANGLONG_S3_SECRET_ACCESS_KEY")
+                .or(f.s3_secret_access_key)
+                .context("files.s3_bucket is set: give the secret key in THANGLONG_S3_SECRET_ACCESS_KEY (or files.s3_secret_access_key)")?;
+            let key_id = env("THANGLONG_S3_ACCESS_KEY_ID")
+                .or(f.s3_access_key_id)
+                .context("files.s3_bucket is set: give the access key ID in files.s3_access_key_id or THANGLONG_S3_ACCESS_KEY_ID")?;
+            if f.s3_bucket.is_empty() || f.s3_bucket.len() > 63 {
+                bail!("files.s3_bucket must be a bucket name (1–63 characters)");
+            }
+            if let Some(e) = &f.s3_endpoint {
+                if !(e.starts_with("https://") || (f.s3_allow_http && e.starts_with("http://"))) {
+                    bail!("files.s3_endpoint must be an https:// URL (http:// only with files.s3_allow_http = true)");
+                }
+            }
+            web.s3 = Some(tl_storage::blob::S3Config {
+                endpoint: f.s3_endpoint,
+                bucket: f.s3_bucket,
+                region: f.s3_region.unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: key_id,
+                secret_access_key: secret,
+                allow_http: f.s3_allow_http,
+                prefix: f.s3_prefix,
+            });
+        }
         Ok(Self { listen, database_url, data_dir, log_format: common.log_format.or(file.log_format).unwrap_or_default(), web })
     }
 }

@@ -62,6 +62,8 @@ pub struct WebConfig {
     pub upload_retention: chrono::Duration,
     /// Where uploaded bytes are kept.
     pub files_dir: std::path::PathBuf,
+    /// Keep uploads in an S3-compatible store (temporary files stay in `files_dir`).
+    pub s3: Option<tl_storage::blob::S3Config>,
 }
 
 impl Default for WebConfig {
@@ -82,6 +84,7 @@ impl Default for WebConfig {
             max_dossier_bytes: 100 * 1024 * 1024,
             upload_retention: chrono::Duration::days(7),
             files_dir: std::env::temp_dir().join("thanglong-files"),
+            s3: None,
         }
     }
 }
@@ -96,7 +99,7 @@ pub struct AppInner {
     pub catalog: catalog::CatalogIndex,
     /// Public dossier lookups per client address (against enumeration of codes).
     pub lookups: security::Throttle,
-    pub blobs: tl_storage::blob::FsBlobStore,
+    pub blobs: tl_storage::blob::BlobStore,
     /// Every filing goes through the group committer: acknowledged after a durable commit
     /// shared with the filings that arrived at the same time.
     pub filer: tl_storage::filer::Filer,
@@ -116,7 +119,11 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
         openapi_json: api::openapi_json(),
         catalog: catalog::CatalogIndex::default(),
         lookups: security::Throttle::new(config.lookups_per_minute, Duration::from_secs(60)),
-        blobs: tl_storage::blob::FsBlobStore::new(&config.files_dir).expect("the file store directory can be created"),
+        blobs: match &config.s3 {
+            Some(s3) => tl_storage::blob::BlobStore::s3(&config.files_dir, s3),
+            None => tl_storage::blob::BlobStore::filesystem(&config.files_dir),
+        }
+        .expect("the file store can be set up"),
     })
 }
 

@@ -11,13 +11,19 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The process can serve: the database answers within two seconds.
+/// The process can serve: the database and the file store answer within two seconds.
 pub async fn readyz(State(st): State<AppState>) -> Response {
     let backend = st.db.backend().as_str();
+    let files = if st.blobs.is_s3() { "s3" } else { "filesystem" };
     match tokio::time::timeout(Duration::from_secs(2), st.db.ping()).await {
-        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ready", "database": backend})).into_response(),
-        Ok(Err(e)) => unavailable(backend, &e.to_string()),
-        Err(_) => unavailable(backend, "timeout"),
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return unavailable(backend, &e.to_string()),
+        Err(_) => return unavailable(backend, "timeout"),
+    }
+    match tokio::time::timeout(Duration::from_secs(2), st.blobs.check()).await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ready", "database": backend, "files": files})).into_response(),
+        Ok(Err(e)) => unavailable(backend, &format!("file store: {e}")),
+        Err(_) => unavailable(backend, "file store timeout"),
     }
 }
 

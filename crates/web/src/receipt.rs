@@ -67,14 +67,26 @@ pub async fn pdf(State(st): State<AppState>, v: Visitor, Path(id): Path<String>)
             doc.key_value(label, &format!("{} ({} KB){scanned}\nSHA-256: {}", f.name, (f.size + 1023) / 1024, f.sha256));
         }
     }
-    doc.spacer(10.0).rule().paragraph(t(
-        "Bộ phận một cửa kiểm tra hồ sơ nộp trực tuyến trong thời hạn 08 giờ làm việc; nếu hồ sơ chưa đầy đủ, \
-         bạn được hướng dẫn bổ sung một lần đầy đủ. Ngày hẹn trả kết quả được tính từ khi hồ sơ được tiếp nhận. \
-         Tra cứu tình trạng hồ sơ bằng mã hồ sơ ở trên tại mục \"Tra cứu hồ sơ\" của Cổng dịch vụ công.",
-        "The one-stop office checks an online dossier within 8 working hours; if anything is missing you are told \
-         everything to add at once. The return date counts from reception. Track the dossier with the code above \
-         under \"Track a dossier\" on the public service portal.",
-    ));
+    let closing = if d.channel == tl_core::catalog::Channel::Online {
+        t(
+            "Bộ phận một cửa kiểm tra hồ sơ nộp trực tuyến trong thời hạn 08 giờ làm việc; nếu hồ sơ chưa đầy đủ, \
+             bạn được hướng dẫn bổ sung một lần đầy đủ. Ngày hẹn trả kết quả được tính từ khi hồ sơ được tiếp nhận. \
+             Tra cứu tình trạng hồ sơ bằng mã hồ sơ ở trên tại mục \"Tra cứu hồ sơ\" của Cổng dịch vụ công.",
+            "The one-stop office checks an online dossier within 8 working hours; if anything is missing you are told \
+             everything to add at once. The return date counts from reception. Track the dossier with the code above \
+             under \"Track a dossier\" on the public service portal.",
+        )
+    } else {
+        t(
+            "Hồ sơ được nộp trực tiếp tại bộ phận một cửa; các giấy tờ giấy đã được quét thành bản số hóa. \
+             Ngày hẹn trả kết quả được ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả khi hồ sơ được tiếp nhận. \
+             Tra cứu tình trạng hồ sơ bằng mã hồ sơ ở trên tại mục \"Tra cứu hồ sơ\" của Cổng dịch vụ công.",
+            "The dossier was handed in at the one-stop counter; the paper documents were scanned. The return date is \
+             written on the reception receipt when the dossier is received. Track the dossier with the code above \
+             under \"Track a dossier\" on the public service portal.",
+        )
+    };
+    doc.spacer(10.0).rule().paragraph(closing);
     let bytes = doc.finish();
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();

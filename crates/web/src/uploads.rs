@@ -421,7 +421,7 @@ pub async fn view(State(st): State<AppState>, v: Visitor, Path(fid): Path<String
     if !visible {
         return Err(AppError::NotFound);
     }
-    let bytes = tokio::fs::read(st.blobs.path(&f.storage_key)).await.map_err(|e| AppError::Internal(e.into()))?;
+    let bytes = st.blobs.read(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&f.content_type).map_err(|e| AppError::Internal(e.into()))?);

@@ -1600,3 +1600,66 @@ async fn a_counter_officer_files_for_a_person_and_only_entitled_people_see_the_d
         app.post("/signout", &[]).await;
     }
 }
+
+#[tokio::test]
+async fn with_s3_configured_uploads_live_in_the_bucket_and_are_served_from_it() {
+    let Some(s3) = tl_storage::testing::s3_stand_in() else { return };
+    let (db, _) = tl_storage::testing::fresh_sqlite().await;
+    let doc = load(SEED, Format::Yaml, &Known::default()).unwrap();
+    let mut w = db.begin().await.unwrap();
+    tl_storage::apply_catalog(w.as_mut(), &doc, None, chrono::Utc::now()).await.unwrap();
+    w.commit().await.unwrap();
+    let files_dir = std::env::temp_dir().join(format!("tl-s3-files-{}", std::process::id()));
+    let config =
+        tl_web::WebConfig { login_attempts_per_ip: 1000, files_dir: files_dir.clone(), s3: Some(s3.config.clone()), ..Default::default() };
+    let router = tl_web::router(tl_web::state(db.clone(), config));
+    let mut app = App { router, db, files_dir: files_dir.clone(), cookies: HashMap::new(), name: "sqlite+s3" };
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.json()["files"], "s3", "{}", ready.body);
+    publish_upload_form(&app).await;
+    let (_, token) = app.citizen_with_token("001303012345").await;
+    let p = app
+        .json(
+            "POST",
+            "/api/v1/dossiers",
+            &token,
+            r#"{"procedure": "1.001193", "agency": "H26.31", "answers": {"child_name": "Lê Minh An"}}"#,
+            None,
+        )
+        .await;
+    let id = p.json()["id"].as_i64().unwrap();
+    let p = app.upload_api(&token, id, "cert", 1, "application/pdf", PDF.to_vec()).await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+    let fid = p.json()["id"].as_str().unwrap().to_owned();
+    // The bytes are in the bucket, not on local disk (only the empty temporary folder is).
+    let store = tl_storage::blob::BlobStore::s3(files_dir.join("check"), &s3.config).unwrap();
+    let key = app.db.read().await.unwrap().get_file(&fid).await.unwrap().unwrap().storage_key;
+    assert_eq!(store.read(&key).await.unwrap(), PDF);
+    let on_disk: Vec<_> = walk(&files_dir).into_iter().filter(|p| !p.starts_with(files_dir.join("check"))).collect();
+    assert!(on_disk.is_empty(), "nothing but temporary folders on disk: {on_disk:?}");
+    // Filed, then read back through the GovStack API's document list and the applicant's view.
+    let p = app.json("POST", &format!("/api/v1/dossiers/{id}/submit"), &token, r#"{"revision": 2}"#, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let mut w = app.db.begin().await.unwrap();
+    let acc = w.find_account_by_login("001303012345").await.unwrap().unwrap();
+    w.set_password_hash(acc.id, &tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap(), chrono::Utc::now()).await.unwrap();
+    w.commit().await.unwrap();
+    app.sign_in("001303012345", "Mật khẩu của Hoa 2026").await;
+    let file = app.get(&format!("/files/{fid}")).await;
+    assert_eq!((file.status, file.body.as_bytes()), (StatusCode::OK, PDF));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

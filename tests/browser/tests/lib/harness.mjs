@@ -40,6 +40,8 @@ export const PHONE = { width: 390, height: 844 };
 /** Demo accounts printed by `thanglong demo`. */
 export const CITIZEN = { login: '001203012345', password: 'Công dân Hà Nội 2026', name: 'Nguyễn Văn An' };
 export const ADMIN = { login: 'admin', password: 'Quản trị Thăng Long 2026' };
+/** One-stop officer (Reception, and catalog editor) at H26.31, UBND phường Ba Đình. */
+export const OFFICER = { login: 'motcua.badinh', password: 'Một cửa Ba Đình 2026', name: 'Trần Thị Bình' };
 
 const READY_TIMEOUT_MS = 60_000;
 
