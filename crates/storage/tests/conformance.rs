@@ -608,3 +608,34 @@ async fn the_file_store_keeps_reads_and_deletes_on_the_filesystem_and_in_s3() {
         assert!(store.commit(f, &temp, "zzzz0000").await.is_err(), "a PUT into a missing bucket fails");
     }
 }
+
+/// Two app servers (each with its own connection pool and group committer) filing at once into
+/// one database: still one gap-free sequence of codes, no duplicate.
+#[tokio::test]
+async fn two_servers_filing_at_once_share_one_gap_free_counter() {
+    let mut targets = vec![tl_storage::testing::fresh_sqlite().await];
+    if let Some(pg) = tl_storage::testing::fresh_postgres().await {
+        targets.push(pg);
+    }
+    for (db, url) in targets {
+        let backend = db.backend().as_str();
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012349").await;
+        let other_server = tl_storage::connect(&url).await.unwrap();
+        let filers = [filer::Filer::start(db.clone()), filer::Filer::start(other_server.clone())];
+        let today = day(2026, 11, 26);
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let f = filers[i % 2].clone();
+                tokio::spawn(async move { f.file(filing(me, agency, None, today)).await.unwrap() })
+            })
+            .collect();
+        let mut serials = vec![];
+        for t in tasks {
+            serials.push(serial_of(&t.await.unwrap()));
+        }
+        serials.sort_unstable();
+        assert_eq!(serials, (1..=400).collect::<Vec<u32>>(), "{backend}: distinct and gap-free across servers");
+        other_server.close().await;
+    }
+}

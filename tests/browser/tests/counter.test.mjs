@@ -341,9 +341,10 @@ function counterFlow(kind, contextOptions, person, { first }) {
   });
 
   flowTest('steps 1–3 (the child, the mother, the father not known) are filled as a citizen would', async (t, soft) => {
+    // The facility question appears once "Tại cơ sở y tế" is chosen.
+    await page.locator('#child_birth_place_kind-1').check(); // Tại cơ sở y tế
     await fillById(child);
     await page.locator('#child_gender-2').check(); // Nữ
-    await page.locator('#child_birth_place_kind-1').check(); // Tại cơ sở y tế
     await go(page, nextButton());
     assert.equal(stepParam(), '1', `moves to the second step (${page.url()}); the page reads: ${(await mainText(page)).slice(0, 600)}`);
     await assertOnStep(1);
