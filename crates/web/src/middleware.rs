@@ -164,8 +164,12 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
     }
     let secure = st.config.secure_cookies;
     let csrf_cookie = new_csrf.then(|| cookie("tl_csrf", &v.csrf, None, secure, "Lax"));
-    req.extensions_mut().insert(v);
+    req.extensions_mut().insert(v.clone());
     let mut resp = next.run(req).await;
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        // The error page shows the same header as every page (signed in, their menu).
+        resp.extensions_mut().insert(v);
+    }
     if let Some(c) = csrf_cookie {
         // A handler that rotated the token (sign-in) has set its own.
         let already = resp.headers().get_all(header::SET_COOKIE).iter().any(|h| h.as_bytes().starts_with(b"tl_csrf="));
@@ -295,7 +299,7 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         r
     } else {
-        let html = render_error_page(&st, lang, &info, &request_id, i);
+        let html = render_error_page(&st, lang, &info, &request_id, i, resp.extensions().get::<crate::web::Visitor>());
         (info.status, Html(html)).into_response()
     };
     if let Some(s) = info.retry_after {
@@ -308,7 +312,15 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
     out
 }
 
-fn render_error_page(st: &AppState, lang: Lang, info: &ErrorInfo, request_id: &str, i: usize) -> String {
+fn render_error_page(
+    st: &AppState,
+    lang: Lang,
+    info: &ErrorInfo,
+    request_id: &str,
+    i: usize,
+    visitor: Option<&crate::web::Visitor>,
+) -> String {
+    let base = visitor.map(|v| v.context()).unwrap_or_default();
     let ctx = minijinja::context! {
         lang => lang.code(),
         status => info.status.as_u16(),
@@ -317,8 +329,9 @@ fn render_error_page(st: &AppState, lang: Lang, info: &ErrorInfo, request_id: &s
         detail => info.detail[i],
         request_id => request_id,
         show_request_id => info.status.is_server_error(),
-        signed_in => false,
+        signed_in => visitor.is_some_and(|v| v.account.is_some()),
         path => "/",
+        ..base
     };
     st.env
         .get_template("error.html")

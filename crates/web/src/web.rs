@@ -60,7 +60,7 @@ impl Visitor {
         self.account.as_ref().map_or_else(|| "anonymous".into(), |a| a.login.clone())
     }
 
-    fn context(&self) -> minijinja::Value {
+    pub(crate) fn context(&self) -> minijinja::Value {
         minijinja::context! {
             lang => self.lang.code(),
             csrf => self.csrf,

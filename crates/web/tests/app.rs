@@ -1597,6 +1597,14 @@ async fn a_counter_officer_files_for_a_person_and_only_entitled_people_see_the_d
         for path in &paths {
             assert_eq!(app.get(path).await.status, StatusCode::OK, "{n}: applicant {path}");
         }
+        // Citizens do not get the counter: refused, on a page that still shows who is signed in.
+        let refused = app.get("/counter").await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{n}");
+        assert!(
+            refused.has("Bạn không có quyền truy cập") && refused.has("Trần Văn Bình") && refused.has("action=\"/signout\""),
+            "{n}: {}",
+            refused.body
+        );
         app.post("/signout", &[]).await;
     }
 }
