@@ -2,6 +2,7 @@
 //! Callers pass in the time and get decisions back.
 
 pub mod account;
+pub mod calendar;
 pub mod catalog;
 pub mod catalog_doc;
 pub mod contact;
@@ -10,6 +11,7 @@ pub mod fee;
 pub mod fmt;
 pub mod form;
 pub mod ids;
+pub mod lunar;
 pub mod search;
 pub mod text;
 pub mod time;

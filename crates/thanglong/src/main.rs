@@ -62,6 +62,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Due-date computations on a Hanoi-like calendar (working days with holidays, working
+    /// hours, cut-offs), on one thread, beside a baseline that walks day by day
+    Deadlines {
+        #[arg(long, default_value_t = 2_000_000)]
+        count: usize,
+    },
     /// Durable single-row inserts of draft dossiers (the dossier row and its first event, one
     /// transaction each) from N concurrent tasks, straight into the database: the submission
     /// benchmark's baseline
@@ -258,6 +264,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = password.lines().next().unwrap_or("").to_owned();
             let id = add_user(&db, &login, &name, &agency, &roles, email, phone, &password).await?;
             println!("Đã tạo tài khoản {login} (id {id}) / account created");
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Deadlines { count }) => {
+            synth::bench_deadlines(count);
             Ok(())
         }
         Command::Bench(BenchCmd::Inserts { rows, concurrency, user, procedure, agency, common }) => {

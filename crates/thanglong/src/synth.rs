@@ -157,3 +157,66 @@ pub async fn bench_inserts(
     println!("RESULT rps={:.0} p99_ms={p99:.2} rows={} seconds={secs:.2}", all.len() as f64 / secs, all.len());
     Ok(())
 }
+
+/// Times `count` due-date computations with the working calendar (prefix counts and binary
+/// search) and the same N-th-working-day answers by walking day by day (the baseline), on one
+/// thread; prints a RESULT line with both rates.
+pub fn bench_deadlines(count: usize) {
+    use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+    use tl_core::calendar::{fixed_holidays, Calendar, DayKind, OfficeHours};
+    use tl_core::catalog::TimeUnit;
+    // Ten years of fixed holidays plus a week of Tết each year: a realistic density.
+    let mut overrides = vec![];
+    for y in 2020..=2030 {
+        for (d, _) in fixed_holidays(y) {
+            overrides.push((d, DayKind::Holiday));
+        }
+        let tet = NaiveDate::from_ymd_opt(y, 2, 1).expect("date") + Duration::days(i64::from((y * 11 % 19) as u32));
+        for k in 0..5 {
+            overrides.push((tet + Duration::days(k), DayKind::Holiday));
+        }
+    }
+    let cal = Calendar::new(2020, 2030, &[Weekday::Sat, Weekday::Sun], &overrides, OfficeHours::standard()).expect("calendar");
+    let base = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    let cut = NaiveTime::from_hms_opt(15, 0, 0);
+    // A deterministic spread of receipts over two years, times of day and limits.
+    let inputs: Vec<_> = (0..4096u64)
+        .map(|i| {
+            let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let day = base + Duration::days((x % 730) as i64);
+            let minute = ((x >> 20) % 1440) as u32;
+            let at = day.and_hms_opt(minute / 60, minute % 60, 0).expect("time");
+            let (value, unit) = match (x >> 40) % 4 {
+                0 => (((x >> 44) % 45) as u32 + 1, TimeUnit::WorkingDays),
+                1 => (8, TimeUnit::WorkingHours),
+                2 => (((x >> 44) % 30) as u32, TimeUnit::Days),
+                _ => (((x >> 44) % 15) as u32 + 1, TimeUnit::WorkingDays),
+            };
+            (at, value, unit, if (x >> 50) % 3 == 0 { cut } else { None })
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let mut sink = 0i64;
+    for i in 0..count {
+        let (at, value, unit, cutoff) = inputs[i % inputs.len()];
+        sink = sink.wrapping_add(cal.due(at, value, unit, cutoff).and_utc().timestamp());
+    }
+    let engine = count as f64 / t.elapsed().as_secs_f64();
+    // Baseline: the same working-day answers by walking the calendar one day at a time.
+    let t = std::time::Instant::now();
+    let walks = count / 4;
+    for i in 0..walks {
+        let (at, value, _, _) = inputs[i % inputs.len()];
+        let mut day = at.date();
+        let mut left = value;
+        while left > 0 {
+            day = day.succ_opt().expect("date");
+            if cal.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        sink = sink.wrapping_add(i64::from(day.ordinal()));
+    }
+    let walking = walks as f64 / t.elapsed().as_secs_f64();
+    println!("RESULT due_per_s={engine:.0} walking_baseline_per_s={walking:.0} ratio={:.2} (checksum {sink})", engine / walking);
+}
