@@ -111,7 +111,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 
 /// All repositories over one connection or transaction.
 #[async_trait]
-pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + Send {
+pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + CalendarRepo + Send {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
 }
@@ -240,6 +240,18 @@ pub trait FileRepo: Send {
     async fn delete_file(&mut self, id: &str) -> Result<bool>;
     /// Files created before `before` that no filed dossier holds (orphans and drafts' files).
     async fn stale_files(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<StoredFile>>;
+}
+
+#[async_trait]
+pub trait CalendarRepo: Send {
+    /// Calendar overrides from `from` to `to` inclusive, by date.
+    async fn list_calendar_days(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CalendarDay>>;
+    /// Sets (inserts or replaces) one date and bumps the calendar generation.
+    async fn set_calendar_day(&mut self, day: &CalendarDay) -> Result<()>;
+    /// Removes one date's override (back to the weekend rule); false if there was none.
+    async fn delete_calendar_day(&mut self, day: NaiveDate) -> Result<bool>;
+    /// Changes with every calendar write (app servers rebuild their calendar when it moves).
+    async fn calendar_generation(&mut self) -> Result<i64>;
 }
 
 #[async_trait]

@@ -330,3 +330,13 @@ pub struct StoredFile {
     /// A paper component scanned at the counter (số hóa), not uploaded by the applicant.
     pub digitised: bool,
 }
+
+/// One date of the working calendar that differs from the weekend rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarDay {
+    pub day: chrono::NaiveDate,
+    pub kind: tl_core::calendar::DayKind,
+    pub name: String,
+    pub confirmed_by: Option<i64>,
+    pub confirmed_at: DateTime<Utc>,
+}

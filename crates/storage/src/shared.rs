@@ -41,7 +41,7 @@ macro_rules! shared_impl {
         use tl_core::catalog::{AdminUnit, AdminUnitKind, Agency, AgencyLevel, Field, I18nText, Procedure, ProcedureVersion};
         use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
         use $crate::model::*;
-        use $crate::{AccountRepo, AuditRepo, CatalogRepo, DossierRepo, FileRepo, Result, SessionRepo, SettingsRepo, StoreError};
+        use $crate::{AccountRepo, AuditRepo, CalendarRepo, CatalogRepo, DossierRepo, FileRepo, Result, SessionRepo, SettingsRepo, StoreError};
 
         fn i18n(vi: String, en: Option<String>) -> I18nText {
             I18nText { vi, en }
@@ -1364,6 +1364,71 @@ macro_rules! shared_impl {
                     .execute(self.conn())
                     .await?;
                 Ok(())
+            }
+        }
+
+        impl $repo {
+            async fn bump_calendar_generation(&mut self) -> Result<()> {
+                sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'calendar_generation'")
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl CalendarRepo for $repo {
+            async fn list_calendar_days(&mut self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CalendarDay>> {
+                let rows = sqlx::query(
+                    "SELECT day, kind, name, confirmed_by, confirmed_at FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        Ok(CalendarDay {
+                            day: r.try_get("day")?,
+                            kind: serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| corrupt("calendar day kind", &kind))?,
+                            name: r.try_get("name")?,
+                            confirmed_by: r.try_get("confirmed_by")?,
+                            confirmed_at: r.try_get("confirmed_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_calendar_day(&mut self, d: &CalendarDay) -> Result<()> {
+                let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO calendar_days (day, kind, name, confirmed_by, confirmed_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at",
+                )
+                .bind(d.day)
+                .bind(kind)
+                .bind(&d.name)
+                .bind(d.confirmed_by)
+                .bind(d.confirmed_at)
+                .execute(self.conn())
+                .await?;
+                self.bump_calendar_generation().await
+            }
+
+            async fn delete_calendar_day(&mut self, day: NaiveDate) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM calendar_days WHERE day = $1").bind(day).execute(self.conn()).await?;
+                if done.rows_affected() > 0 {
+                    self.bump_calendar_generation().await?;
+                }
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn calendar_generation(&mut self) -> Result<i64> {
+                let v: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = 'calendar_generation'").fetch_optional(self.conn()).await?;
+                Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
             }
         }
     };

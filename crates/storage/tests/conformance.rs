@@ -639,3 +639,51 @@ async fn two_servers_filing_at_once_share_one_gap_free_counter() {
         other_server.close().await;
     }
 }
+
+#[tokio::test]
+async fn the_working_calendar_is_data_with_a_generation() {
+    use tl_core::calendar::DayKind;
+    for (backend, db) in fresh_databases().await {
+        let g0 = db.read().await.unwrap().calendar_generation().await.unwrap();
+        let mut w = db.begin().await.unwrap();
+        for (d, kind, name) in [
+            (day(2026, 2, 17), DayKind::Holiday, "Tết Nguyên đán"),
+            (day(2026, 4, 27), DayKind::DayOff, "Nghỉ bù Giỗ Tổ Hùng Vương"),
+            (day(2026, 1, 10), DayKind::WorkingDay, "Làm bù"),
+        ] {
+            w.set_calendar_day(&CalendarDay { day: d, kind, name: name.into(), confirmed_by: None, confirmed_at: Utc::now() })
+                .await
+                .unwrap();
+        }
+        // Changing a date replaces it.
+        w.set_calendar_day(&CalendarDay {
+            day: day(2026, 1, 10),
+            kind: DayKind::Holiday,
+            name: "Đổi".into(),
+            confirmed_by: None,
+            confirmed_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        let all = r.list_calendar_days(day(2026, 1, 1), day(2026, 12, 31)).await.unwrap();
+        let got: Vec<(NaiveDate, DayKind)> = all.iter().map(|d| (d.day, d.kind)).collect();
+        assert_eq!(
+            got,
+            [(day(2026, 1, 10), DayKind::Holiday), (day(2026, 2, 17), DayKind::Holiday), (day(2026, 4, 27), DayKind::DayOff)],
+            "{backend}"
+        );
+        assert_eq!(r.list_calendar_days(day(2026, 2, 1), day(2026, 3, 1)).await.unwrap().len(), 1, "{backend}: range");
+        let g1 = r.calendar_generation().await.unwrap();
+        assert!(g1 > g0, "{backend}: writes move the generation");
+        drop(r);
+        let mut w = db.begin().await.unwrap();
+        assert!(w.delete_calendar_day(day(2026, 1, 10)).await.unwrap(), "{backend}");
+        assert!(!w.delete_calendar_day(day(2026, 1, 11)).await.unwrap(), "{backend}");
+        w.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        assert_eq!(r.list_calendar_days(day(2026, 1, 1), day(2026, 12, 31)).await.unwrap().len(), 2, "{backend}");
+        assert!(r.calendar_generation().await.unwrap() > g1, "{backend}");
+    }
+}

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
 pub mod counter;
 pub mod dossiers;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/procedures/{code}/file", post(filing::start))
         .route("/dossiers", get(filing::mine))
         .route("/counter", get(counter::show).post(counter::create))
+        .route("/admin/calendar", get(calendar::show).post(calendar::update))
         .route("/dossiers/{id}", get(filing::show))
         .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
         .route(

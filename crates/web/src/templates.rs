@@ -35,6 +35,7 @@ sources!(
     "admin/agencies.html",
     "admin/agency_form.html",
     "admin/units.html",
+    "admin/calendar.html",
     "admin/unit_form.html",
     "admin/procedures.html",
     "admin/procedure_form.html",

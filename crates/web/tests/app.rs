@@ -1671,3 +1671,60 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn administrators_confirm_the_lunar_proposals_and_edit_the_working_calendar() {
+    for mut app in apps().await {
+        let n = app.name;
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[tl_core::account::Role::Admin]).await;
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[tl_core::account::Role::Reception]).await;
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        assert_eq!(app.get("/admin/calendar?year=2026").await.status, StatusCode::FORBIDDEN, "{n}: administrators only");
+        app.post("/signout", &[]).await;
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        let p = app.get("/admin/calendar?year=2026").await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        // The lunar facts and the proposals: Tết from 16/02/2026, Hùng Kings' day 26/04 (a
+        // Sunday, so a day off on Monday 27/04).
+        assert!(p.has("17/02/2026") && p.has("26/04/2026") && p.has("27/04/2026") && p.has("Nghỉ bù Giỗ Tổ Hùng Vương"), "{n}");
+        assert!(p.has("Chưa có ngày nào được xác nhận"), "{n}");
+        let p = app.post("/admin/calendar", &[("year", "2026"), ("action", "confirm")]).await;
+        assert_eq!(p.location(), "/admin/calendar?year=2026&saved=1", "{n}");
+        let days = app
+            .db
+            .read()
+            .await
+            .unwrap()
+            .list_calendar_days(
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(days.len(), 13, "{n}: 12 holidays and one day off");
+        let p = app.get("/admin/calendar?year=2026&saved=1").await;
+        assert!(p.has("Đã lưu lịch") && !p.has("Xác nhận tất cả ngày đề xuất"), "{n}: nothing left to confirm");
+        // A Saturday worked in exchange; a bad date and a missing name are refused, nothing saved.
+        let p = app
+            .post("/admin/calendar", &[("year", "2026"), ("day", "31/02/2026"), ("kind", "working_day"), ("name", " "), ("action", "set")])
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("dd/mm/yyyy") && p.has("Nhập tên ngày"), "{n}");
+        let p = app
+            .post(
+                "/admin/calendar",
+                &[("year", "2026"), ("day", "10/01/2026"), ("kind", "working_day"), ("name", "Làm bù cho ngày 02/01"), ("action", "set")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert!(app.get("/admin/calendar?year=2026").await.has("Làm bù cho ngày 02/01"), "{n}");
+        let p = app.post("/admin/calendar", &[("year", "2026"), ("day", "2026-01-10"), ("action", "delete")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert!(!app.get("/admin/calendar?year=2026").await.has("Làm bù cho ngày 02/01"), "{n}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("calendar"), None, 10).await.unwrap();
+        assert!(
+            audit.iter().any(|a| a.action == "calendar.confirm_proposals") && audit.iter().any(|a| a.action == "calendar.delete"),
+            "{n}"
+        );
+    }
+}
