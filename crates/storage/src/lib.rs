@@ -217,6 +217,11 @@ pub trait DossierRepo: Send {
     async fn delete_draft(&mut self, id: i64) -> Result<bool>;
     async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>>;
     async fn get_dossier_by_code(&mut self, code: &str) -> Result<Option<Dossier>>;
+    /// A back-office action (reception, supplement request, refusal…) with its event, if the
+    /// dossier is still at the revision the officer saw and in one of the expected statuses.
+    async fn act_on_dossier(&mut self, action: &DossierAction) -> Result<Dossier>;
+    /// Dossiers of the given agencies in the given statuses, oldest filing first.
+    async fn list_queue(&mut self, agency_ids: &[i64], statuses: &[tl_core::dossier::DossierStatus], limit: i64) -> Result<Vec<Dossier>>;
     /// The dossier an applicant's idempotency key made, if any.
     async fn find_dossier_by_key(&mut self, applicant_id: i64, key: &str) -> Result<Option<Dossier>>;
     async fn list_dossiers_of(&mut self, applicant_id: i64, limit: i64) -> Result<Vec<Dossier>>;

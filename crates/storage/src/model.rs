@@ -296,6 +296,30 @@ pub struct Dossier {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
+    /// When the complete dossier was received (the processing clock starts here).
+    pub received_at: Option<DateTime<Utc>>,
+    /// The appointed return moment (Form 01, or Form 04's new date).
+    pub due_at: Option<DateTime<Utc>>,
+    pub supplement_count: i64,
+}
+
+/// A back-office action: moves a dossier from one of `from` to `to` if it is still at
+/// `expected_revision`, with its event; a conflict otherwise (another officer acted first).
+#[derive(Debug, Clone)]
+pub struct DossierAction {
+    pub id: i64,
+    pub expected_revision: i64,
+    pub from: Vec<DossierStatus>,
+    pub to: DossierStatus,
+    /// The event's kind, e.g. `received`, `supplement_requested`, `refused`.
+    pub kind: String,
+    pub actor_id: i64,
+    pub detail: serde_json::Value,
+    pub now: DateTime<Utc>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Counts one more supplement request.
+    pub supplement: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -941,7 +941,8 @@ macro_rules! shared_impl {
         }
 
         const DOSSIER_COLS: &str = "d.id, d.code, d.procedure_code, d.version_no, d.agency_id, a.electronic_id AS agency_eid, \
-            d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at";
+            d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at, \
+            d.received_at, d.due_at, d.supplement_count";
         const DOSSIER_FROM: &str = "dossiers d JOIN agencies a ON a.id = d.agency_id";
 
         fn channel_str(c: tl_core::catalog::Channel) -> &'static str {
@@ -972,6 +973,9 @@ macro_rules! shared_impl {
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
                 submitted_at: r.try_get("submitted_at")?,
+                received_at: r.try_get("received_at")?,
+                due_at: r.try_get("due_at")?,
+                supplement_count: i64::from(r.try_get::<i32, _>("supplement_count")?),
             })
         }
 
@@ -1178,6 +1182,9 @@ macro_rules! shared_impl {
                             created_at: d.now,
                             updated_at: d.now,
                             submitted_at: Some(d.now),
+                            received_at: None,
+                            due_at: None,
+                            supplement_count: 0,
                         });
                     }
                     q.push_values(events, |mut b, (id, at, kind, status, actor, detail)| {
@@ -1207,6 +1214,52 @@ macro_rules! shared_impl {
             async fn get_dossier(&mut self, id: i64) -> Result<Option<Dossier>> {
                 let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.id = $1");
                 sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(dossier_row).transpose()
+            }
+
+            async fn act_on_dossier(&mut self, a: &DossierAction) -> Result<Dossier> {
+                // Status names are our own constants, never input.
+                let from: Vec<String> = a.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+                let sql = format!(
+                    "UPDATE dossiers SET status = $3, revision = revision + 1, updated_at = $4, \
+                     received_at = COALESCE($5, received_at), due_at = COALESCE($6, due_at), \
+                     supplement_count = supplement_count + $7 \
+                     WHERE id = $1 AND revision = $2 AND status IN ({})",
+                    from.join(", ")
+                );
+                let done = sqlx::query(&sql)
+                    .bind(a.id)
+                    .bind(a.expected_revision)
+                    .bind(a.to.as_str())
+                    .bind(a.now)
+                    .bind(a.received_at)
+                    .bind(a.due_at)
+                    .bind(i32::from(a.supplement))
+                    .execute(self.conn())
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return match self.get_dossier(a.id).await? {
+                        None => Err(StoreError::NotFound),
+                        Some(d) => Err(StoreError::Conflict(format!("dossier {} is at revision {} ({})", a.id, d.revision, d.status.as_str()))),
+                    };
+                }
+                self.dossier_event(a.id, a.now, &a.kind, a.to, Some(a.actor_id), a.detail.clone()).await?;
+                self.get_dossier(a.id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn list_queue(&mut self, agency_ids: &[i64], statuses: &[tl_core::dossier::DossierStatus], limit: i64) -> Result<Vec<Dossier>> {
+                if agency_ids.is_empty() || statuses.is_empty() {
+                    return Ok(vec![]);
+                }
+                let agencies: Vec<String> = agency_ids.iter().map(i64::to_string).collect();
+                let statuses: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+                let sql = format!(
+                    "SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.status IN ({}) AND d.agency_id IN ({}) \
+                     ORDER BY d.submitted_at, d.id LIMIT $1",
+                    statuses.join(", "),
+                    agencies.join(", ")
+                );
+                let rows = sqlx::query(&sql).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(dossier_row).collect()
             }
 
             async fn find_dossier_by_key(&mut self, applicant_id: i64, key: &str) -> Result<Option<Dossier>> {

@@ -537,6 +537,7 @@ pub async fn delete(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
 
 #[derive(Deserialize)]
 pub struct ListQuery {
+    acted: Option<String>,
     saved: Option<String>,
     deleted: Option<String>,
     filed: Option<String>,
@@ -576,7 +577,28 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
     let files = file_meta(&st, &d).await?;
     let me = v.require_account()?;
+    // What the reception decided, for everyone who may read the dossier (the citizen sees the
+    // full list of what to add).
+    let last_decision = st
+        .db
+        .read()
+        .await?
+        .list_dossier_events(d.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|e| matches!(e.kind.as_str(), "received" | "supplement_requested" | "refused"))
+        .map(|e| json!({"kind": e.kind, "at": e.at, "missing": e.detail.get("missing"), "reasons": e.detail.get("reasons")}));
+    let can_receive = crate::office::can_receive(&v, &d);
+    let reception_left = if can_receive {
+        let cal = st.calendar.get(&st).await?;
+        crate::office::reception_left(&cal, &d, Utc::now())
+    } else {
+        None
+    };
     let ctx = minijinja::context! {
+        can_receive => can_receive, reception_left => reception_left.map(|m| json!({"minutes": m, "h": m.abs() / 60, "m": m.abs() % 60, "late": m < 0})),
+        last_decision => last_decision, acted => q.acted.is_some(),
         files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),

@@ -15,6 +15,7 @@ pub mod govstack;
 pub mod i18n;
 mod metrics;
 pub(crate) mod middleware;
+pub mod office;
 pub mod ops;
 pub mod portal;
 pub mod receipt;
@@ -104,6 +105,8 @@ pub struct AppInner {
     /// Every filing goes through the group committer: acknowledged after a durable commit
     /// shared with the filings that arrived at the same time.
     pub filer: tl_storage::filer::Filer,
+    /// The working calendar deadlines are computed on.
+    pub calendar: office::CalendarCache,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -112,6 +115,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
     Arc::new(AppInner {
         filer: tl_storage::filer::Filer::start(db.clone()),
+        calendar: office::CalendarCache::default(),
         db,
         config: config.clone(),
         env: templates::environment(),
@@ -143,6 +147,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers", get(filing::mine))
         .route("/counter", get(counter::show).post(counter::create))
         .route("/admin/calendar", get(calendar::show).post(calendar::update))
+        .route("/office", get(office::queue))
+        .route("/dossiers/{id}/reception", post(office::receive))
         .route("/dossiers/{id}", get(filing::show))
         .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
         .route(

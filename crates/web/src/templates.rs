@@ -25,6 +25,7 @@ sources!(
     "account.html",
     "lookup.html",
     "counter.html",
+    "office/queue.html",
     "filing/fields.html",
     "filing/step.html",
     "filing/review.html",

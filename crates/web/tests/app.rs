@@ -1728,3 +1728,142 @@ async fn administrators_confirm_the_lunar_proposals_and_edit_the_working_calenda
         );
     }
 }
+
+async fn publish_text_form(app: &App) {
+    let form: tl_core::form::FormDef =
+        serde_json::from_value(serde_json::json!({"steps": [{"key": "main", "title": {"vi": "Thông tin"}, "fields": [
+            {"key": "child_name", "label": {"vi": "Họ và tên"}, "required": true, "type": {"kind": "text"}}
+        ]}]}))
+        .unwrap();
+    let today = tl_web::portal::today();
+    let current = app.db.read().await.unwrap().get_procedure("1.001193", today, None).await.unwrap().unwrap();
+    if current.version.effective_from != today {
+        let mut v = current.version.clone();
+        v.effective_from = today;
+        v.form = Some(form);
+        let mut w = app.db.begin().await.unwrap();
+        w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+    }
+    tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+}
+
+#[tokio::test]
+async fn reception_accepts_with_an_appointment_asks_for_supplements_or_refuses_and_one_of_two_wins() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let mut ids = vec![];
+        for i in 0..3 {
+            let p = app
+                .json(
+                    "POST",
+                    "/api/v1/dossiers",
+                    &token,
+                    r#"{"procedure": "1.001193", "agency": "H26.31", "submit": true, "answers": {"child_name": "Lê Minh An"}}"#,
+                    Some(&format!("r-{i}")),
+                )
+                .await;
+            assert_eq!(p.status, StatusCode::CREATED, "{n}: {}", p.body);
+            ids.push(p.json()["id"].as_i64().unwrap());
+        }
+        app.add_officer("motcua.badinh", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("chuyenvien.tp", "Chuyên viên thành phố 2026", "H26", &[Role::Specialist]).await;
+        app.add_officer("motcua.khac", "Một cửa nơi khác 2026", "H26.50", &[Role::Reception]).await;
+
+        // Only reception officers of the agency act; others are refused.
+        app.sign_in("chuyenvien.tp", "Chuyên viên thành phố 2026").await;
+        assert_eq!(
+            app.post(&format!("/dossiers/{}/reception", ids[0]), &[("revision", "1"), ("action", "accept")]).await.status,
+            StatusCode::FORBIDDEN,
+            "{n}"
+        );
+        app.post("/signout", &[]).await;
+        app.sign_in("motcua.khac", "Một cửa nơi khác 2026").await;
+        assert_eq!(
+            app.post(&format!("/dossiers/{}/reception", ids[0]), &[("revision", "1"), ("action", "accept")]).await.status,
+            StatusCode::NOT_FOUND,
+            "{n}"
+        );
+        assert!(!app.get("/office").await.has("/dossiers/"), "{n}: another agency's queue is empty");
+        app.post("/signout", &[]).await;
+
+        app.sign_in("motcua.badinh", "Một cửa Ba Đình 2026").await;
+        let q = app.get("/office").await;
+        assert_eq!(q.status, StatusCode::OK, "{n}: {}", q.body);
+        assert!(q.has("Hồ sơ chờ tiếp nhận") && ids.iter().all(|id| q.has(&format!("/dossiers/{id}\""))), "{n}");
+        assert!(q.has("còn ") || q.has("quá hạn"), "{n}: the 8-hour limit is shown");
+        let page = app.get(&format!("/dossiers/{}", ids[0])).await;
+        assert!(page.has("Tiếp nhận hồ sơ") && page.has("Thời hạn tiếp nhận (8 giờ làm việc)"), "{n}");
+
+        // Two officers press "accept" on the same revision: one wins, the other is told.
+        let rev = app.db.read().await.unwrap().get_dossier(ids[0]).await.unwrap().unwrap().revision.to_string();
+        let first = app.post(&format!("/dossiers/{}/reception", ids[0]), &[("revision", &rev), ("action", "accept")]).await;
+        let second = app
+            .post(&format!("/dossiers/{}/reception", ids[0]), &[("revision", &rev), ("action", "refuse"), ("reasons", "Sai thẩm quyền")])
+            .await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{n}: {}", first.body);
+        assert_eq!(second.status, StatusCode::CONFLICT, "{n}");
+        assert!(second.has("vừa được cán bộ khác xử lý"), "{n}");
+        let d = app.db.read().await.unwrap().get_dossier(ids[0]).await.unwrap().unwrap();
+        assert_eq!(d.status, tl_core::dossier::DossierStatus::Accepted, "{n}");
+        let (received, due) = (d.received_at.unwrap(), d.due_at.expect("an appointment"));
+        assert!(due > received, "{n}");
+        let cal = tl_core::calendar::Calendar::weekdays_only(tl_core::calendar::OfficeHours::standard());
+        let local_due = tl_core::time::to_local(due).naive_local();
+        assert!(
+            cal.is_working_day(local_due.date()) && local_due.time() == chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            "{n}: due at a closing time on a working day: {local_due}"
+        );
+        let shown = app.get(&format!("/dossiers/{}?acted=1", ids[0])).await;
+        assert!(shown.has("Hẹn trả kết quả") && shown.has(&tl_core::fmt::datetime(due)), "{n}");
+        assert!(!shown.has("name=\"action\" value=\"accept\""), "{n}: no second reception");
+
+        // A supplement request must list what is missing; the citizen then sees the list.
+        let rev = app.db.read().await.unwrap().get_dossier(ids[1]).await.unwrap().unwrap().revision.to_string();
+        let empty = app
+            .post(&format!("/dossiers/{}/reception", ids[1]), &[("revision", &rev), ("action", "supplement"), ("missing", "  \n ")])
+            .await;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{n}");
+        let p = app
+            .post(
+                &format!("/dossiers/{}/reception", ids[1]),
+                &[
+                    ("revision", &rev),
+                    ("action", "supplement"),
+                    ("missing", "- Giấy chứng sinh (bản chính)\n- Giấy đăng ký kết hôn của cha mẹ"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let d = app.db.read().await.unwrap().get_dossier(ids[1]).await.unwrap().unwrap();
+        assert_eq!((d.status, d.supplement_count), (tl_core::dossier::DossierStatus::SupplementRequested, 1), "{n}");
+        let rev = app.db.read().await.unwrap().get_dossier(ids[2]).await.unwrap().unwrap().revision.to_string();
+        let p = app
+            .post(
+                &format!("/dossiers/{}/reception", ids[2]),
+                &[("revision", &rev), ("action", "refuse"), ("reasons", "Không thuộc thẩm quyền của phường")],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert!(!app.get("/office").await.has(&format!("/dossiers/{}\"", ids[2])), "{n}: decided dossiers leave the queue");
+        app.post("/signout", &[]).await;
+        let mut w = app.db.begin().await.unwrap();
+        let acc = w.find_account_by_login("001303012345").await.unwrap().unwrap();
+        w.set_password_hash(acc.id, &tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap(), chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        app.sign_in("001303012345", "Mật khẩu của Hoa 2026").await;
+        let mine = app.get(&format!("/dossiers/{}", ids[1])).await;
+        assert!(
+            mine.has("Hồ sơ cần bổ sung, hoàn thiện")
+                && mine.has("Giấy chứng sinh (bản chính)")
+                && mine.has("Giấy đăng ký kết hôn của cha mẹ"),
+            "{n}"
+        );
+        assert!(!mine.has("Tiếp nhận hồ sơ</button>"), "{n}: citizens get no reception buttons");
+        assert!(app.get(&format!("/dossiers/{}", ids[2])).await.has("Không thuộc thẩm quyền của phường"), "{n}");
+        assert_eq!(app.get("/office").await.status, StatusCode::FORBIDDEN, "{n}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The one-stop back office (bộ phận một cửa), reception first (Decree 118/2025 art. 15–16;
+//! DOMAIN.md §3): online dossiers waiting for reception with what is left of their 8 working
+//! hours, and the three reception decisions — accept (Form 01, with the appointment computed
+//! on the working calendar), ask for a supplement listing everything missing at once (Form 02),
+//! or refuse with reasons (Form 03). Each decision names the dossier revision it was taken on:
+//! of two officers deciding at once, one wins and the other is told the dossier changed.
+
+use crate::error::{AppError, AppResult};
+use crate::filing::{load_visible, Pairs};
+use crate::web::{render, see_other, Visitor};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tl_core::account::Role;
+use tl_core::calendar::{Calendar, OfficeHours};
+use tl_core::dossier::DossierStatus;
+use tl_storage::{Dossier, DossierAction};
+
+/// The working calendar as the back office reads it: rebuilt when an administrator changes it
+/// (checked at most once a second, like the catalog).
+#[derive(Default)]
+pub struct CalendarCache {
+    current: RwLock<Option<(i64, Instant, Arc<Calendar>)>>,
+}
+
+impl CalendarCache {
+    pub async fn get(&self, st: &AppState) -> AppResult<Arc<Calendar>> {
+        if let Some((_, checked, cal)) = self.current.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if checked.elapsed() < Duration::from_secs(1) {
+                return Ok(cal.clone());
+            }
+        }
+        let mut r = st.db.read().await?;
+        let generation = r.calendar_generation().await?;
+        if let Some((g, _, cal)) = self.current.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if *g == generation {
+                let cal = cal.clone();
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), cal.clone()));
+                return Ok(cal);
+            }
+        }
+        let (from, to) = tl_core::calendar::DEFAULT_RANGE;
+        let days = r
+            .list_calendar_days(
+                chrono::NaiveDate::from_ymd_opt(from, 1, 1).expect("date"),
+                chrono::NaiveDate::from_ymd_opt(to, 12, 31).expect("date"),
+            )
+            .await?;
+        let overrides: Vec<_> = days.iter().map(|d| (d.day, d.kind)).collect();
+        let cal = Arc::new(
+            Calendar::new(from, to, &[chrono::Weekday::Sat, chrono::Weekday::Sun], &overrides, OfficeHours::standard())
+                .map_err(|e| AppError::Internal(e.into()))?,
+        );
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), cal.clone()));
+        Ok(cal)
+    }
+}
+
+/// Online dossiers must be accepted or sent back within 8 working hours of filing.
+pub const RECEPTION_MINUTES: i64 = 8 * 60;
+
+fn local(t: chrono::DateTime<Utc>) -> NaiveDateTime {
+    tl_core::time::to_local(t).naive_local()
+}
+
+fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
+    t.and_local_timezone(tl_core::time::vn_offset()).single().expect("fixed offset").with_timezone(&Utc)
+}
+
+/// Working minutes left of the reception limit for a dossier filed online.
+pub fn reception_left(cal: &Calendar, d: &Dossier, now: chrono::DateTime<Utc>) -> Option<i64> {
+    let filed = d.submitted_at?;
+    (d.channel == tl_core::catalog::Channel::Online && d.status == DossierStatus::Submitted)
+        .then(|| RECEPTION_MINUTES - cal.working_minutes_between(cal.effective_start(local(filed), None), local(now)))
+}
+
+/// Agencies where the visitor holds `role` (or sits above them).
+async fn agencies_with(st: &AppState, v: &Visitor, role: Role) -> AppResult<Vec<i64>> {
+    let all = st.db.read().await?.list_agencies().await?;
+    Ok(all.into_iter().filter(|a| v.roles.iter().any(|g| g.role == role && g.covers(&a.electronic_id))).map(|a| a.id).collect())
+}
+
+fn hours_label(minutes: i64, en: bool) -> String {
+    let m = minutes.abs();
+    let text = if en { format!("{}h{:02}", m / 60, m % 60) } else { format!("{} giờ {:02} phút", m / 60, m % 60) };
+    match (minutes < 0, en) {
+        (true, true) => format!("{text} overdue"),
+        (true, false) => format!("quá hạn {text}"),
+        (false, true) => format!("{text} left"),
+        (false, false) => format!("còn {text}"),
+    }
+}
+
+/// The reception queue: filed dossiers of the officer's agencies, the most urgent first.
+pub async fn queue(State(st): State<AppState>, v: Visitor) -> AppResult<Response> {
+    if v.account.is_none() {
+        return Ok(see_other("/signin?next=/office"));
+    }
+    let agencies = agencies_with(&st, &v, Role::Reception).await?;
+    if agencies.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let cal = st.calendar.get(&st).await?;
+    let now = Utc::now();
+    let rows = st.db.read().await?.list_queue(&agencies, &[DossierStatus::Submitted], 500).await?;
+    let snap = st.catalog.snapshot(&st.db).await?;
+    let names: HashMap<&str, String> =
+        snap.index.docs().map(|d| (d.payload.code.as_str(), d.payload.name.get(v.lang.code()).to_owned())).collect();
+    let en = v.lang == crate::i18n::Lang::En;
+    let mut items: Vec<(i64, Value)> = rows
+        .iter()
+        .map(|d| {
+            let left = reception_left(&cal, d, now);
+            let state = match left {
+                Some(m) if m < 0 => "late",
+                Some(m) if m < 120 => "soon",
+                _ => "ok",
+            };
+            let item = json!({
+                "id": d.id, "code": d.code, "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()),
+                "channel": d.channel.label(v.lang.code()), "submitted_at": d.submitted_at, "agency": d.agency_electronic_id,
+                "left": left.map(|m| hours_label(m, en)), "state": state,
+            });
+            (left.unwrap_or(i64::MAX), item)
+        })
+        .collect();
+    items.sort_by_key(|(left, _)| *left);
+    let items: Vec<Value> = items.into_iter().map(|(_, v)| v).collect();
+    render(&st, &v, "office/queue.html", minijinja::context! { items => items })
+}
+
+/// Whether the visitor may take reception decisions on `d`.
+pub fn can_receive(v: &Visitor, d: &Dossier) -> bool {
+    d.status == DossierStatus::Submitted && v.roles.iter().any(|g| g.role == Role::Reception && g.covers(&d.agency_electronic_id))
+}
+
+/// Accept, ask for a supplement, or refuse.
+pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
+    let me = v.require_account()?.clone();
+    let d = load_visible(&st, &v, &id).await?;
+    if !v.roles.iter().any(|g| g.role == Role::Reception && g.covers(&d.agency_electronic_id)) {
+        return Err(AppError::Forbidden);
+    }
+    let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).ok_or_else(|| {
+        AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản hồ sơ.", "The form does not name the dossier revision.")
+    })?;
+    let lines = |k: &str| -> Vec<String> {
+        p.get(k)
+            .unwrap_or("")
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['-', '•', '*']).trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .take(50)
+            .collect()
+    };
+    let now = Utc::now();
+    let mut action = DossierAction {
+        id: d.id,
+        expected_revision: revision,
+        from: vec![DossierStatus::Submitted],
+        to: DossierStatus::Accepted,
+        kind: String::new(),
+        actor_id: me.id,
+        detail: json!({}),
+        now,
+        received_at: None,
+        due_at: None,
+        supplement: false,
+    };
+    match p.get("action").unwrap_or("") {
+        "accept" => {
+            let snap = st.catalog.snapshot(&st.db).await?;
+            let proc = snap.procedure(&st.db, &d.procedure_code, Some(d.version_no)).await?.ok_or(AppError::NotFound)?;
+            let cal = st.calendar.get(&st).await?;
+            let due = proc.version.time_limit_for(d.channel).map(|t| {
+                let cutoff = t.cutoff.as_deref().and_then(|c| chrono::NaiveTime::parse_from_str(c, "%H:%M").ok());
+                utc(cal.due(local(now), t.value, t.unit, cutoff))
+            });
+            action.kind = "received".into();
+            action.received_at = Some(now);
+            action.due_at = due;
+            action.detail = json!({"form": "01", "due_at": due});
+        }
+        "supplement" => {
+            let missing = lines("missing");
+            if missing.is_empty() {
+                return Err(AppError::invalid(
+                    "missing_required",
+                    "Liệt kê đầy đủ, một lần, mọi giấy tờ hoặc nội dung cần bổ sung (mỗi dòng một mục).",
+                    "List everything to add, all at once (one item per line).",
+                ));
+            }
+            action.to = DossierStatus::SupplementRequested;
+            action.kind = "supplement_requested".into();
+            action.supplement = true;
+            action.detail = json!({"form": "02", "missing": missing});
+        }
+        "refuse" => {
+            let reasons = lines("reasons");
+            if reasons.is_empty() {
+                return Err(AppError::invalid("reasons_required", "Ghi rõ lý do từ chối tiếp nhận.", "State the reasons for refusing."));
+            }
+            action.to = DossierStatus::NotAccepted;
+            action.kind = "refused".into();
+            action.detail = json!({"form": "03", "reasons": reasons});
+        }
+        _ => return Err(AppError::invalid("bad_action", "Thao tác không hợp lệ.", "Unknown action.")),
+    }
+    let mut w = st.db.begin().await?;
+    let done = w.act_on_dossier(&action).await.map_err(|e| match e {
+        tl_storage::StoreError::Conflict(_) => AppError::Conflict(
+            "hồ sơ vừa được cán bộ khác xử lý hoặc đã thay đổi; vui lòng tải lại trang / the dossier has just been handled or changed; reload the page"
+                .into(),
+        ),
+        other => other.into(),
+    })?;
+    w.append_audit(&crate::auth::audit(&v, None, &format!("dossier.{}", action.kind), "dossier", &d.id.to_string(), action.detail.clone()))
+        .await?;
+    w.commit().await?;
+    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+}
