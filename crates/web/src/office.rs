@@ -30,16 +30,18 @@ pub struct CalendarCache {
 
 impl CalendarCache {
     pub async fn get(&self, st: &AppState) -> AppResult<Arc<Calendar>> {
-        if let Some((_, checked, cal)) = self.current.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        // Copied out of the lock at once: a read guard still held while taking the write lock
+        // would deadlock the thread.
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((_, checked, cal)) = &current {
             if checked.elapsed() < Duration::from_secs(1) {
                 return Ok(cal.clone());
             }
         }
         let mut r = st.db.read().await?;
         let generation = r.calendar_generation().await?;
-        if let Some((g, _, cal)) = self.current.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            if *g == generation {
-                let cal = cal.clone();
+        if let Some((g, _, cal)) = current {
+            if g == generation {
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), cal.clone()));
                 return Ok(cal);
             }

@@ -1867,3 +1867,46 @@ async fn reception_accepts_with_an_appointment_asks_for_supplements_or_refuses_a
         assert_eq!(app.get("/office").await.status, StatusCode::FORBIDDEN, "{n}");
     }
 }
+
+#[tokio::test]
+async fn the_calendar_is_read_again_after_a_second_and_follows_changes() {
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let p = app
+            .json(
+                "POST",
+                "/api/v1/dossiers",
+                &token,
+                r#"{"procedure": "1.001193", "agency": "H26.31", "submit": true, "answers": {"child_name": "An"}}"#,
+                None,
+            )
+            .await;
+        let id = p.json()["id"].as_i64().unwrap();
+        app.add_officer("motcua.badinh", "Một cửa Ba Đình 2026", "H26.31", &[tl_core::account::Role::Reception]).await;
+        app.sign_in("motcua.badinh", "Một cửa Ba Đình 2026").await;
+        // The reception panel reads the calendar; again after the cache's second (unchanged
+        // generation), and again after a change made elsewhere.
+        for round in 0..3 {
+            if round == 2 {
+                let mut w = app.db.begin().await.unwrap();
+                w.set_calendar_day(&tl_storage::CalendarDay {
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    kind: tl_core::calendar::DayKind::DayOff,
+                    name: "Nghỉ".into(),
+                    confirmed_by: None,
+                    confirmed_at: chrono::Utc::now(),
+                })
+                .await
+                .unwrap();
+                w.commit().await.unwrap();
+            }
+            let page = tokio::time::timeout(std::time::Duration::from_secs(10), app.get(&format!("/dossiers/{id}")))
+                .await
+                .expect("the page answers");
+            assert_eq!(page.status, StatusCode::OK, "{n}: round {round}");
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+    }
+}
