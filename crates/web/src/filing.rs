@@ -289,15 +289,7 @@ pub async fn render_step(
     }
     let emap: HashMap<String, String> =
         errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
-    let files: HashMap<String, Value> = st
-        .db
-        .read()
-        .await?
-        .list_dossier_files(d.id)
-        .await?
-        .into_iter()
-        .map(|f| (f.id.clone(), json!({"id": f.id, "name": f.name, "size": f.size})))
-        .collect();
+    let files = file_meta(st, d).await?;
     let ctx = minijinja::context! {
         d => d, proc_name => p.version.name.get(v.lang.code()), steps => steps, step => step, last => step + 1 == form.steps.len(),
         answers => d.answers, errors => errors, emap => emap, units => units_json(st).await?, files => files,
@@ -479,7 +471,7 @@ async fn render_review(
     render_status(st, v, "filing/review.html", ctx, status)
 }
 
-/// What the answer summaries show of a dossier's files: name, size, whether scanned at the counter.
+/// What the pages show of a dossier's files: name, size, whether scanned at the counter.
 async fn file_meta(st: &AppState, d: &Dossier) -> AppResult<HashMap<String, Value>> {
     Ok(st
         .db
@@ -488,7 +480,9 @@ async fn file_meta(st: &AppState, d: &Dossier) -> AppResult<HashMap<String, Valu
         .list_dossier_files(d.id)
         .await?
         .into_iter()
-        .map(|f| (f.id.clone(), json!({"name": f.name, "kb": (f.size + 1023) / 1024, "digitised": f.digitised})))
+        .map(|f| {
+            (f.id.clone(), json!({"id": f.id, "name": f.name, "size": f.size, "kb": (f.size + 1023) / 1024, "digitised": f.digitised}))
+        })
         .collect())
 }
 
@@ -564,28 +558,16 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     }
     let d = load_visible(&st, &v, &id).await?;
     let (proc, form) = form_of(&st, &d).await?;
-    let events: Vec<Value> = st
-        .db
-        .read()
-        .await?
-        .list_dossier_events(d.id)
-        .await?
-        .into_iter()
-        .map(|e| json!({"at": e.at, "kind": e.kind, "status": e.status.label(v.lang.code())}))
-        .collect();
+    let history = st.db.read().await?.list_dossier_events(d.id).await?;
+    let events: Vec<Value> = history.iter().map(|e| json!({"at": e.at, "kind": e.kind, "status": e.status.label(v.lang.code())})).collect();
     let limit = proc.version.time_limit_for(d.channel).map(|t| t.unit.label(v.lang.code(), t.value));
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
     let files = file_meta(&st, &d).await?;
     let me = v.require_account()?;
     // What the reception decided, for everyone who may read the dossier (the citizen sees the
     // full list of what to add).
-    let last_decision = st
-        .db
-        .read()
-        .await?
-        .list_dossier_events(d.id)
-        .await?
-        .into_iter()
+    let last_decision = history
+        .iter()
         .rev()
         .find(|e| matches!(e.kind.as_str(), "received" | "supplement_requested" | "refused"))
         .map(|e| json!({"kind": e.kind, "at": e.at, "missing": e.detail.get("missing"), "reasons": e.detail.get("reasons")}));
