@@ -573,6 +573,9 @@ pub struct ProcedureVersion {
     /// The online form (biểu mẫu điện tử); without one the procedure cannot be filed online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<crate::form::FormDef>,
+    /// The internal process after reception; None = the standard one (`Process::standard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::process::Process>,
 }
 
 /// A procedure with all its versions, oldest first.
@@ -595,6 +598,15 @@ impl ProcedureVersion {
     /// The time limit that applies to `channel`: the channel's own, else the general one.
     pub fn time_limit_for(&self, channel: Channel) -> Option<&TimeLimit> {
         self.time_limits.iter().find(|t| t.channel == Some(channel)).or_else(|| self.time_limits.iter().find(|t| t.channel.is_none()))
+    }
+
+    /// The process dossiers of this version follow: its own, else the standard one sized to
+    /// the general time limit.
+    pub fn process(&self) -> std::borrow::Cow<'_, crate::process::Process> {
+        match &self.process {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(crate::process::Process::standard(self.time_limit_for(Channel::InPerson))),
+        }
     }
 
     /// Folded text of the name, for search ranking (weight A).

@@ -651,6 +651,17 @@ fn check_version(v: &crate::catalog::ProcedureVersion, vp: &str, fields: &HashSe
             );
         }
     }
+    if let Some(process) = &v.process {
+        let limit = v.time_limit_for(crate::catalog::Channel::InPerson);
+        for e in process.check(limit, &|a| agencies.contains(a)) {
+            push(
+                format!("{vp}/process"),
+                e.code,
+                format!("Quy trình, `{}`: {}", e.path, e.message_vi),
+                format!("Process, `{}`: {}", e.path, e.message_en),
+            );
+        }
+    }
     let mut keys = HashSet::new();
     for (k, c) in v.components.iter().enumerate() {
         let cp = format!("{vp}/components/{k}");

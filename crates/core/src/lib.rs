@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod form;
 pub mod ids;
 pub mod lunar;
+pub mod process;
 pub mod search;
 pub mod text;
 pub mod time;

@@ -31,6 +31,14 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
 
+mod layout;
+pub use layout::{wrap_cell, Align, Block, Line, Signature, Table};
+
+mod qr;
+mod sign;
+pub use qr::QR_MAX_BYTES;
+pub use sign::{SignPdfError, SignatureInfo, SIGNATURE_CAPACITY};
+
 /// A4 width in points.
 pub const PAGE_WIDTH: f32 = 595.28;
 /// A4 height in points.
@@ -329,7 +337,13 @@ impl Document {
     }
 
     /// Writes footers, subsets the fonts and serialises the PDF.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(self) -> Vec<u8> {
+        self.write(None)
+    }
+
+    /// Serialises the document; with `signature`, adds the signature field
+    /// and the placeholders that [`Document::finish_signed`] fills in.
+    fn write(mut self, signature: Option<&SignatureInfo>) -> Vec<u8> {
         if let Some(label) = self.page_label.take() {
             let total = self.pages.len();
             for n in 0..total {
@@ -357,18 +371,26 @@ impl Document {
         let font_ids: Vec<(FontStyle, Ref)> =
             [FontStyle::Regular, FontStyle::Bold].into_iter().filter(|s| self.fonts[s.index()].used).map(|s| (s, alloc())).collect();
         let page_ids: Vec<(Ref, Ref)> = self.pages.iter().map(|_| (alloc(), alloc())).collect();
+        // (field and widget, signature dictionary)
+        let signature_ids = signature.map(|_| (alloc(), alloc()));
 
         let mut pdf = Pdf::new();
         let mut catalog = pdf.catalog(catalog_id);
         catalog.pages(tree_id).lang(TextStr(&self.lang));
         catalog.viewer_preferences().display_doc_title(true);
+        if let Some((field_id, _)) = signature_ids {
+            catalog.form().fields([field_id]).sig_flags(sign::sig_flags());
+        }
         catalog.finish();
         pdf.document_info(info_id).title(TextStr(&self.title)).producer(TextStr("Thăng Long"));
         pdf.pages(tree_id).kids(page_ids.iter().map(|(page, _)| *page)).count(page_ids.len() as i32);
 
-        for (content, (page_id, content_id)) in self.pages.into_iter().zip(&page_ids) {
+        for (n, (content, (page_id, content_id))) in self.pages.into_iter().zip(&page_ids).enumerate() {
             let mut page = pdf.page(*page_id);
             page.parent(tree_id).media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT)).contents(*content_id);
+            if let (0, Some((field_id, _))) = (n, signature_ids) {
+                page.annotations([field_id]);
+            }
             let mut resources = page.resources();
             let mut fonts = resources.fonts();
             for (style, id) in &font_ids {
@@ -384,6 +406,9 @@ impl Document {
         for (style, type0_id) in font_ids {
             let usage = &self.fonts[style.index()];
             write_font(&mut pdf, &mut alloc, type0_id, Font::get(style), usage);
+        }
+        if let (Some(info), Some((field_id, sig_id))) = (signature, signature_ids) {
+            sign::write_signature(&mut pdf, info, field_id, sig_id, page_ids[0].0);
         }
         pdf.finish()
     }

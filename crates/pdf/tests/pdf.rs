@@ -134,3 +134,42 @@ fn one_page_receipt_is_small_and_renders() {
     let dark = pixels.iter().filter(|&&p| p < 128).count();
     assert!(dark > 5_000, "only {dark} dark pixels");
 }
+
+/// Decodes every QR code on page 1 with zbarimg (zbar-tools).
+fn decode_qr(file: &str, stem: &str) -> Option<Vec<String>> {
+    let (pdftoppm, zbarimg) = (tool("pdftoppm")?, {
+        let path = Path::new("/usr/bin/zbarimg");
+        if !path.exists() {
+            assert!(std::env::var_os("CI").is_none(), "zbarimg not found; install zbar-tools");
+            eprintln!("SKIPPED: zbarimg not installed (apt-get install zbar-tools)");
+            return None;
+        }
+        path.to_owned()
+    });
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join(stem);
+    let png = png.to_str().unwrap();
+    run(&pdftoppm, &["-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", file, png]);
+    let out = run(&zbarimg, &["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", &format!("{png}.png")]);
+    Some(out.lines().map(str::to_owned).collect())
+}
+
+#[test]
+fn qr_codes_decode_to_the_exact_text() {
+    let url = "https://dichvucong.thanglong.example.vn/xac-thuc/H26.31-261126-0001?k=9fQ2-x_Z";
+    let corner = "https://dichvucong.thanglong.example.vn/v/KQ-0001";
+    let mut doc = Document::new("Trích lục khai sinh", "vi");
+    doc.qr_at(corner, tl_pdf::PAGE_WIDTH - tl_pdf::MARGIN - 80.0, tl_pdf::PAGE_HEIGHT - tl_pdf::MARGIN, 80.0)
+        .heading("TRÍCH LỤC KHAI SINH")
+        .key_value("Họ, chữ đệm, tên:", "Nguyễn Thị Thu Hằng")
+        .spacer(12.0)
+        .qr(url, 90.0)
+        .paragraph("Quét mã để kiểm tra kết quả điện tử.");
+    let file = write_tmp("qr.pdf", &doc.finish());
+    let Some(mut decoded) = decode_qr(file.to_str().unwrap(), "qr") else {
+        return;
+    };
+    decoded.sort();
+    let mut expected = vec![url.to_owned(), corner.to_owned()];
+    expected.sort();
+    assert_eq!(decoded, expected);
+}

@@ -201,7 +201,8 @@ pub trait DossierRepo: Send {
     /// Creates a draft. With an idempotency key the applicant already used, the existing
     /// dossier comes back instead (a double click or a retry never makes two).
     async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier>;
-    /// Replaces a draft's answers if it is still a draft at `expected_revision`; a
+    /// Replaces a draft's answers (or those of a dossier waiting for the applicant's
+    /// supplement) if it is still editable at `expected_revision`; a
     /// [`StoreError::Conflict`] otherwise (someone else saved or submitted it meanwhile).
     async fn update_draft(&mut self, id: i64, expected_revision: i64, answers: &serde_json::Value, now: DateTime<Utc>) -> Result<Dossier>;
     /// Files a draft: status "Mới đăng ký" and a dossier code from the agency's counter for
@@ -220,6 +221,13 @@ pub trait DossierRepo: Send {
     /// A back-office action (reception, supplement request, refusal…) with its event, if the
     /// dossier is still at the revision the officer saw and in one of the expected statuses.
     async fn act_on_dossier(&mut self, action: &DossierAction) -> Result<Dossier>;
+    /// The control sheet (Form 06) of a dossier, in order.
+    async fn list_handoffs(&mut self, dossier_id: i64) -> Result<Vec<Handoff>>;
+    /// The processing inbox: dossiers waiting at a step the officer's (role, agencies) may
+    /// act on, filtered, the earliest step due moment first.
+    async fn list_inbox(&mut self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
+    /// Dossiers whose supplement request went unanswered past its deadline.
+    async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>>;
     /// Dossiers of the given agencies in the given statuses, oldest filing first.
     async fn list_queue(&mut self, agency_ids: &[i64], statuses: &[tl_core::dossier::DossierStatus], limit: i64) -> Result<Vec<Dossier>>;
     /// The dossier an applicant's idempotency key made, if any.

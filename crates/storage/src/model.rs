@@ -301,6 +301,32 @@ pub struct Dossier {
     /// The appointed return moment (Form 01, or Form 04's new date).
     pub due_at: Option<DateTime<Utc>>,
     pub supplement_count: i64,
+    /// Where the dossier is in its process after reception.
+    pub flow: Flow,
+}
+
+/// A dossier's place in its process (None everywhere before reception and after the end).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Flow {
+    /// The process step it waits at.
+    pub step_id: Option<String>,
+    /// The agency and role that must act on that step.
+    pub step_agency_id: Option<i64>,
+    pub step_role: Option<tl_core::account::Role>,
+    pub step_started_at: Option<DateTime<Utc>>,
+    pub step_due_at: Option<DateTime<Utc>>,
+    /// Set while the clock is paused waiting for the applicant's supplement.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// When an unanswered supplement request closes the dossier (15 working days).
+    pub supplement_due_at: Option<DateTime<Utc>>,
+    /// The Form 01 appointment, moved later by supplement pauses only.
+    pub appointed_at: Option<DateTime<Utc>>,
+    /// Form 04 delays issued (at most one).
+    pub delay_count: i64,
+    /// The 766 index's end: decided, returned, stopped or refused.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// approved / refused / withdrawn / expired / not_accepted.
+    pub outcome: Option<String>,
 }
 
 /// A back-office action: moves a dossier from one of `from` to `to` if it is still at
@@ -313,13 +339,83 @@ pub struct DossierAction {
     pub to: DossierStatus,
     /// The event's kind, e.g. `received`, `supplement_requested`, `refused`.
     pub kind: String,
-    pub actor_id: i64,
+    /// None for the system itself (e.g. closing an unanswered supplement request).
+    pub actor_id: Option<i64>,
     pub detail: serde_json::Value,
     pub now: DateTime<Utc>,
     pub received_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     /// Counts one more supplement request.
     pub supplement: bool,
+    /// The dossier's new place in its process; None leaves it as it is.
+    pub flow: Option<Flow>,
+    /// Closes the open control-sheet row: the decision taken and how timely it was.
+    pub close_handoff: Option<HandoffClose>,
+    /// Opens a control-sheet row for the step in `flow`, handed over by the actor.
+    pub open_handoff: bool,
+    /// Moves the open row's due moment (a pause ended).
+    pub handoff_due: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HandoffClose {
+    /// A row that was never opened (reception: from filing to the decision), written whole.
+    pub opened: Option<HandoffOpen>,
+    pub decision: String,
+    pub timeliness: tl_core::process::Timeliness,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HandoffOpen {
+    pub step_id: String,
+    pub agency_id: i64,
+    pub role: tl_core::account::Role,
+    pub started_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A row of the process control sheet (Form 06).
+#[derive(Debug, Clone, Serialize)]
+pub struct Handoff {
+    pub id: i64,
+    pub step_id: String,
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub role: tl_core::account::Role,
+    pub started_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub giver_id: Option<i64>,
+    pub giver_name: Option<String>,
+    pub handler_id: Option<i64>,
+    pub handler_name: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub decision: Option<String>,
+    pub timeliness: Option<tl_core::process::Timeliness>,
+    pub note: Option<String>,
+}
+
+/// What the processing inbox shows of a dossier.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    pub dossier: Dossier,
+    pub applicant_name: String,
+}
+
+/// The inbox of one officer: the (role, agencies) pairs they may act for, and the filters.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    pub grants: Vec<(tl_core::account::Role, Vec<i64>)>,
+    /// Only these statuses (default: processing ones, not those waiting for the applicant).
+    pub statuses: Vec<tl_core::dossier::DossierStatus>,
+    pub procedure_code: Option<String>,
+    /// Step due before this moment (late, or due soon with a later bound).
+    pub due_before: Option<DateTime<Utc>>,
+    pub due_after: Option<DateTime<Utc>>,
+    /// A dossier code prefix or part of the applicant's name (already case-folded by caller).
+    pub search: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

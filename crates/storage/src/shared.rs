@@ -942,7 +942,8 @@ macro_rules! shared_impl {
 
         const DOSSIER_COLS: &str = "d.id, d.code, d.procedure_code, d.version_no, d.agency_id, a.electronic_id AS agency_eid, \
             d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at, \
-            d.received_at, d.due_at, d.supplement_count";
+            d.received_at, d.due_at, d.supplement_count, d.step_id, d.step_agency_id, d.step_role, d.step_started_at, d.step_due_at, \
+            d.paused_at, d.supplement_due_at, d.appointed_at, d.delay_count, d.finished_at, d.outcome";
         const DOSSIER_FROM: &str = "dossiers d JOIN agencies a ON a.id = d.agency_id";
 
         fn channel_str(c: tl_core::catalog::Channel) -> &'static str {
@@ -976,6 +977,22 @@ macro_rules! shared_impl {
                 received_at: r.try_get("received_at")?,
                 due_at: r.try_get("due_at")?,
                 supplement_count: i64::from(r.try_get::<i32, _>("supplement_count")?),
+                flow: Flow {
+                    step_id: r.try_get("step_id")?,
+                    step_agency_id: r.try_get("step_agency_id")?,
+                    step_role: match r.try_get::<Option<String>, _>("step_role")? {
+                        None => None,
+                        Some(x) => Some(Role::parse(&x).ok_or_else(|| corrupt("role", &x))?),
+                    },
+                    step_started_at: r.try_get("step_started_at")?,
+                    step_due_at: r.try_get("step_due_at")?,
+                    paused_at: r.try_get("paused_at")?,
+                    supplement_due_at: r.try_get("supplement_due_at")?,
+                    appointed_at: r.try_get("appointed_at")?,
+                    delay_count: i64::from(r.try_get::<i32, _>("delay_count")?),
+                    finished_at: r.try_get("finished_at")?,
+                    outcome: r.try_get("outcome")?,
+                },
             })
         }
 
@@ -1025,7 +1042,7 @@ macro_rules! shared_impl {
             async fn update_draft(&mut self, id: i64, expected_revision: i64, answers: &serde_json::Value, now: DateTime<Utc>) -> Result<Dossier> {
                 let done = sqlx::query(
                     "UPDATE dossiers SET answers = $3, revision = revision + 1, updated_at = $4 \
-                     WHERE id = $1 AND revision = $2 AND status = 'draft'",
+                     WHERE id = $1 AND revision = $2 AND status IN ('draft', 'supplement_requested')",
                 )
                 .bind(id)
                 .bind(expected_revision)
@@ -1185,6 +1202,7 @@ macro_rules! shared_impl {
                             received_at: None,
                             due_at: None,
                             supplement_count: 0,
+                            flow: Flow::default(),
                         });
                     }
                     q.push_values(events, |mut b, (id, at, kind, status, actor, detail)| {
@@ -1242,8 +1260,197 @@ macro_rules! shared_impl {
                         Some(d) => Err(StoreError::Conflict(format!("dossier {} is at revision {} ({})", a.id, d.revision, d.status.as_str()))),
                     };
                 }
-                self.dossier_event(a.id, a.now, &a.kind, a.to, Some(a.actor_id), a.detail.clone()).await?;
+                if let Some(f) = &a.flow {
+                    sqlx::query(
+                        "UPDATE dossiers SET step_id = $2, step_agency_id = $3, step_role = $4, step_started_at = $5, step_due_at = $6, \
+                         paused_at = $7, supplement_due_at = $8, appointed_at = $9, delay_count = $10, finished_at = $11, outcome = $12 \
+                         WHERE id = $1",
+                    )
+                    .bind(a.id)
+                    .bind(&f.step_id)
+                    .bind(f.step_agency_id)
+                    .bind(f.step_role.map(Role::as_str))
+                    .bind(f.step_started_at)
+                    .bind(f.step_due_at)
+                    .bind(f.paused_at)
+                    .bind(f.supplement_due_at)
+                    .bind(f.appointed_at)
+                    .bind(f.delay_count as i32)
+                    .bind(f.finished_at)
+                    .bind(&f.outcome)
+                    .execute(self.conn())
+                    .await?;
+                }
+                if let Some(HandoffClose { opened: Some(o), decision, timeliness, note }) = &a.close_handoff {
+                    sqlx::query(
+                        "INSERT INTO dossier_handoffs (dossier_id, step_id, agency_id, role, started_at, due_at, handler_id, ended_at, decision, timeliness, note) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(a.id)
+                    .bind(&o.step_id)
+                    .bind(o.agency_id)
+                    .bind(o.role.as_str())
+                    .bind(o.started_at)
+                    .bind(o.due_at)
+                    .bind(a.actor_id)
+                    .bind(a.now)
+                    .bind(decision)
+                    .bind(timeliness.as_str())
+                    .bind(note)
+                    .execute(self.conn())
+                    .await?;
+                } else if let Some(c) = &a.close_handoff {
+                    sqlx::query(
+                        "UPDATE dossier_handoffs SET ended_at = $2, handler_id = $3, decision = $4, timeliness = $5, note = $6 \
+                         WHERE dossier_id = $1 AND ended_at IS NULL",
+                    )
+                    .bind(a.id)
+                    .bind(a.now)
+                    .bind(a.actor_id)
+                    .bind(&c.decision)
+                    .bind(c.timeliness.as_str())
+                    .bind(&c.note)
+                    .execute(self.conn())
+                    .await?;
+                }
+                if let Some(due) = a.handoff_due {
+                    sqlx::query("UPDATE dossier_handoffs SET due_at = $2 WHERE dossier_id = $1 AND ended_at IS NULL")
+                        .bind(a.id)
+                        .bind(due)
+                        .execute(self.conn())
+                        .await?;
+                }
+                if a.open_handoff {
+                    let f = a.flow.as_ref().ok_or_else(|| corrupt("hand-off", "a new step without a flow"))?;
+                    let (Some(step), Some(agency), Some(role), Some(started)) = (&f.step_id, f.step_agency_id, f.step_role, f.step_started_at)
+                    else {
+                        return Err(corrupt("hand-off", "a new step without step, agency, role and start"));
+                    };
+                    sqlx::query(
+                        "INSERT INTO dossier_handoffs (dossier_id, step_id, agency_id, role, started_at, due_at, giver_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(a.id)
+                    .bind(step)
+                    .bind(agency)
+                    .bind(role.as_str())
+                    .bind(started)
+                    .bind(f.step_due_at)
+                    .bind(a.actor_id)
+                    .execute(self.conn())
+                    .await?;
+                }
+                self.dossier_event(a.id, a.now, &a.kind, a.to, a.actor_id, a.detail.clone()).await?;
                 self.get_dossier(a.id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn list_handoffs(&mut self, dossier_id: i64) -> Result<Vec<Handoff>> {
+                let rows = sqlx::query(
+                    "SELECT h.id, h.step_id, h.agency_id, ag.name_vi AS agency_name, h.role, h.started_at, h.due_at, h.giver_id, \
+                     g.display_name AS giver_name, h.handler_id, hd.display_name AS handler_name, h.ended_at, h.decision, h.timeliness, h.note \
+                     FROM dossier_handoffs h JOIN agencies ag ON ag.id = h.agency_id \
+                     LEFT JOIN accounts g ON g.id = h.giver_id LEFT JOIN accounts hd ON hd.id = h.handler_id \
+                     WHERE h.dossier_id = $1 ORDER BY h.id",
+                )
+                .bind(dossier_id)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let role: String = r.try_get("role")?;
+                        let timeliness: Option<String> = r.try_get("timeliness")?;
+                        Ok(Handoff {
+                            id: r.try_get("id")?,
+                            step_id: r.try_get("step_id")?,
+                            agency_id: r.try_get("agency_id")?,
+                            agency_name: r.try_get("agency_name")?,
+                            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+                            started_at: r.try_get("started_at")?,
+                            due_at: r.try_get("due_at")?,
+                            giver_id: r.try_get("giver_id")?,
+                            giver_name: r.try_get("giver_name")?,
+                            handler_id: r.try_get("handler_id")?,
+                            handler_name: r.try_get("handler_name")?,
+                            ended_at: r.try_get("ended_at")?,
+                            decision: r.try_get("decision")?,
+                            timeliness: match timeliness {
+                                None => None,
+                                Some(t) => Some(tl_core::process::Timeliness::parse(&t).ok_or_else(|| corrupt("timeliness", &t))?),
+                            },
+                            note: r.try_get("note")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn list_inbox(&mut self, q: &InboxQuery) -> Result<Vec<InboxItem>> {
+                // Role names, statuses and agency ids are our own values, never raw input; the
+                // free-text parts are bound.
+                let grants: Vec<String> = q
+                    .grants
+                    .iter()
+                    .filter(|(_, agencies)| !agencies.is_empty())
+                    .map(|(role, agencies)| {
+                        let ids: Vec<String> = agencies.iter().map(i64::to_string).collect();
+                        format!("(d.step_role = '{}' AND d.step_agency_id IN ({}))", role.as_str(), ids.join(", "))
+                    })
+                    .collect();
+                if grants.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut sql = format!(
+                    "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name FROM {DOSSIER_FROM} JOIN accounts ap ON ap.id = d.applicant_id \
+                     WHERE d.step_role IS NOT NULL AND ({})",
+                    grants.join(" OR ")
+                );
+                if !q.statuses.is_empty() {
+                    let st: Vec<String> = q.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+                    sql.push_str(&format!(" AND d.status IN ({})", st.join(", ")));
+                }
+                let mut n = 2;
+                let mut binds: Vec<String> = vec![];
+                let mut times: Vec<DateTime<Utc>> = vec![];
+                if let Some(p) = &q.procedure_code {
+                    n += 1;
+                    sql.push_str(&format!(" AND d.procedure_code = ${n}"));
+                    binds.push(p.clone());
+                }
+                if let Some(s) = &q.search {
+                    n += 2;
+                    sql.push_str(&format!(" AND (d.code LIKE ${} OR LOWER(ap.display_name) LIKE ${n})", n - 1));
+                    let escaped = s.replace('\\', "").replace(['%', '_'], "");
+                    binds.push(format!("{}%", escaped.to_uppercase()));
+                    binds.push(format!("%{escaped}%"));
+                }
+                if let Some(t) = q.due_before {
+                    n += 1;
+                    sql.push_str(&format!(" AND d.step_due_at < ${n}"));
+                    times.push(t);
+                }
+                if let Some(t) = q.due_after {
+                    n += 1;
+                    sql.push_str(&format!(" AND d.step_due_at >= ${n}"));
+                    times.push(t);
+                }
+                sql.push_str(" ORDER BY d.step_due_at, d.id LIMIT $1 OFFSET $2");
+                let mut query = sqlx::query(&sql).bind(q.limit).bind(q.offset);
+                for b in &binds {
+                    query = query.bind(b);
+                }
+                for t in &times {
+                    query = query.bind(*t);
+                }
+                let rows = query.fetch_all(self.conn()).await?;
+                rows.iter().map(|r| Ok(InboxItem { dossier: dossier_row(r)?, applicant_name: r.try_get("applicant_name")? })).collect()
+            }
+
+            async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>> {
+                let sql = format!(
+                    "SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.status = 'supplement_requested' AND d.supplement_due_at < $1 \
+                     ORDER BY d.supplement_due_at LIMIT $2"
+                );
+                let rows = sqlx::query(&sql).bind(now).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(dossier_row).collect()
             }
 
             async fn list_queue(&mut self, agency_ids: &[i64], statuses: &[tl_core::dossier::DossierStatus], limit: i64) -> Result<Vec<Dossier>> {

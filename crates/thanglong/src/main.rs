@@ -355,6 +355,19 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
             }
         }
     });
+    // Supplement requests unanswered for 15 working days close their dossiers.
+    let clerk = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match tl_web::workflow::expire_supplements(&clerk, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "unanswered supplement requests closed"),
+                Err(e) => tracing::warn!(error = %e, "closing unanswered supplement requests failed"),
+            }
+        }
+    });
     let app = tl_web::router(state);
     tl_web::serve(listener, app).await.context("serving")?;
     db.close().await;

@@ -109,6 +109,12 @@ fn today() -> chrono::NaiveDate {
     crate::portal::today()
 }
 
+/// Whether the applicant may change the answers and files: a draft, or a dossier the agency
+/// asked to supplement.
+pub fn editable(d: &Dossier) -> bool {
+    matches!(d.status, DossierStatus::Draft | DossierStatus::SupplementRequested)
+}
+
 pub async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
     let me = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
@@ -304,7 +310,7 @@ pub async fn edit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         return Ok(sign_in_first(&format!("/dossiers/{id}/edit")));
     }
     let d = load_own(&st, &v, &id).await?;
-    if d.status != DossierStatus::Draft {
+    if !editable(&d) {
         return Ok(see_other(&format!("/dossiers/{}", d.id)));
     }
     let (p, form) = form_of(&st, &d).await?;
@@ -383,7 +389,7 @@ pub async fn save_step(
     }
     let p = Pairs::from_request(req, &st).await?;
     let d = load_own(&st, &v, &id).await?;
-    if d.status != DossierStatus::Draft {
+    if !editable(&d) {
         return Ok(see_other(&format!("/dossiers/{}", d.id)));
     }
     let (proc, form) = form_of(&st, &d).await?;
@@ -491,7 +497,7 @@ pub async fn review(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         return Ok(sign_in_first(&format!("/dossiers/{id}/review")));
     }
     let d = load_own(&st, &v, &id).await?;
-    if d.status != DossierStatus::Draft {
+    if !editable(&d) {
         return Ok(see_other(&format!("/dossiers/{}", d.id)));
     }
     let (proc, form) = form_of(&st, &d).await?;
@@ -500,7 +506,7 @@ pub async fn review(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
 
 pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
     let d = load_own(&st, &v, &id).await?;
-    if d.status == DossierStatus::Draft {
+    if editable(&d) {
         let (proc, form) = form_of(&st, &d).await?;
         let mut errors = form.validate(&d.answers, &ValidationContext { today: today(), admin_units: None }).err().unwrap_or_default();
         errors.extend(crate::uploads::check_attachments(&st, &d, &form).await?);
@@ -509,6 +515,10 @@ pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         }
     }
     let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).unwrap_or(d.revision);
+    if d.status == DossierStatus::SupplementRequested {
+        let done = crate::workflow::supplemented(&st, &v, &d, revision, vec![]).await?;
+        return Ok(see_other(&format!("/dossiers/{}?supplemented=1", done.id)));
+    }
     let filing = tl_storage::filer::Filing::Draft { id: d.id, revision, day: today(), now: Utc::now() };
     let filed = st.filer.file(filing).await.map_err(|e| match e {
         tl_storage::StoreError::Conflict(_) => {
@@ -535,6 +545,7 @@ pub struct ListQuery {
     saved: Option<String>,
     deleted: Option<String>,
     filed: Option<String>,
+    supplemented: Option<String>,
 }
 
 /// "Hồ sơ của tôi": drafts and filed dossiers, newest first.
@@ -569,8 +580,16 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     let last_decision = history
         .iter()
         .rev()
-        .find(|e| matches!(e.kind.as_str(), "received" | "supplement_requested" | "refused"))
-        .map(|e| json!({"kind": e.kind, "at": e.at, "missing": e.detail.get("missing"), "reasons": e.detail.get("reasons")}));
+        .find(|e| {
+            matches!(e.kind.as_str(), "received" | "supplement_requested" | "refused" | "decision.refuse" | "delayed" | "supplemented")
+        })
+        .filter(|e| e.kind != "supplemented")
+        .map(|e| {
+            let kind = if e.kind == "decision.refuse" { "refused" } else { e.kind.as_str() };
+            json!({"kind": kind, "at": e.at, "missing": e.detail.get("missing"), "reasons": e.detail.get("reasons"),
+                   "reason": e.detail.get("reason"), "due_at": e.detail.get("due_at")})
+        });
+    let flow = crate::workflow::page_view(&st, &v, &d, &proc).await?;
     let can_receive = crate::office::can_receive(&v, &d);
     let reception_left = if can_receive {
         let cal = st.calendar.get(&st).await?;
@@ -579,8 +598,11 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         None
     };
     let ctx = minijinja::context! {
+        clock => flow.clock, step => flow.step, can_act => flow.can_act, decisions => flow.decisions, can_delay => flow.can_delay,
+        can_supplement => flow.can_supplement, supplement_until => d.flow.supplement_due_at, handoffs => flow.handoffs,
+        can_withdraw => flow.can_withdraw,
         can_receive => can_receive, reception_left => reception_left.map(|m| json!({"minutes": m, "h": m.abs() / 60, "m": m.abs() % 60, "late": m < 0})),
-        last_decision => last_decision, acted => q.acted.is_some(),
+        last_decision => last_decision, acted => q.acted.is_some(), supplemented_now => q.supplemented.is_some(),
         files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),

@@ -23,6 +23,7 @@ pub mod security;
 pub mod templates;
 pub mod uploads;
 mod web;
+pub mod workflow;
 
 pub use error::{AppError, AppResult};
 pub use security::{hash_password, new_token, sha256_hex};
@@ -149,6 +150,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/calendar", get(calendar::show).post(calendar::update))
         .route("/office", get(office::queue))
         .route("/dossiers/{id}/reception", post(office::receive))
+        .route("/office/inbox", get(workflow::inbox))
+        .route("/dossiers/{id}/decide", post(workflow::decide))
+        .route("/dossiers/{id}/delay", post(workflow::delay))
+        .route("/dossiers/{id}/withdraw", post(workflow::withdraw))
+        .route("/dossiers/{id}/stop", post(workflow::stop))
         .route("/dossiers/{id}", get(filing::show))
         .route("/dossiers/{id}/receipt.pdf", get(receipt::pdf))
         .route(

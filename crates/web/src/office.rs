@@ -11,7 +11,7 @@ use crate::web::{render, see_other, Visitor};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tl_core::account::Role;
 use tl_core::calendar::{Calendar, OfficeHours};
 use tl_core::dossier::DossierStatus;
-use tl_storage::{Dossier, DossierAction};
+use tl_storage::Dossier;
 
 /// The working calendar as the back office reads it: rebuilt when an administrator changes it
 /// (checked at most once a second, like the catalog).
@@ -66,17 +66,12 @@ impl CalendarCache {
 /// Online dossiers must be accepted or sent back within 8 working hours of filing.
 pub const RECEPTION_MINUTES: i64 = 8 * 60;
 
-fn local(t: chrono::DateTime<Utc>) -> NaiveDateTime {
-    tl_core::time::to_local(t).naive_local()
-}
-
-fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
-    t.and_local_timezone(tl_core::time::vn_offset()).single().expect("fixed offset").with_timezone(&Utc)
-}
+use crate::workflow::{local, utc};
 
 /// Working minutes left of the reception limit for a dossier filed online.
 pub fn reception_left(cal: &Calendar, d: &Dossier, now: chrono::DateTime<Utc>) -> Option<i64> {
-    let filed = d.submitted_at?;
+    // A completed supplement starts the 8 hours again.
+    let filed = d.flow.step_started_at.or(d.submitted_at)?;
     (d.channel == tl_core::catalog::Channel::Online && d.status == DossierStatus::Submitted)
         .then(|| RECEPTION_MINUTES - cal.working_minutes_between(cal.effective_start(local(filed), None), local(now)))
 }
@@ -151,42 +146,16 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
     let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).ok_or_else(|| {
         AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản hồ sơ.", "The form does not name the dossier revision.")
     })?;
-    let lines = |k: &str| -> Vec<String> {
-        p.get(k)
-            .unwrap_or("")
-            .lines()
-            .map(|l| l.trim().trim_start_matches(['-', '•', '*']).trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .take(50)
-            .collect()
-    };
+    let lines = |k: &str| crate::workflow::lines(&p, k);
     let now = Utc::now();
-    let mut action = DossierAction {
-        id: d.id,
-        expected_revision: revision,
-        from: vec![DossierStatus::Submitted],
-        to: DossierStatus::Accepted,
-        kind: String::new(),
-        actor_id: me.id,
-        detail: json!({}),
-        now,
-        received_at: None,
-        due_at: None,
-        supplement: false,
-    };
+    let mut action = crate::workflow::base_action(&d, revision, Some(me.id), now);
+    action.from = vec![DossierStatus::Submitted];
+    action.to = DossierStatus::Accepted;
     match p.get("action").unwrap_or("") {
         "accept" => {
-            let snap = st.catalog.snapshot(&st.db).await?;
-            let proc = snap.procedure(&st.db, &d.procedure_code, Some(d.version_no)).await?.ok_or(AppError::NotFound)?;
-            let cal = st.calendar.get(&st).await?;
-            let due = proc.version.time_limit_for(d.channel).map(|t| {
-                let cutoff = t.cutoff.as_deref().and_then(|c| chrono::NaiveTime::parse_from_str(c, "%H:%M").ok());
-                utc(cal.due(local(now), t.value, t.unit, cutoff))
-            });
+            crate::workflow::accept_action(&st, &d, now, &mut action).await?;
             action.kind = "received".into();
-            action.received_at = Some(now);
-            action.due_at = due;
-            action.detail = json!({"form": "01", "due_at": due});
+            action.detail = json!({"form": "01", "due_at": action.due_at});
         }
         "supplement" => {
             let missing = lines("missing");
@@ -197,10 +166,13 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
                     "List everything to add, all at once (one item per line).",
                 ));
             }
+            let cal = st.calendar.get(&st).await?;
+            let until = utc(cal.due(local(now), crate::workflow::SUPPLEMENT_WORKING_DAYS, tl_core::catalog::TimeUnit::WorkingDays, None));
             action.to = DossierStatus::SupplementRequested;
             action.kind = "supplement_requested".into();
             action.supplement = true;
-            action.detail = json!({"form": "02", "missing": missing});
+            action.flow = Some(tl_storage::Flow { supplement_due_at: Some(until), ..d.flow.clone() });
+            action.detail = json!({"form": "02", "missing": missing, "until": until});
         }
         "refuse" => {
             let reasons = lines("reasons");
@@ -209,6 +181,7 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
             }
             action.to = DossierStatus::NotAccepted;
             action.kind = "refused".into();
+            action.flow = Some(tl_storage::Flow { finished_at: Some(now), outcome: Some("not_accepted".into()), ..d.flow.clone() });
             action.detail = json!({"form": "03", "reasons": reasons});
         }
         _ => return Err(AppError::invalid("bad_action", "Thao tác không hợp lệ.", "Unknown action.")),

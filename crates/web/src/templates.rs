@@ -26,6 +26,7 @@ sources!(
     "lookup.html",
     "counter.html",
     "office/queue.html",
+    "office/inbox.html",
     "filing/fields.html",
     "filing/step.html",
     "filing/review.html",

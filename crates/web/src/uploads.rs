@@ -16,7 +16,6 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tl_core::dossier::DossierStatus;
 use tl_core::form::{FieldKind, FormDef};
 use tl_storage::{Dossier, StoredFile};
 use tokio::io::AsyncWriteExt;
@@ -278,7 +277,7 @@ pub async fn upload_form(
 ) -> AppResult<Response> {
     let me = v.require_account()?.clone();
     let d = load_own(&st, &v, &id).await?;
-    if d.status != DossierStatus::Draft {
+    if !crate::filing::editable(&d) {
         return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
     }
     let (proc, form) = form_of(&st, &d).await?;
@@ -389,7 +388,7 @@ pub async fn upload_api(
         .await?
         .filter(|d| d.applicant_id == me.id || d.acted_by_id == me.id)
         .ok_or(AppError::NotFound)?;
-    if d.status != DossierStatus::Draft {
+    if !crate::filing::editable(&d) {
         return Err(AppError::Conflict("hồ sơ đã nộp / the dossier was already filed".into()));
     }
     let (_, form) = form_of(&st, &d).await?;

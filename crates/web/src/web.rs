@@ -72,6 +72,7 @@ impl Visitor {
             is_admin => self.is_admin(),
             can_edit_catalog => self.can_edit_catalog(),
             is_reception => self.roles.iter().any(|g| g.role == tl_core::account::Role::Reception),
+            is_handler => self.roles.iter().any(|g| crate::filing::HANDLING_ROLES.contains(&g.role)),
         }
     }
 }

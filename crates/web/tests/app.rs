@@ -14,6 +14,7 @@ use tower::ServiceExt;
 const SEED: &str = include_str!("../../thanglong/seed/catalog.yaml");
 
 struct App {
+    state: tl_web::AppState,
     router: Router,
     db: Arc<dyn Database>,
     files_dir: std::path::PathBuf,
@@ -59,8 +60,9 @@ async fn apps() -> Vec<App> {
         let files_dir = std::env::temp_dir().join(format!("tl-files-{}-{}", std::process::id(), tl_web::new_token("")[..8].to_owned()));
         let config = tl_web::WebConfig { login_attempts_per_ip: 1000, max_file_bytes: 256 * 1024, files_dir, ..Default::default() };
         let files_dir = config.files_dir.clone();
-        let router = tl_web::router(tl_web::state(db.clone(), config));
-        out.push(App { router, db, files_dir, cookies: HashMap::new(), name });
+        let state = tl_web::state(db.clone(), config);
+        let router = tl_web::router(state.clone());
+        out.push(App { state, router, db, files_dir, cookies: HashMap::new(), name });
     }
     out
 }
@@ -1620,8 +1622,9 @@ async fn with_s3_configured_uploads_live_in_the_bucket_and_are_served_from_it() 
     let files_dir = std::env::temp_dir().join(format!("tl-s3-files-{}", std::process::id()));
     let config =
         tl_web::WebConfig { login_attempts_per_ip: 1000, files_dir: files_dir.clone(), s3: Some(s3.config.clone()), ..Default::default() };
-    let router = tl_web::router(tl_web::state(db.clone(), config));
-    let mut app = App { router, db, files_dir: files_dir.clone(), cookies: HashMap::new(), name: "sqlite+s3" };
+    let state = tl_web::state(db.clone(), config);
+    let router = tl_web::router(state.clone());
+    let mut app = App { state, router, db, files_dir: files_dir.clone(), cookies: HashMap::new(), name: "sqlite+s3" };
     let ready = app.get("/readyz").await;
     assert_eq!(ready.json()["files"], "s3", "{}", ready.body);
     publish_upload_form(&app).await;
@@ -1730,19 +1733,23 @@ async fn administrators_confirm_the_lunar_proposals_and_edit_the_working_calenda
 }
 
 async fn publish_text_form(app: &App) {
+    publish_text_form_for(app, "1.001193").await;
+}
+
+async fn publish_text_form_for(app: &App, code: &str) {
     let form: tl_core::form::FormDef =
         serde_json::from_value(serde_json::json!({"steps": [{"key": "main", "title": {"vi": "Thông tin"}, "fields": [
             {"key": "child_name", "label": {"vi": "Họ và tên"}, "required": true, "type": {"kind": "text"}}
         ]}]}))
         .unwrap();
     let today = tl_web::portal::today();
-    let current = app.db.read().await.unwrap().get_procedure("1.001193", today, None).await.unwrap().unwrap();
+    let current = app.db.read().await.unwrap().get_procedure(code, today, None).await.unwrap().unwrap();
     if current.version.effective_from != today {
         let mut v = current.version.clone();
         v.effective_from = today;
         v.form = Some(form);
         let mut w = app.db.begin().await.unwrap();
-        w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+        w.add_procedure_version(code, &v, None, chrono::Utc::now()).await.unwrap();
         w.commit().await.unwrap();
     }
     tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
@@ -1908,5 +1915,248 @@ async fn the_calendar_is_read_again_after_a_second_and_follows_changes() {
             assert_eq!(page.status, StatusCode::OK, "{n}: round {round}");
             tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         }
+    }
+}
+
+impl App {
+    /// Another browser on the same server (its own cookies).
+    fn second_browser(&self) -> App {
+        App {
+            state: self.state.clone(),
+            router: self.router.clone(),
+            db: self.db.clone(),
+            files_dir: self.files_dir.clone(),
+            cookies: HashMap::new(),
+            name: self.name,
+        }
+    }
+
+    async fn dossier(&self, id: i64) -> tl_storage::Dossier {
+        self.db.read().await.unwrap().get_dossier(id).await.unwrap().unwrap()
+    }
+
+    async fn file_for(&mut self, token: &str, code: &str, key: &str, name: &str) -> i64 {
+        let body = format!(r#"{{"procedure": "{code}", "agency": "H26.31", "submit": true, "answers": {{"child_name": "{name}"}}}}"#);
+        let p = self.json("POST", "/api/v1/dossiers", token, &body, Some(key)).await;
+        assert_eq!(p.status, StatusCode::CREATED, "{}: {}", self.name, p.body);
+        p.json()["id"].as_i64().unwrap()
+    }
+
+    async fn act(&mut self, path: &str, id: i64, fields: &[(&str, &str)]) -> Page {
+        let rev = self.dossier(id).await.revision.to_string();
+        let mut all = vec![("revision", rev.as_str())];
+        all.extend_from_slice(fields);
+        self.post(&format!("/dossiers/{id}/{path}"), &all).await
+    }
+}
+
+#[tokio::test]
+async fn a_dossier_goes_through_its_process_with_a_control_sheet_a_paused_clock_and_one_of_two_approvals() {
+    use tl_core::account::Role;
+    use tl_core::dossier::DossierStatus as S;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let a = app.file_for(&token, "1.001193", "p-a", "Lê Minh An").await;
+        let b = app.file_for(&token, "1.001193", "p-b", "Lê Minh Bảo").await;
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("chuyenvien", "Chuyên viên Ba Đình 2026", "H26.31", &[Role::Specialist]).await;
+        app.add_officer("lanhdao1", "Lãnh đạo Ba Đình 2026", "H26.31", &[Role::Leader]).await;
+        app.add_officer("lanhdao2", "Lãnh đạo thứ hai 2026", "H26.31", &[Role::Leader]).await;
+        app.add_officer("chuyenvien.khac", "Chuyên viên nơi khác 2026", "H26.50", &[Role::Specialist]).await;
+
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        for id in [a, b] {
+            assert_eq!(app.act("reception", id, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        }
+        let d = app.dossier(a).await;
+        assert_eq!((d.status, d.flow.step_id.as_deref(), d.flow.step_role), (S::Accepted, Some("review"), Some(Role::Specialist)), "{n}");
+        assert_eq!(d.flow.appointed_at, d.due_at, "{n}: Form 01's appointment is kept");
+        assert!(d.flow.step_due_at.unwrap() <= d.due_at.unwrap(), "{n}: a step is never due after the dossier");
+        let sheet = app.db.read().await.unwrap().list_handoffs(a).await.unwrap();
+        assert_eq!(sheet.len(), 2, "{n}: the reception row and the open review row");
+        assert_eq!((sheet[0].step_id.as_str(), sheet[0].decision.as_deref()), ("reception", Some("accept")), "{n}");
+        assert!(
+            sheet[0].ended_at.is_some() && sheet[1].ended_at.is_none() && sheet[1].giver_name.as_deref() == Some("Cán bộ motcua"),
+            "{n}"
+        );
+        // Reception officers have no processing decisions at the review step.
+        assert_eq!(app.act("decide", a, &[("decision", "propose")]).await.status, StatusCode::FORBIDDEN, "{n}");
+        app.post("/signout", &[]).await;
+
+        // Another agency's specialist neither sees nor acts.
+        app.sign_in("chuyenvien.khac", "Chuyên viên nơi khác 2026").await;
+        assert!(!app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        assert_eq!(app.act("decide", a, &[("decision", "propose")]).await.status, StatusCode::NOT_FOUND, "{n}");
+        app.post("/signout", &[]).await;
+
+        app.sign_in("chuyenvien", "Chuyên viên Ba Đình 2026").await;
+        let inbox = app.get("/office/inbox").await;
+        assert_eq!(inbox.status, StatusCode::OK, "{n}: {}", inbox.body);
+        assert!(inbox.has("Hồ sơ cần xử lý") && inbox.has(&format!("/dossiers/{a}\"")) && inbox.has(&format!("/dossiers/{b}\"")), "{n}");
+        assert!(inbox.has("Chuyên viên thẩm định hồ sơ") && inbox.has("Lê Thị Hoa"), "{n}");
+        let code = d.code.clone().unwrap();
+        let found = app.get(&format!("/office/inbox?q={}", &code)).await;
+        assert!(found.has(&format!("/dossiers/{a}\"")) && !found.has(&format!("/dossiers/{b}\"")), "{n}: search by code");
+        assert!(app.get("/office/inbox?q=th%E1%BB%8B+hoa").await.has(&format!("/dossiers/{a}\"")), "{n}: search by name");
+        assert!(!app.get("/office/inbox?q=Nguy%E1%BB%85n").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        assert!(!app.get("/office/inbox?state=late").await.has(&format!("/dossiers/{a}\"")), "{n}: nothing is late yet");
+        assert!(!app.get("/office/inbox?procedure=2.000488").await.has(&format!("/dossiers/{a}\"")), "{n}: procedure filter");
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Xử lý hồ sơ") && page.has("Trình lãnh đạo phê duyệt") && page.has("Phiếu kiểm soát quá trình"), "{n}");
+
+        // A supplement during processing pauses the clock; the citizen completes it online.
+        assert_eq!(app.act("decide", a, &[("decision", "supplement"), ("missing", "")]).await.status, StatusCode::BAD_REQUEST, "{n}");
+        let p = app.act("decide", a, &[("decision", "supplement"), ("missing", "Bản sao giấy chứng sinh rõ nét hơn")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let paused = app.dossier(a).await;
+        assert_eq!(paused.status, S::SupplementRequested, "{n}");
+        assert!(paused.flow.paused_at.is_some() && paused.flow.supplement_due_at.is_some(), "{n}");
+        assert!(!app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}: waiting dossiers leave the work list");
+        assert!(app.get("/office/inbox?status=waiting").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        app.post("/signout", &[]).await;
+
+        let mut w = app.db.begin().await.unwrap();
+        let acc = w.find_account_by_login("001303012345").await.unwrap().unwrap();
+        w.set_password_hash(acc.id, &tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap(), chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        app.sign_in("001303012345", "Mật khẩu của Hoa 2026").await;
+        let mine = app.get(&format!("/dossiers/{a}")).await;
+        assert!(mine.has("Bản sao giấy chứng sinh rõ nét hơn") && mine.has("Bổ sung hồ sơ") && mine.has("Tạm dừng tính thời gian"), "{n}");
+        assert_eq!(app.get(&format!("/dossiers/{a}/edit?step=0")).await.status, StatusCode::OK, "{n}: the answers open again");
+        let rev = app.dossier(a).await.revision.to_string();
+        let saved =
+            app.post(&format!("/dossiers/{a}/edit?step=0"), &[("revision", &rev), ("child_name", "Lê Minh Anh"), ("action", "next")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{n}: {}", saved.body);
+        let done = app.act("submit", a, &[]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{n}: {}", done.body);
+        let resumed = app.dossier(a).await;
+        assert_eq!((resumed.status, resumed.answers["child_name"].as_str()), (S::Processing, Some("Lê Minh Anh")), "{n}");
+        assert!(resumed.flow.paused_at.is_none() && resumed.due_at >= paused.due_at, "{n}: the clock resumes, never earlier");
+        assert!(app.get(&format!("/dossiers/{a}?supplemented=1")).await.has("Đã nộp bổ sung"), "{n}");
+        assert_eq!(app.get(&format!("/dossiers/{a}/edit")).await.status, StatusCode::SEE_OTHER, "{n}: closed again");
+        app.post("/signout", &[]).await;
+
+        app.sign_in("chuyenvien", "Chuyên viên Ba Đình 2026").await;
+        assert_eq!(app.act("decide", a, &[("decision", "nope")]).await.status, StatusCode::BAD_REQUEST, "{n}");
+        assert_eq!(app.act("decide", a, &[("decision", "propose"), ("note", "Đủ điều kiện")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.act("decide", a, &[("decision", "propose")]).await.status, StatusCode::FORBIDDEN, "{n}: it left the specialist");
+        app.post("/signout", &[]).await;
+
+        // Two leaders approve the same revision at the same moment: exactly one wins.
+        app.sign_in("lanhdao1", "Lãnh đạo Ba Đình 2026").await;
+        let mut other = app.second_browser();
+        other.sign_in("lanhdao2", "Lãnh đạo thứ hai 2026").await;
+        assert!(app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        let rev = app.dossier(a).await.revision.to_string();
+        other.get("/").await;
+        let path = format!("/dossiers/{a}/decide");
+        let fields = [("revision", rev.as_str()), ("decision", "approve")];
+        let (x, y) = tokio::join!(app.post(&path, &fields), other.post(&path, &fields));
+        let mut statuses = [x.status, y.status];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::CONFLICT], "{n}: {} / {}", x.body, y.body);
+        assert!(x.has("vừa được cán bộ khác xử lý") || y.has("vừa được cán bộ khác xử lý"), "{n}");
+        let approved = app.dossier(a).await;
+        assert_eq!(
+            (approved.status, approved.flow.outcome.as_deref(), approved.flow.step_id.as_deref()),
+            (S::Processed, Some("approved"), Some("return")),
+            "{n}"
+        );
+        let events = app.db.read().await.unwrap().list_dossier_events(a).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == "decision.approve").count(), 1, "{n}");
+        app.post("/signout", &[]).await;
+
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        assert_eq!(app.act("decide", a, &[("decision", "return")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        let returned = app.dossier(a).await;
+        assert_eq!((returned.status, returned.flow.step_role), (S::ResultReturned, None), "{n}");
+        assert!(returned.flow.finished_at.is_some(), "{n}");
+        let sheet = app.db.read().await.unwrap().list_handoffs(a).await.unwrap();
+        let steps: Vec<&str> = sheet.iter().map(|h| h.step_id.as_str()).collect();
+        assert_eq!(steps, ["reception", "review", "approve", "return"], "{n}");
+        assert!(sheet.iter().all(|h| h.ended_at.is_some() && h.timeliness.is_some()), "{n}: every row closed with its timeliness");
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Đã trả kết quả") && page.has("Lãnh đạo phê duyệt, ký số kết quả") && page.has("Đúng hạn"), "{n}");
+        assert!(!page.has("name=\"decision\""), "{n}: nothing left to decide");
+
+        // The applicant withdraws B; the specialist confirms and the dossier stops (Form 05).
+        app.post("/signout", &[]).await;
+        app.sign_in("001303012345", "Mật khẩu của Hoa 2026").await;
+        assert_eq!(app.act("withdraw", b, &[("reason", "Đã nộp nhầm")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.dossier(b).await.status, S::WithdrawalRequested, "{n}");
+        assert_eq!(app.act("withdraw", a, &[]).await.status, StatusCode::BAD_REQUEST, "{n}: a decided dossier cannot be withdrawn");
+        app.post("/signout", &[]).await;
+        app.sign_in("chuyenvien", "Chuyên viên Ba Đình 2026").await;
+        assert!(app.get("/office/inbox?status=withdrawal").await.has(&format!("/dossiers/{b}\"")), "{n}");
+        assert_eq!(app.act("stop", b, &[]).await.status, StatusCode::SEE_OTHER, "{n}");
+        let stopped = app.dossier(b).await;
+        assert_eq!((stopped.status, stopped.flow.outcome.as_deref(), stopped.flow.step_role), (S::Stopped, Some("withdrawn"), None), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn a_delay_is_allowed_once_before_the_deadline_and_unanswered_supplements_close() {
+    use tl_core::account::Role;
+    use tl_core::dossier::DossierStatus as S;
+    for mut app in apps().await {
+        let n = app.name;
+        // Re-registration of a birth: 5 working days.
+        publish_text_form_for(&app, "1.004884").await;
+        publish_text_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let a = app.file_for(&token, "1.004884", "d-a", "Lê Minh An").await;
+        let c = app.file_for(&token, "1.001193", "d-c", "Lê Minh Cường").await;
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("lanhdao", "Lãnh đạo Ba Đình 2026", "H26.31", &[Role::Leader]).await;
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        assert_eq!(app.act("reception", a, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(
+            app.act("reception", c, &[("action", "supplement"), ("missing", "Giấy chứng sinh")]).await.status,
+            StatusCode::SEE_OTHER,
+            "{n}"
+        );
+        app.post("/signout", &[]).await;
+
+        app.sign_in("lanhdao", "Lãnh đạo Ba Đình 2026").await;
+        let d = app.dossier(a).await;
+        let due = tl_core::time::to_local(d.due_at.unwrap()).date_naive();
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)"), "{n}");
+        let fmt = |x: chrono::NaiveDate| x.format("%d/%m/%Y").to_string();
+        let cal = tl_core::calendar::Calendar::weekdays_only(tl_core::calendar::OfficeHours::standard());
+        let later = cal.nth_working_day_after(due, 3);
+        for (date, reason, why) in [
+            (fmt(later), "", "reason_required"),
+            (fmt(due), "Cần xác minh thêm", "not after the appointment"),
+            ("31/02/2027".to_owned(), "Cần xác minh thêm", "no such date"),
+        ] {
+            let p = app.act("delay", a, &[("new_date", &date), ("reason", reason)]).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {why}");
+        }
+        assert_eq!(app.dossier(a).await.revision, d.revision, "{n}: refusals change nothing");
+        let p = app.act("delay", a, &[("new_date", &fmt(later)), ("reason", "Cần xác minh thêm với cơ quan khác")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let delayed = app.dossier(a).await;
+        assert_eq!(tl_core::time::to_local(delayed.due_at.unwrap()).date_naive(), later, "{n}");
+        assert_eq!(
+            (delayed.flow.delay_count, delayed.flow.appointed_at),
+            (1, d.flow.appointed_at),
+            "{n}: the 766 index keeps the first appointment"
+        );
+        let again = app.act("delay", a, &[("new_date", &fmt(cal.nth_working_day_after(later, 2))), ("reason", "Lần nữa")]).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(again.has("chỉ cho phép xin lỗi, hẹn lại một lần"), "{n}");
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Cần xác minh thêm với cơ quan khác") && page.has("đã xin lỗi, hẹn lại"), "{n}");
+
+        // 15 working days later an unanswered supplement request closes the dossier.
+        let now = chrono::Utc::now();
+        assert_eq!(tl_web::workflow::expire_supplements(&app.state, now).await.unwrap(), 0, "{n}: not yet");
+        let closed = tl_web::workflow::expire_supplements(&app.state, now + chrono::Duration::days(30)).await.unwrap();
+        assert_eq!(closed, 1, "{n}");
+        let c = app.dossier(c).await;
+        assert_eq!((c.status, c.flow.outcome.as_deref()), (S::Stopped, Some("expired")), "{n}");
     }
 }
