@@ -141,12 +141,57 @@ pub async fn accept_action(st: &AppState, d: &Dossier, now: DateTime<Utc>, actio
     Ok(())
 }
 
-/// Whether `v` may act on the step `d` waits at.
-pub fn can_act(v: &Visitor, d: &Dossier, agencies: &[AgencyRow]) -> bool {
+/// Who takes a back-office action: a signed-in officer in the browser, or an API client acting
+/// with an officer's token (the GovStack operator side). Audit records name them and where
+/// the request came from.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account: tl_storage::Account,
+    pub roles: Vec<tl_core::account::RoleGrant>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    pub fn of(v: &Visitor) -> AppResult<Actor> {
+        Ok(Actor {
+            account: v.require_account()?.clone(),
+            roles: v.roles.clone(),
+            ip: Some(v.ip.to_string()),
+            request_id: Some(v.request_id.clone()).filter(|r| !r.is_empty()),
+        })
+    }
+
+    fn audit(&self, action: &str, target: i64, detail: Value) -> tl_storage::AuditEntry {
+        tl_storage::AuditEntry {
+            at: Utc::now(),
+            actor_id: Some(self.account.id),
+            actor_label: self.account.login.clone(),
+            action: action.into(),
+            target_type: "dossier".into(),
+            target_id: target.to_string(),
+            detail,
+            ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    fn officer(&self) -> bool {
+        self.account.kind == tl_core::account::AccountKind::Officer
+    }
+}
+
+/// Whether `who` may act on the step `d` waits at: an officer holding the step's role at the
+/// step's agency or above.
+pub fn may_act(who: &Actor, d: &Dossier, agencies: &[AgencyRow]) -> bool {
     let (Some(role), Some(aid)) = (d.flow.step_role, d.flow.step_agency_id) else { return false };
     let Some(eid) = agencies.iter().find(|a| a.id == aid).map(|a| a.electronic_id.as_str()) else { return false };
-    v.account.as_ref().is_some_and(|a| a.kind == tl_core::account::AccountKind::Officer)
-        && v.roles.iter().any(|g| g.role == role && g.covers(eid))
+    who.officer() && who.roles.iter().any(|g| g.role == role && g.covers(eid))
+}
+
+/// The same for a browser visitor.
+pub fn can_act(v: &Visitor, d: &Dossier, agencies: &[AgencyRow]) -> bool {
+    Actor::of(v).is_ok_and(|a| may_act(&a, d, agencies))
 }
 
 fn conflict() -> AppError {
@@ -174,21 +219,13 @@ pub fn lines(p: &Pairs, k: &str) -> Vec<String> {
 }
 
 /// Commits an action with its audit record, or reports the conflict.
-async fn commit(st: &AppState, v: &Visitor, action: &DossierAction) -> AppResult<Dossier> {
+async fn commit(st: &AppState, who: &Actor, action: &DossierAction) -> AppResult<Dossier> {
     let mut w = st.db.begin().await?;
     let done = w.act_on_dossier(action).await.map_err(|e| match e {
         tl_storage::StoreError::Conflict(_) => conflict(),
         other => other.into(),
     })?;
-    w.append_audit(&crate::auth::audit(
-        v,
-        None,
-        &format!("dossier.{}", action.kind),
-        "dossier",
-        &action.id.to_string(),
-        action.detail.clone(),
-    ))
-    .await?;
+    w.append_audit(&who.audit(&format!("dossier.{}", action.kind), action.id, action.detail.clone())).await?;
     w.commit().await?;
     Ok(done)
 }
@@ -213,15 +250,42 @@ pub(crate) fn base_action(d: &Dossier, revision: i64, actor: Option<i64>, now: D
     }
 }
 
+/// What an officer writes with a decision.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionInput {
+    pub note: Option<String>,
+    /// Everything the applicant must add (a supplement request), one item each.
+    pub missing: Vec<String>,
+    /// Reasons for a refusal.
+    pub reasons: Vec<String>,
+}
+
 /// POST /dossiers/{id}/decide — a decision of the step the dossier waits at.
 pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
-    let me = v.require_account()?.clone();
+    let who = Actor::of(&v)?;
     let d = load_visible(&st, &v, &id).await?;
+    let input = DecisionInput {
+        note: p.get("note").map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(2000).collect()),
+        missing: lines(&p, "missing"),
+        reasons: lines(&p, "reasons"),
+    };
+    let done = apply_decision(&st, &who, &d, revision_of(&p)?, p.get("decision").unwrap_or(""), &input).await?;
+    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+}
+
+/// Takes decision `key` of the step `d` waits at, if `who` may and `d` is still at `revision`.
+pub async fn apply_decision(
+    st: &AppState,
+    who: &Actor,
+    d: &Dossier,
+    revision: i64,
+    key: &str,
+    input: &DecisionInput,
+) -> AppResult<Dossier> {
     let agencies = st.db.read().await?.list_agencies().await?;
-    if !can_act(&v, &d, &agencies) {
+    if !may_act(who, d, &agencies) {
         return Err(AppError::Forbidden);
     }
-    let revision = revision_of(&p)?;
     if d.revision != revision {
         return Err(conflict());
     }
@@ -232,7 +296,7 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
             "The dossier is waiting for the applicant or has ended; no decision can be taken now.",
         ));
     }
-    let proc = procedure_of(&st, &d).await?;
+    let proc = procedure_of(st, d).await?;
     let process = proc.version.process();
     let step = d.flow.step_id.as_deref().and_then(|s| process.step(s)).ok_or_else(|| {
         AppError::invalid(
@@ -241,15 +305,14 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
             "The dossier is not at a step of the current process.",
         )
     })?;
-    let key = p.get("decision").unwrap_or("");
     let decision = step.decisions.iter().find(|x| x.id == key).ok_or_else(|| {
         AppError::invalid("bad_decision", "Quyết định không có ở bước này.", "That decision is not available at this step.")
     })?;
     let now = Utc::now();
-    let cal = st.calendar.get(&st).await?;
-    let note = p.get("note").map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(2000).collect::<String>());
+    let cal = st.calendar.get(st).await?;
+    let note = input.note.clone();
     let timeliness = d.flow.step_due_at.map_or(Timeliness::OnTime, |due| Timeliness::of(local(now), local(due)));
-    let mut a = base_action(&d, revision, Some(me.id), now);
+    let mut a = base_action(d, revision, Some(who.account.id), now);
     a.kind = format!("decision.{}", decision.kind.as_str());
     a.close_handoff = Some(HandoffClose { opened: None, decision: decision.id.clone(), timeliness, note: note.clone() });
     let mut detail = json!({"step": step.id, "decision": decision.id, "kind": decision.kind.as_str(), "note": note});
@@ -257,7 +320,7 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
     match decision.kind {
         DecisionKind::Forward | DecisionKind::SendBack | DecisionKind::Transfer => {
             let to = target.ok_or(AppError::NotFound)?;
-            let agency = step_agency(&agencies, &d, to)?;
+            let agency = step_agency(&agencies, d, to)?;
             a.flow = Some(enter(&cal, &d.flow, to, agency, now, d.due_at));
             a.open_handoff = true;
             a.to = if d.status == DossierStatus::Processed { DossierStatus::Processed } else { DossierStatus::Processing };
@@ -265,8 +328,7 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
             detail["agency"] = json!(agency.electronic_id);
         }
         DecisionKind::Supplement => {
-            let missing = lines(&p, "missing");
-            if missing.is_empty() {
+            if input.missing.is_empty() {
                 return Err(AppError::invalid(
                     "missing_required",
                     "Liệt kê đầy đủ, một lần, mọi giấy tờ hoặc nội dung cần bổ sung (mỗi dòng một mục).",
@@ -281,12 +343,11 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
             a.flow = Some(Flow { paused_at: Some(now), supplement_due_at: Some(until), ..d.flow.clone() });
             a.kind = "supplement_requested".into();
             detail["form"] = json!("02");
-            detail["missing"] = json!(missing);
+            detail["missing"] = json!(input.missing);
             detail["until"] = json!(until);
         }
         DecisionKind::Approve | DecisionKind::Refuse => {
-            let reasons = lines(&p, "reasons");
-            if decision.kind == DecisionKind::Refuse && reasons.is_empty() {
+            if decision.kind == DecisionKind::Refuse && input.reasons.is_empty() {
                 return Err(AppError::invalid(
                     "reasons_required",
                     "Ghi rõ lý do từ chối giải quyết (mỗi dòng một lý do).",
@@ -297,7 +358,7 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
             let finished = Flow { finished_at: Some(now), outcome: Some(outcome.into()), ..d.flow.clone() };
             match target {
                 Some(to) => {
-                    let agency = step_agency(&agencies, &d, to)?;
+                    let agency = step_agency(&agencies, d, to)?;
                     a.flow = Some(enter(&cal, &finished, to, agency, now, d.due_at));
                     a.open_handoff = true;
                     a.to = DossierStatus::Processed;
@@ -309,8 +370,8 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
                 }
             }
             detail["outcome"] = json!(outcome);
-            if !reasons.is_empty() {
-                detail["reasons"] = json!(reasons);
+            if !input.reasons.is_empty() {
+                detail["reasons"] = json!(input.reasons);
             }
         }
         DecisionKind::Return => {
@@ -319,8 +380,7 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         }
     }
     a.detail = detail;
-    let done = commit(&st, &v, &a).await?;
-    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+    commit(st, who, &a).await
 }
 
 /// The applicant completed a supplement. Asked at reception: back to the reception queue, whose
@@ -328,8 +388,9 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
 /// Asked during processing: the clock resumes where it stopped — every due moment moves later
 /// by the working time spent waiting.
 pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64, changed: Vec<String>) -> AppResult<Dossier> {
+    let who = Actor::of(v)?;
     let now = Utc::now();
-    let mut a = base_action(d, revision, v.account.as_ref().map(|x| x.id), now);
+    let mut a = base_action(d, revision, Some(who.account.id), now);
     a.from = vec![DossierStatus::SupplementRequested];
     a.kind = "supplemented".into();
     a.detail = json!({"changed": changed});
@@ -355,7 +416,7 @@ pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64
             a.flow = Some(Flow { step_started_at: Some(now), paused_at: None, supplement_due_at: None, ..d.flow.clone() });
         }
     }
-    commit(st, v, &a).await
+    commit(st, &who, &a).await
 }
 
 /// POST /dossiers/{id}/delay — Form 04: the apology with a new return date, once per dossier
@@ -394,7 +455,7 @@ pub async fn delay(State(st): State<AppState>, v: Visitor, Path(id): Path<String
     a.due_at = Some(new_due);
     a.flow = Some(Flow { delay_count: d.flow.delay_count + 1, ..d.flow.clone() });
     a.detail = json!({"form": "04", "reason": reason.chars().take(2000).collect::<String>(), "previous_due_at": due, "due_at": new_due});
-    let done = commit(&st, &v, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
@@ -449,7 +510,7 @@ pub async fn withdraw(State(st): State<AppState>, v: Visitor, Path(id): Path<Str
         a.to = DossierStatus::WithdrawalRequested;
         a.kind = "withdrawal_requested".into();
     }
-    let done = commit(&st, &v, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
@@ -473,7 +534,7 @@ pub async fn stop(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     a.close_handoff = Some(HandoffClose { opened: None, decision: "stop".into(), timeliness, note: None });
     a.flow = Some(Flow { finished_at: Some(now), outcome: Some("withdrawn".into()), ..leave(&d.flow) });
     a.detail = json!({"form": "05"});
-    let done = commit(&st, &v, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
