@@ -217,6 +217,92 @@ pub fn dump_version(v: &crate::catalog::ProcedureVersion) -> String {
     out
 }
 
+/// Largest process text the administration editor accepts.
+pub const MAX_PROCESS_BYTES: usize = 64 * 1024;
+
+/// Parses and checks a process edited in the administration pages: the YAML/JSON text of a
+/// version's `process:` value (same shape as in the catalog file), checked against the
+/// `version` it will belong to (its time limit) and the agencies that exist. Every problem is
+/// returned at once, with its line in `text`.
+pub fn load_process(
+    text: &str,
+    version: &crate::catalog::ProcedureVersion,
+    known: &Known,
+) -> Result<crate::process::Process, Vec<DocError>> {
+    if text.len() > MAX_PROCESS_BYTES {
+        return Err(vec![err(
+            0,
+            "",
+            "file_too_large",
+            format!("Nội dung quy trình quá lớn (tối đa {} KB).", MAX_PROCESS_BYTES >> 10),
+            format!("The process text is too large (at most {} KB).", MAX_PROCESS_BYTES >> 10),
+        )]);
+    }
+    if text.trim().is_empty() {
+        return Err(vec![err(1, "", "empty", "Chưa nhập quy trình.", "The process is empty.")]);
+    }
+    let (value, lines) = parse_marked(text).map_err(|e| vec![e])?;
+    if !value.is_object() {
+        return Err(vec![err(
+            1,
+            "",
+            "not_a_mapping",
+            "Quy trình phải là một đối tượng (mapping) có khóa `steps`.",
+            "The process must be a mapping with a `steps` key.",
+        )]);
+    }
+    let process: crate::process::Process = match serde_path_to_error::deserialize(&value) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = pointer("", e.path());
+            let inner = e.into_inner().to_string();
+            let at = if path.is_empty() { "/".to_owned() } else { path.clone() };
+            return Err(vec![err(
+                lines.line_of(&path),
+                &path,
+                "structure",
+                format!("Sai cấu trúc tại {at}: {inner}"),
+                format!("Wrong structure at {at}: {inner}"),
+            )]);
+        }
+    };
+    let limit = version.time_limit_for(crate::catalog::Channel::InPerson);
+    let mut errors: Vec<DocError> = process
+        .check(limit, &|a| known.agencies.contains(a))
+        .into_iter()
+        .map(|e| {
+            let path = answer_pointer(&e.path);
+            DocError { line: lines.line_of(&path), path, code: e.code, message_vi: e.message_vi, message_en: e.message_en }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(process)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// A process as editable YAML (see [`load_process`]).
+pub fn dump_process(p: &crate::process::Process) -> String {
+    let value = serde_json::to_value(p).expect("process serialises");
+    let mut out = String::new();
+    write_yaml(&value, 0, &mut out, false);
+    out
+}
+
+/// `steps[0].decisions[1].to` (a form or process check path) → `/steps/0/decisions/1/to`.
+fn answer_pointer(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 2);
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        for seg in part.split(['[', ']']).filter(|s| !s.is_empty()) {
+            out.push('/');
+            out.push_str(&escape(seg));
+        }
+    }
+    out
+}
+
 /// Writes a catalog as YAML or JSON.
 pub fn dump(doc: &CatalogDocument, format: Format) -> String {
     let value = serde_json::to_value(doc).expect("catalog serialises");
@@ -1092,6 +1178,42 @@ procedures:
             }
         }
         assert!(forms >= 7, "the six filing procedures have forms ({forms})");
+    }
+
+    #[test]
+    fn a_process_is_edited_as_yaml_with_every_problem_on_its_line() {
+        let doc = load(GOOD, Format::Yaml, &Known::default()).unwrap();
+        let v = &doc.procedures[0].versions[0];
+        let known = Known { agencies: ["H26.50".to_owned()].into(), ..Default::default() };
+        // The standard process, dumped and read back, is valid for the same-day limit.
+        let text = dump_process(&v.process());
+        assert_eq!(load_process(&text, v, &known).expect("round trip"), *v.process());
+        // Several problems at once, each with its line.
+        let bad = text.replacen("value: 5", "value: 9", 1).replacen("to: review", "to: return", 1).replacen(
+            "role: reception",
+            "role: reception\n    agency: H99.01",
+            1,
+        );
+        let errs = load_process(&bad, v, &known).unwrap_err();
+        let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert!(got.contains(&("budget_exceeded", "/steps")), "{got:?}");
+        assert!(got.contains(&("send_back_forward", "/steps/1/decisions/1/to")), "{got:?}");
+        assert!(got.contains(&("unknown_agency", "/steps/2/agency")), "{got:?}");
+        let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let agency = errs.iter().find(|e| e.code == "unknown_agency").unwrap();
+        assert_eq!(agency.line, line_of("agency: H99.01"));
+        assert!(agency.message_vi.contains("Không có cơ quan `H99.01`"), "{}", agency.message_vi);
+        // Shape, syntax and size.
+        let e = load_process(&text.replacen("role: specialist", "role: specialist\n    colour: red", 1), v, &known).unwrap_err();
+        assert_eq!((e[0].code, e[0].line), ("structure", line_of("role: specialist") + 1));
+        assert!(e[0].message_en.contains("unknown field `colour`"), "{}", e[0].message_en);
+        assert_eq!(load_process("steps: [", v, &known).unwrap_err()[0].code, "syntax");
+        assert_eq!(load_process("- 1", v, &known).unwrap_err()[0].code, "not_a_mapping");
+        assert_eq!(load_process("  \n", v, &known).unwrap_err()[0].code, "empty");
+        let huge = format!("steps: []\n#{}\n", "x".repeat(MAX_PROCESS_BYTES));
+        assert_eq!(load_process(&huge, v, &known).unwrap_err()[0].code, "file_too_large");
+        assert_eq!(answer_pointer("steps[0].decisions[12].to"), "/steps/0/decisions/12/to");
+        assert_eq!(answer_pointer("steps"), "/steps");
     }
 
     #[test]

@@ -221,6 +221,27 @@ impl Process {
         self.steps.iter().map(|s| s.budget.minutes()).sum()
     }
 
+    /// The agencies other than the filing one that take part (liên thông), in step order,
+    /// each once. Empty for a single-agency process.
+    pub fn partner_agencies(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = vec![];
+        for a in self.steps.iter().filter_map(|s| s.agency.as_deref()) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    /// Whether `total_minutes` fits the statutory limit (see [`Allowance`]).
+    pub fn fits(&self, limit: Option<&TimeLimit>) -> bool {
+        match limit.map(Allowance::of) {
+            Some(Allowance::Exactly(m)) => self.total_minutes() == m,
+            Some(Allowance::AtMost(m)) => self.total_minutes() <= m,
+            None => true,
+        }
+    }
+
     /// Checks the process against the procedure: keys, roles, targets, reachability (every
     /// step reachable from the first, and an end reachable from every step), and that the
     /// budgets add up to the statutory limit. `agency_exists` says whether an electronic ID
@@ -705,6 +726,21 @@ mod tests {
         assert!(p.check(Some(&l), &any_agency).iter().any(|e| e.code == "transfer_same_agency"));
         p.steps[1].agency = Some("H26.14".into());
         assert_eq!(p.check(Some(&l), &any_agency), vec![]);
+    }
+
+    #[test]
+    fn partner_agencies_and_the_fit_to_the_limit() {
+        let l = limit(10, TimeUnit::WorkingDays);
+        let mut p = Process::standard(Some(&l));
+        assert!(p.partner_agencies().is_empty() && p.fits(Some(&l)));
+        p.steps[1].agency = Some("H26.60".into());
+        p.steps[2].agency = Some("H26.60".into());
+        assert_eq!(p.partner_agencies(), ["H26.60"]);
+        p.steps[0].budget = Budget::hours(1);
+        assert!(!p.fits(Some(&l)) && p.fits(None));
+        // Calendar days: at most what they can hold (15 days → 11 working days).
+        assert!(p.fits(Some(&limit(15, TimeUnit::Days))));
+        assert!(!p.fits(Some(&limit(1, TimeUnit::Hours))));
     }
 
     #[test]

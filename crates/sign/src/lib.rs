@@ -51,6 +51,7 @@ pub use seal::{open_key, seal_key};
 pub use verify::{
     verify_cms_detached, verify_pdf, CmsVerification, PdfVerification, SignerSummary, SigningTimeSource, TrustAnchors, VerifyError,
 };
+pub use zeroize::Zeroizing;
 
 /// Why building a certificate, loading a key or signing failed.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@ mod model;
 mod postgres;
 mod shared;
 mod sqlite;
+pub mod synth;
 pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
@@ -96,6 +97,8 @@ pub trait Database: Send + Sync + 'static {
     async fn read(&self) -> Result<Box<dyn Repo>>;
     /// Closes the pools (graceful shutdown).
     async fn close(&self);
+    /// Set-wise loading and measuring for benchmarks only (see [`synth`]).
+    fn bulk(&self) -> Box<dyn synth::BulkLoader>;
 }
 
 /// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`).
@@ -111,7 +114,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 
 /// All repositories over one connection or transaction.
 #[async_trait]
-pub trait Repo: CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + CalendarRepo + Send {
+pub trait Repo:
+    CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + CalendarRepo + ResultRepo + NoticeRepo + Send
+{
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
 }
@@ -238,6 +243,16 @@ pub trait DossierRepo: Send {
     async fn list_dossier_events(&mut self, dossier_id: i64) -> Result<Vec<DossierEvent>>;
     /// The next serial of an agency's day (1, 2, 3…), inside the caller's transaction.
     async fn next_dossier_serial(&mut self, agency_id: i64, day: NaiveDate) -> Result<i64>;
+    /// Dossier events from `from` (inclusive) to `to` (exclusive), counted by kind; only those
+    /// of one procedure, by one actor, or by actors holding `role` (at any agency) when given.
+    async fn count_dossier_events(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        procedure_code: Option<&str>,
+        actor_id: Option<i64>,
+        role: Option<Role>,
+    ) -> Result<Vec<(String, i64)>>;
 }
 
 #[async_trait]
@@ -253,6 +268,36 @@ pub trait FileRepo: Send {
     async fn delete_file(&mut self, id: &str) -> Result<bool>;
     /// Files created before `before` that no filed dossier holds (orphans and drafts' files).
     async fn stale_files(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<StoredFile>>;
+}
+
+#[async_trait]
+pub trait ResultRepo: Send {
+    /// The certification authorities, newest first (retired ones too: their results verify).
+    async fn list_signing_cas(&mut self) -> Result<Vec<SigningCa>>;
+    async fn add_signing_ca(&mut self, cert_der: &[u8], sealed_key: Option<&[u8]>, now: DateTime<Utc>) -> Result<i64>;
+    /// Retires every CA but `keep`.
+    async fn retire_signing_cas(&mut self, keep: i64, now: DateTime<Utc>) -> Result<()>;
+    /// The officer's newest unrevoked credential.
+    async fn current_credential(&mut self, account_id: i64) -> Result<Option<SigningCredential>>;
+    async fn add_credential(&mut self, c: &SigningCredential) -> Result<i64>;
+    async fn insert_result(&mut self, r: &IssuedResult) -> Result<()>;
+    async fn get_result(&mut self, id: &str) -> Result<Option<IssuedResult>>;
+    async fn find_result_by_sha256(&mut self, sha256: &str) -> Result<Option<IssuedResult>>;
+    async fn list_results_of(&mut self, dossier_id: i64) -> Result<Vec<IssuedResult>>;
+    async fn revoke_result(&mut self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait NoticeRepo: Send {
+    /// Records a notification and, with an address, queues its mail in the same transaction.
+    async fn notify(&mut self, n: &NewNotice) -> Result<()>;
+    async fn list_notifications(&mut self, account_id: i64, limit: i64) -> Result<Vec<Notification>>;
+    async fn mark_notifications_read(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Takes up to `limit` due mails, hiding them from other workers until `lease_until`.
+    async fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>>;
+    async fn outbox_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt; `next` None gives up.
+    async fn outbox_failed(&mut self, id: i64, attempts: i64, next: Option<DateTime<Utc>>, error: &str) -> Result<()>;
 }
 
 #[async_trait]

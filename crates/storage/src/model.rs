@@ -460,3 +460,92 @@ pub struct CalendarDay {
     pub confirmed_by: Option<i64>,
     pub confirmed_at: DateTime<Utc>,
 }
+
+/// A certification authority officers' signing certificates are issued under.
+#[derive(Debug, Clone)]
+pub struct SigningCa {
+    pub id: i64,
+    pub cert_der: Vec<u8>,
+    /// The CA's private key sealed with the configured key-encryption key; None for a CA whose
+    /// key lives elsewhere (only its certificate is trusted here).
+    pub sealed_key: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// An officer's signing certificate with its sealed private key.
+#[derive(Debug, Clone)]
+pub struct SigningCredential {
+    pub id: i64,
+    pub account_id: i64,
+    pub ca_id: i64,
+    pub cert_der: Vec<u8>,
+    pub sealed_key: Vec<u8>,
+    pub not_after: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An issued electronic result (or a refusal letter), signed.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedResult {
+    /// Random and public: it is in the QR code of the document.
+    pub id: String,
+    pub dossier_id: i64,
+    /// `result` or `refusal`.
+    pub kind: String,
+    pub number: String,
+    pub title: String,
+    #[serde(skip)]
+    pub storage_key: String,
+    pub size: i64,
+    pub sha256: String,
+    pub signer_id: i64,
+    pub signer_name: String,
+    pub agency_name: String,
+    pub cert_serial: String,
+    pub signed_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub account_id: i64,
+    pub dossier_id: Option<i64>,
+    pub kind: String,
+    pub title_vi: String,
+    pub title_en: String,
+    pub body_vi: String,
+    pub body_en: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A mail waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub to_addr: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub attempts: i64,
+}
+
+/// What an action tells the applicant: in the app always, by mail when they have an address.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub account_id: i64,
+    pub dossier_id: Option<i64>,
+    pub kind: String,
+    pub title_vi: String,
+    pub title_en: String,
+    pub body_vi: String,
+    pub body_en: String,
+    pub link: Option<String>,
+    /// Mail it to this address too.
+    pub email: Option<String>,
+    pub now: DateTime<Utc>,
+}

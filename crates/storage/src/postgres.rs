@@ -48,6 +48,10 @@ impl Database for PgDatabase {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    fn bulk(&self) -> Box<dyn crate::synth::BulkLoader> {
+        Box::new(crate::synth::postgres::PgBulk::new(self.pool.clone()))
+    }
 }
 
 /// tsquery: terms are alphanumeric (folded by the core), quoted, the last one a prefix.

@@ -3,6 +3,77 @@
 //! backend's concrete connection and row types. Dialect-specific queries (full-text search)
 //! live in `sqlite.rs` and `postgres.rs`.
 
+use crate::model::InboxQuery;
+use chrono::{DateTime, Utc};
+
+pub(crate) const DOSSIER_COLS: &str = "d.id, d.code, d.procedure_code, d.version_no, d.agency_id, a.electronic_id AS agency_eid, \
+    d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at, \
+    d.received_at, d.due_at, d.supplement_count, d.step_id, d.step_agency_id, d.step_role, d.step_started_at, d.step_due_at, \
+    d.paused_at, d.supplement_due_at, d.appointed_at, d.delay_count, d.finished_at, d.outcome";
+pub(crate) const DOSSIER_FROM: &str = "dossiers d JOIN agencies a ON a.id = d.agency_id";
+
+/// The inbox statement: `$1` limit, `$2` offset, then `texts`, then `times`.
+pub(crate) struct InboxSql {
+    pub sql: String,
+    pub texts: Vec<String>,
+    pub times: Vec<DateTime<Utc>>,
+}
+
+/// Builds the processing inbox query (also explained and timed by the inbox benchmark, so it
+/// lives outside the repositories); None when the officer has no grant.
+pub(crate) fn inbox_sql(q: &InboxQuery) -> Option<InboxSql> {
+    // Role names, statuses and agency ids are our own values, never raw input; the free-text
+    // parts are bound.
+    let grants: Vec<String> = q
+        .grants
+        .iter()
+        .filter(|(_, agencies)| !agencies.is_empty())
+        .map(|(role, agencies)| {
+            let ids: Vec<String> = agencies.iter().map(i64::to_string).collect();
+            format!("(d.step_role = '{}' AND d.step_agency_id IN ({}))", role.as_str(), ids.join(", "))
+        })
+        .collect();
+    if grants.is_empty() {
+        return None;
+    }
+    let mut sql = format!(
+        "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name FROM {DOSSIER_FROM} JOIN accounts ap ON ap.id = d.applicant_id \
+         WHERE d.step_role IS NOT NULL AND ({})",
+        grants.join(" OR ")
+    );
+    if !q.statuses.is_empty() {
+        let st: Vec<String> = q.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND d.status IN ({})", st.join(", ")));
+    }
+    let mut n = 2;
+    let mut texts: Vec<String> = vec![];
+    let mut times: Vec<DateTime<Utc>> = vec![];
+    if let Some(p) = &q.procedure_code {
+        n += 1;
+        sql.push_str(&format!(" AND d.procedure_code = ${n}"));
+        texts.push(p.clone());
+    }
+    if let Some(s) = &q.search {
+        n += 2;
+        sql.push_str(&format!(" AND (d.code LIKE ${} OR LOWER(ap.display_name) LIKE ${n})", n - 1));
+        let escaped = s.replace('\\', "").replace(['%', '_'], "");
+        texts.push(format!("{}%", escaped.to_uppercase()));
+        texts.push(format!("%{escaped}%"));
+    }
+    if let Some(t) = q.due_before {
+        n += 1;
+        sql.push_str(&format!(" AND d.step_due_at < ${n}"));
+        times.push(t);
+    }
+    if let Some(t) = q.due_after {
+        n += 1;
+        sql.push_str(&format!(" AND d.step_due_at >= ${n}"));
+        times.push(t);
+    }
+    sql.push_str(" ORDER BY d.step_due_at, d.id LIMIT $1 OFFSET $2");
+    Some(InboxSql { sql, texts, times })
+}
+
 macro_rules! shared_impl {
     ($repo:ident, $db:ty, $row:ty, $conn:ty) => {
         /// A repository works on a write transaction or, for reads, a plain pooled connection.
@@ -41,7 +112,10 @@ macro_rules! shared_impl {
         use tl_core::catalog::{AdminUnit, AdminUnitKind, Agency, AgencyLevel, Field, I18nText, Procedure, ProcedureVersion};
         use tl_core::catalog_doc::{CatalogDocument, Known, FORMAT};
         use $crate::model::*;
-        use $crate::{AccountRepo, AuditRepo, CalendarRepo, CatalogRepo, DossierRepo, FileRepo, Result, SessionRepo, SettingsRepo, StoreError};
+        use $crate::{
+            AccountRepo, AuditRepo, CalendarRepo, CatalogRepo, DossierRepo, FileRepo, NoticeRepo, Result, ResultRepo, SessionRepo, SettingsRepo,
+            StoreError,
+        };
 
         fn i18n(vi: String, en: Option<String>) -> I18nText {
             I18nText { vi, en }
@@ -940,11 +1014,7 @@ macro_rules! shared_impl {
             }
         }
 
-        const DOSSIER_COLS: &str = "d.id, d.code, d.procedure_code, d.version_no, d.agency_id, a.electronic_id AS agency_eid, \
-            d.applicant_id, d.acted_by_id, d.channel, d.status, d.answers, d.revision, d.created_at, d.updated_at, d.submitted_at, \
-            d.received_at, d.due_at, d.supplement_count, d.step_id, d.step_agency_id, d.step_role, d.step_started_at, d.step_due_at, \
-            d.paused_at, d.supplement_due_at, d.appointed_at, d.delay_count, d.finished_at, d.outcome";
-        const DOSSIER_FROM: &str = "dossiers d JOIN agencies a ON a.id = d.agency_id";
+        use $crate::shared::{DOSSIER_COLS, DOSSIER_FROM};
 
         fn channel_str(c: tl_core::catalog::Channel) -> &'static str {
             match c {
@@ -1384,60 +1454,12 @@ macro_rules! shared_impl {
             }
 
             async fn list_inbox(&mut self, q: &InboxQuery) -> Result<Vec<InboxItem>> {
-                // Role names, statuses and agency ids are our own values, never raw input; the
-                // free-text parts are bound.
-                let grants: Vec<String> = q
-                    .grants
-                    .iter()
-                    .filter(|(_, agencies)| !agencies.is_empty())
-                    .map(|(role, agencies)| {
-                        let ids: Vec<String> = agencies.iter().map(i64::to_string).collect();
-                        format!("(d.step_role = '{}' AND d.step_agency_id IN ({}))", role.as_str(), ids.join(", "))
-                    })
-                    .collect();
-                if grants.is_empty() {
-                    return Ok(vec![]);
-                }
-                let mut sql = format!(
-                    "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name FROM {DOSSIER_FROM} JOIN accounts ap ON ap.id = d.applicant_id \
-                     WHERE d.step_role IS NOT NULL AND ({})",
-                    grants.join(" OR ")
-                );
-                if !q.statuses.is_empty() {
-                    let st: Vec<String> = q.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-                    sql.push_str(&format!(" AND d.status IN ({})", st.join(", ")));
-                }
-                let mut n = 2;
-                let mut binds: Vec<String> = vec![];
-                let mut times: Vec<DateTime<Utc>> = vec![];
-                if let Some(p) = &q.procedure_code {
-                    n += 1;
-                    sql.push_str(&format!(" AND d.procedure_code = ${n}"));
-                    binds.push(p.clone());
-                }
-                if let Some(s) = &q.search {
-                    n += 2;
-                    sql.push_str(&format!(" AND (d.code LIKE ${} OR LOWER(ap.display_name) LIKE ${n})", n - 1));
-                    let escaped = s.replace('\\', "").replace(['%', '_'], "");
-                    binds.push(format!("{}%", escaped.to_uppercase()));
-                    binds.push(format!("%{escaped}%"));
-                }
-                if let Some(t) = q.due_before {
-                    n += 1;
-                    sql.push_str(&format!(" AND d.step_due_at < ${n}"));
-                    times.push(t);
-                }
-                if let Some(t) = q.due_after {
-                    n += 1;
-                    sql.push_str(&format!(" AND d.step_due_at >= ${n}"));
-                    times.push(t);
-                }
-                sql.push_str(" ORDER BY d.step_due_at, d.id LIMIT $1 OFFSET $2");
-                let mut query = sqlx::query(&sql).bind(q.limit).bind(q.offset);
-                for b in &binds {
+                let Some(s) = $crate::shared::inbox_sql(q) else { return Ok(vec![]) };
+                let mut query = sqlx::query(&s.sql).bind(q.limit).bind(q.offset);
+                for b in &s.texts {
                     query = query.bind(b);
                 }
-                for t in &times {
+                for t in &s.times {
                     query = query.bind(*t);
                 }
                 let rows = query.fetch_all(self.conn()).await?;
@@ -1523,6 +1545,46 @@ macro_rules! shared_impl {
                 .bind(day)
                 .fetch_one(self.conn())
                 .await?)
+            }
+
+            async fn count_dossier_events(
+                &mut self,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                procedure_code: Option<&str>,
+                actor_id: Option<i64>,
+                role: Option<Role>,
+            ) -> Result<Vec<(String, i64)>> {
+                let mut sql = String::from(
+                    "SELECT e.kind, COUNT(*) AS n FROM dossier_events e JOIN dossiers d ON d.id = e.dossier_id \
+                     WHERE e.at >= $1 AND e.at < $2",
+                );
+                let mut n = 2;
+                if procedure_code.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" AND d.procedure_code = ${n}"));
+                }
+                if actor_id.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" AND e.actor_id = ${n}"));
+                }
+                if role.is_some() {
+                    n += 1;
+                    sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = e.actor_id AND r.role = ${n})"));
+                }
+                sql.push_str(" GROUP BY e.kind ORDER BY e.kind");
+                let mut query = sqlx::query(&sql).bind(from).bind(to);
+                if let Some(p) = procedure_code {
+                    query = query.bind(p);
+                }
+                if let Some(a) = actor_id {
+                    query = query.bind(a);
+                }
+                if let Some(r) = role {
+                    query = query.bind(r.as_str());
+                }
+                let rows = query.fetch_all(self.conn()).await?;
+                rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("n")?))).collect()
             }
         }
 
@@ -1630,6 +1692,271 @@ macro_rules! shared_impl {
         impl $repo {
             async fn bump_calendar_generation(&mut self) -> Result<()> {
                 sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'calendar_generation'")
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+
+        const RESULT_COLS: &str = "id, dossier_id, kind, number, title, storage_key, size, sha256, signer_id, signer_name, agency_name, \
+            cert_serial, signed_at, revoked_at, revoked_reason";
+
+        fn result_row(r: &$row) -> Result<IssuedResult> {
+            Ok(IssuedResult {
+                id: r.try_get("id")?,
+                dossier_id: r.try_get("dossier_id")?,
+                kind: r.try_get("kind")?,
+                number: r.try_get("number")?,
+                title: r.try_get("title")?,
+                storage_key: r.try_get("storage_key")?,
+                size: r.try_get("size")?,
+                sha256: r.try_get("sha256")?,
+                signer_id: r.try_get("signer_id")?,
+                signer_name: r.try_get("signer_name")?,
+                agency_name: r.try_get("agency_name")?,
+                cert_serial: r.try_get("cert_serial")?,
+                signed_at: r.try_get("signed_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+                revoked_reason: r.try_get("revoked_reason")?,
+            })
+        }
+
+        #[async_trait]
+        impl ResultRepo for $repo {
+            async fn list_signing_cas(&mut self) -> Result<Vec<SigningCa>> {
+                let rows = sqlx::query("SELECT id, cert_der, sealed_key, created_at, retired_at FROM signing_cas ORDER BY id DESC")
+                    .fetch_all(self.conn())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(SigningCa {
+                            id: r.try_get("id")?,
+                            cert_der: r.try_get("cert_der")?,
+                            sealed_key: r.try_get("sealed_key")?,
+                            created_at: r.try_get("created_at")?,
+                            retired_at: r.try_get("retired_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn add_signing_ca(&mut self, cert_der: &[u8], sealed_key: Option<&[u8]>, now: DateTime<Utc>) -> Result<i64> {
+                let r = sqlx::query("INSERT INTO signing_cas (cert_der, sealed_key, created_at) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(cert_der)
+                    .bind(sealed_key)
+                    .bind(now)
+                    .fetch_one(self.conn())
+                    .await?;
+                Ok(r.try_get(0)?)
+            }
+
+            async fn retire_signing_cas(&mut self, keep: i64, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE signing_cas SET retired_at = $2 WHERE id <> $1 AND retired_at IS NULL")
+                    .bind(keep)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn current_credential(&mut self, account_id: i64) -> Result<Option<SigningCredential>> {
+                let r = sqlx::query(
+                    "SELECT id, account_id, ca_id, cert_der, sealed_key, not_after, created_at FROM signing_credentials \
+                     WHERE account_id = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1",
+                )
+                .bind(account_id)
+                .fetch_optional(self.conn())
+                .await?;
+                r.map(|r| {
+                    Ok(SigningCredential {
+                        id: r.try_get("id")?,
+                        account_id: r.try_get("account_id")?,
+                        ca_id: r.try_get("ca_id")?,
+                        cert_der: r.try_get("cert_der")?,
+                        sealed_key: r.try_get("sealed_key")?,
+                        not_after: r.try_get("not_after")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn add_credential(&mut self, c: &SigningCredential) -> Result<i64> {
+                let r = sqlx::query(
+                    "INSERT INTO signing_credentials (account_id, ca_id, cert_der, sealed_key, not_after, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(c.account_id)
+                .bind(c.ca_id)
+                .bind(&c.cert_der)
+                .bind(&c.sealed_key)
+                .bind(c.not_after)
+                .bind(c.created_at)
+                .fetch_one(self.conn())
+                .await?;
+                Ok(r.try_get(0)?)
+            }
+
+            async fn insert_result(&mut self, x: &IssuedResult) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO results (id, dossier_id, kind, number, title, storage_key, size, sha256, signer_id, signer_name, agency_name, \
+                     cert_serial, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(&x.id)
+                .bind(x.dossier_id)
+                .bind(&x.kind)
+                .bind(&x.number)
+                .bind(&x.title)
+                .bind(&x.storage_key)
+                .bind(x.size)
+                .bind(&x.sha256)
+                .bind(x.signer_id)
+                .bind(&x.signer_name)
+                .bind(&x.agency_name)
+                .bind(&x.cert_serial)
+                .bind(x.signed_at)
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+
+            async fn get_result(&mut self, id: &str) -> Result<Option<IssuedResult>> {
+                let sql = format!("SELECT {RESULT_COLS} FROM results WHERE id = $1");
+                sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(result_row).transpose()
+            }
+
+            async fn find_result_by_sha256(&mut self, sha256: &str) -> Result<Option<IssuedResult>> {
+                let sql = format!("SELECT {RESULT_COLS} FROM results WHERE sha256 = $1");
+                sqlx::query(&sql).bind(sha256).fetch_optional(self.conn()).await?.as_ref().map(result_row).transpose()
+            }
+
+            async fn list_results_of(&mut self, dossier_id: i64) -> Result<Vec<IssuedResult>> {
+                let sql = format!("SELECT {RESULT_COLS} FROM results WHERE dossier_id = $1 ORDER BY signed_at");
+                sqlx::query(&sql).bind(dossier_id).fetch_all(self.conn()).await?.iter().map(result_row).collect()
+            }
+
+            async fn revoke_result(&mut self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+                let done = sqlx::query("UPDATE results SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(self.conn())
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl NoticeRepo for $repo {
+            async fn notify(&mut self, n: &NewNotice) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO notifications (account_id, dossier_id, kind, title_vi, title_en, body_vi, body_en, link, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(n.account_id)
+                .bind(n.dossier_id)
+                .bind(&n.kind)
+                .bind(&n.title_vi)
+                .bind(&n.title_en)
+                .bind(&n.body_vi)
+                .bind(&n.body_en)
+                .bind(&n.link)
+                .bind(n.now)
+                .execute(self.conn())
+                .await?;
+                if let Some(to) = &n.email {
+                    // Vietnamese first, English below: one mail serves both readers.
+                    let text = format!("{}\n\n{}\n\n---\n{}\n\n{}\n", n.title_vi, n.body_vi, n.title_en, n.body_en);
+                    sqlx::query("INSERT INTO outbox (to_addr, subject, text_body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)")
+                        .bind(to)
+                        .bind(&n.title_vi)
+                        .bind(text)
+                        .bind(n.now)
+                        .execute(self.conn())
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn list_notifications(&mut self, account_id: i64, limit: i64) -> Result<Vec<Notification>> {
+                let rows = sqlx::query(
+                    "SELECT id, account_id, dossier_id, kind, title_vi, title_en, body_vi, body_en, link, created_at, read_at \
+                     FROM notifications WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(account_id)
+                .bind(limit)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Notification {
+                            id: r.try_get("id")?,
+                            account_id: r.try_get("account_id")?,
+                            dossier_id: r.try_get("dossier_id")?,
+                            kind: r.try_get("kind")?,
+                            title_vi: r.try_get("title_vi")?,
+                            title_en: r.try_get("title_en")?,
+                            body_vi: r.try_get("body_vi")?,
+                            body_en: r.try_get("body_en")?,
+                            link: r.try_get("link")?,
+                            created_at: r.try_get("created_at")?,
+                            read_at: r.try_get("read_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn mark_notifications_read(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE notifications SET read_at = $2 WHERE account_id = $1 AND read_at IS NULL")
+                    .bind(account_id)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn claim_outbox(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>> {
+                // Moving next_attempt_at forward is the lease: another worker skips the rows until
+                // it passes, so a crash between sending and recording only delays a retry.
+                let rows = sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $2 WHERE id IN \
+                     (SELECT id FROM outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3) \
+                     AND next_attempt_at <= $1 RETURNING id, to_addr, subject, text_body, html_body, attempts",
+                )
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(OutboxRow {
+                            id: r.try_get("id")?,
+                            to_addr: r.try_get("to_addr")?,
+                            subject: r.try_get("subject")?,
+                            text_body: r.try_get("text_body")?,
+                            html_body: r.try_get("html_body")?,
+                            attempts: i64::from(r.try_get::<i32, _>("attempts")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn outbox_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+                sqlx::query("UPDATE outbox SET sent_at = $2, next_attempt_at = NULL, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(self.conn())
+                    .await?;
+                Ok(())
+            }
+
+            async fn outbox_failed(&mut self, id: i64, attempts: i64, next: Option<DateTime<Utc>>, error: &str) -> Result<()> {
+                sqlx::query("UPDATE outbox SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(attempts as i32)
+                    .bind(next)
+                    .bind(error.chars().take(500).collect::<String>())
                     .execute(self.conn())
                     .await?;
                 Ok(())

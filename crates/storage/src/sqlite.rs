@@ -74,6 +74,10 @@ impl Database for SqliteDatabase {
         self.readers.close().await;
         self.writer.close().await;
     }
+
+    fn bulk(&self) -> Box<dyn crate::synth::BulkLoader> {
+        Box::new(crate::synth::sqlite::SqliteBulk::new(self.writer.clone()))
+    }
 }
 
 /// FTS5: terms are alphanumeric (folded by the core), quoted, the last one a prefix.

@@ -25,6 +25,19 @@ struct FileConfig {
     web: WebFile,
     /// An S3-compatible object store for uploaded files instead of the data directory.
     files: Option<FilesFile>,
+    /// Where citizens reach the platform (QR codes and mails link there), e.g. https://dichvucong.hanoi.gov.vn
+    public_url: Option<String>,
+    #[serde(default)]
+    signing: SigningFile,
+    /// The SMTP server notification mails go through (kept in the outbox without one).
+    smtp: Option<tl_mail::SmtpConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningFile {
+    /// 64 hex digits sealing the signing keys at rest; better given as THANGLONG_SIGNING_KEK.
+    key_encryption_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +189,23 @@ impl Config {
                 allow_http: f.s3_allow_http,
                 prefix: f.s3_prefix,
             });
+        }
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let public_url = env("THANGLONG_PUBLIC_URL").or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) || public_url.len() > 200 {
+            bail!("public_url must be an http(s):// URL (got `{public_url}`)");
+        }
+        web.public_url = public_url.trim_end_matches('/').to_owned();
+        if let Some(k) = env("THANGLONG_SIGNING_KEK").or(file.signing.key_encryption_key) {
+            let bytes = hex::decode(k.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+            web.signing_kek = Some(tl_web::SecretKey(bytes.context("the signing key-encryption key must be 64 hex digits (32 bytes)")?));
+        }
+        if let Some(mut smtp) = file.smtp {
+            if let Some(p) = env("THANGLONG_SMTP_PASSWORD") {
+                smtp.password = Some(p);
+            }
+            tl_mail::Mailer::new(&smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+            web.smtp = Some(smtp);
         }
         Ok(Self { listen, database_url, data_dir, log_format: common.log_format.or(file.log_format).unwrap_or_default(), web })
     }

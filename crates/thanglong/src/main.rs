@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod inbox_bench;
 mod synth;
 
 use anyhow::{bail, Context};
@@ -83,6 +84,34 @@ enum BenchCmd {
         procedure: String,
         #[arg(long, default_value = "H26.31")]
         agency: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Fills the database with N dossiers over two years on the seed catalog (citizens,
+    /// officers at every agency, realistic statuses and process steps), written set-wise
+    FillDossiers {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Citizen accounts [default: a fifth of the dossiers]
+        #[arg(long)]
+        citizens: Option<usize>,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Times the processing inbox query of officers (default, name search, procedure and late
+    /// filters) beside the same queries without the inbox index, and prints the plans
+    Inbox {
+        /// An officer's sign-in name, repeatable
+        #[arg(long = "officer", required = true)]
+        officers: Vec<String>,
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        #[arg(long, default_value_t = 20)]
+        baseline_iterations: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -275,6 +304,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_migrated(&cfg).await?;
             synth::bench_inserts(&db, rows, concurrency, &user, &procedure, &agency).await
         }
+        Command::Bench(BenchCmd::FillDossiers { count, citizens, seed, days, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            if !(1..=3650).contains(&days) {
+                bail!("--days must be from 1 to 3650");
+            }
+            let opts = inbox_bench::FillOptions { count, citizens, seed, days };
+            inbox_bench::fill_dossiers(&db, &opts, chrono::Utc::now()).await
+        }
+        Command::Bench(BenchCmd::Inbox { officers, iterations, baseline_iterations, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            inbox_bench::bench_inbox(&db, &officers, iterations.max(1), baseline_iterations.max(1)).await
+        }
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;
@@ -355,6 +398,14 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
             }
         }
     });
+    // Notification mails leave the outbox through SMTP when a server is configured.
+    if let Some(smtp) = &cfg.web.smtp {
+        let mailer = tl_mail::Mailer::new(smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        let outbox = tl_web::mail::DbOutbox { st: state.clone(), domain: mailer.sender_domain().to_owned() };
+        tokio::spawn(async move {
+            tl_mail::run(&outbox, &mailer, std::time::Duration::from_secs(10), 50, std::future::pending()).await;
+        });
+    }
     // Supplement requests unanswered for 15 working days close their dossiers.
     let clerk = state.clone();
     tokio::spawn(async move {

@@ -17,6 +17,10 @@
 //!   `{"field": {"value": …}}`; both that form and plain values are accepted on the way in.
 //! - Errors are the spec's `systemError`: `message` in English, `localizedMessage` in Vietnamese
 //!   (or English with `Accept-Language: en`), `traceId` the request id.
+//! - The operator side (tasks, an operator's update of an application, statistics) is in
+//!   [`operator`].
+
+mod operator;
 
 use crate::api::{ApiLang, Caller};
 use crate::error::{AppError, AppResult};
@@ -49,7 +53,11 @@ pub fn routes() -> Router<AppState> {
             .route("/services/{id}/applications", post(apply))
             .route("/documents", post(upload_document).layer(axum::extract::DefaultBodyLimit::disable()))
             .route("/applications", get(applications))
-            .route("/applications/{file_id}", get(application)),
+            .route("/applications/{file_id}", get(application).put(operator::update_application))
+            .route("/tasks", get(operator::tasks))
+            .route("/tasks/{task_id}", get(operator::task))
+            .route("/tasks/{task_id}/complete", post(operator::complete))
+            .route("/data/statistics", get(operator::statistics)),
     )
 }
 

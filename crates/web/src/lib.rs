@@ -13,12 +13,15 @@ pub mod error;
 pub mod filing;
 pub mod govstack;
 pub mod i18n;
+pub mod mail;
 mod metrics;
 pub(crate) mod middleware;
 pub mod office;
 pub mod ops;
 pub mod portal;
+pub mod process_admin;
 pub mod receipt;
+pub mod results;
 pub mod security;
 pub mod templates;
 pub mod uploads;
@@ -67,6 +70,23 @@ pub struct WebConfig {
     pub files_dir: std::path::PathBuf,
     /// Keep uploads in an S3-compatible store (temporary files stay in `files_dir`).
     pub s3: Option<tl_storage::blob::S3Config>,
+    /// Where citizens reach the platform (printed in QR codes and mails), without a trailing slash.
+    pub public_url: String,
+    /// Seals the signing keys at rest. None: a random key for this process only (demos and
+    /// tests; keys sealed with it cannot be opened after a restart, so a new test CA is made).
+    pub signing_kek: Option<SecretKey>,
+    /// Sends the notification mails; None keeps them in the outbox.
+    pub smtp: Option<tl_mail::SmtpConfig>,
+}
+
+/// A 32-byte secret that never shows in logs.
+#[derive(Clone)]
+pub struct SecretKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
 }
 
 impl Default for WebConfig {
@@ -88,6 +108,9 @@ impl Default for WebConfig {
             upload_retention: chrono::Duration::days(7),
             files_dir: std::env::temp_dir().join("thanglong-files"),
             s3: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            signing_kek: None,
+            smtp: None,
         }
     }
 }
@@ -108,6 +131,8 @@ pub struct AppInner {
     pub filer: tl_storage::filer::Filer,
     /// The working calendar deadlines are computed on.
     pub calendar: office::CalendarCache,
+    /// Seals signing keys at rest (see `WebConfig::signing_kek`).
+    pub signing_kek: [u8; 32],
 }
 
 pub type AppState = Arc<AppInner>;
@@ -117,6 +142,13 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     Arc::new(AppInner {
         filer: tl_storage::filer::Filer::start(db.clone()),
         calendar: office::CalendarCache::default(),
+        signing_kek: config.signing_kek.as_ref().map_or_else(
+            || {
+                tracing::warn!("no signing key-encryption key configured: using a random one for this process");
+                rand::random()
+            },
+            |k| k.0,
+        ),
         db,
         config: config.clone(),
         env: templates::environment(),
@@ -148,9 +180,13 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers", get(filing::mine))
         .route("/counter", get(counter::show).post(counter::create))
         .route("/admin/calendar", get(calendar::show).post(calendar::update))
+        .route("/admin/procedures/{code}/process", get(process_admin::show).post(process_admin::update))
         .route("/office", get(office::queue))
         .route("/dossiers/{id}/reception", post(office::receive))
         .route("/office/inbox", get(workflow::inbox))
+        .route("/results/{file}", get(results::download))
+        .route("/verify", get(results::verify_form).post(results::verify_upload).layer(DefaultBodyLimit::max(20 * 1024 * 1024 + 64 * 1024)))
+        .route("/verify/{id}", get(results::verify_issued))
         .route("/dossiers/{id}/decide", post(workflow::decide))
         .route("/dossiers/{id}/delay", post(workflow::delay))
         .route("/dossiers/{id}/withdraw", post(workflow::withdraw))

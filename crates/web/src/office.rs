@@ -186,16 +186,6 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
         }
         _ => return Err(AppError::invalid("bad_action", "Thao tác không hợp lệ.", "Unknown action.")),
     }
-    let mut w = st.db.begin().await?;
-    let done = w.act_on_dossier(&action).await.map_err(|e| match e {
-        tl_storage::StoreError::Conflict(_) => AppError::Conflict(
-            "hồ sơ vừa được cán bộ khác xử lý hoặc đã thay đổi; vui lòng tải lại trang / the dossier has just been handled or changed; reload the page"
-                .into(),
-        ),
-        other => other.into(),
-    })?;
-    w.append_audit(&crate::auth::audit(&v, None, &format!("dossier.{}", action.kind), "dossier", &d.id.to_string(), action.detail.clone()))
-        .await?;
-    w.commit().await?;
+    let done = crate::workflow::commit(&st, &crate::workflow::Actor::of(&v)?, &action, None).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }

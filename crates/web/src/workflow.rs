@@ -218,16 +218,135 @@ pub fn lines(p: &Pairs, k: &str) -> Vec<String> {
         .collect()
 }
 
-/// Commits an action with its audit record, or reports the conflict.
-async fn commit(st: &AppState, who: &Actor, action: &DossierAction) -> AppResult<Dossier> {
+/// Commits an action with its audit record, the result it issued (if any) and the notice to
+/// the applicant (in-app, and by mail through the outbox) — all in one transaction — or reports
+/// the conflict.
+pub(crate) async fn commit(
+    st: &AppState,
+    who: &Actor,
+    action: &DossierAction,
+    result: Option<&tl_storage::IssuedResult>,
+) -> AppResult<Dossier> {
     let mut w = st.db.begin().await?;
     let done = w.act_on_dossier(action).await.map_err(|e| match e {
         tl_storage::StoreError::Conflict(_) => conflict(),
         other => other.into(),
     })?;
+    if let Some(r) = result {
+        w.insert_result(r).await?;
+    }
     w.append_audit(&who.audit(&format!("dossier.{}", action.kind), action.id, action.detail.clone())).await?;
+    if let Some(n) = notice(st, &mut *w, &done, action).await? {
+        w.notify(&n).await?;
+    }
     w.commit().await?;
     Ok(done)
+}
+
+/// What the applicant is told about an action, if anything.
+async fn notice(st: &AppState, w: &mut dyn tl_storage::Repo, d: &Dossier, a: &DossierAction) -> AppResult<Option<tl_storage::NewNotice>> {
+    let code = d.code.clone().unwrap_or_default();
+    let when = |t: Option<DateTime<Utc>>| t.map(tl_core::fmt::datetime).unwrap_or_default();
+    let (title_vi, title_en, body_vi, body_en) = match a.kind.as_str() {
+        "received" => (
+            format!("Hồ sơ {code} đã được tiếp nhận"),
+            format!("Dossier {code} was accepted"),
+            format!("Hồ sơ của bạn đã được tiếp nhận. Ngày hẹn trả kết quả: {}.", when(d.due_at)),
+            format!("Your dossier was accepted. Appointed return: {}.", when(d.due_at)),
+        ),
+        "supplement_requested" => {
+            let items: Vec<String> = a
+                .detail
+                .get("missing")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|s| format!("- {s}"))
+                .collect();
+            (
+                format!("Hồ sơ {code} cần bổ sung"),
+                format!("Dossier {code} needs a supplement"),
+                format!(
+                    "Cơ quan giải quyết yêu cầu bổ sung, hoàn thiện hồ sơ:
+{}
+Vui lòng bổ sung trực tuyến trước {}.",
+                    items.join(
+                        "
+"
+                    ),
+                    when(d.flow.supplement_due_at)
+                ),
+                format!(
+                    "The agency asks you to complete your dossier:
+{}
+Please do so online before {}.",
+                    items.join(
+                        "
+"
+                    ),
+                    when(d.flow.supplement_due_at)
+                ),
+            )
+        }
+        "refused" | "decision.refuse" => (
+            format!("Hồ sơ {code} không được giải quyết"),
+            format!("Dossier {code} was refused"),
+            "Cơ quan đã từ chối hồ sơ của bạn; lý do ghi trong hồ sơ và văn bản thông báo.".to_owned(),
+            "The agency refused your dossier; the reasons are on the dossier page and in the notice.".to_owned(),
+        ),
+        "decision.approve" => (
+            format!("Hồ sơ {code} đã có kết quả"),
+            format!("Dossier {code} has its result"),
+            "Kết quả điện tử có chữ ký số đã sẵn sàng trong mục Hồ sơ của tôi.".to_owned(),
+            "The digitally signed electronic result is ready under My dossiers.".to_owned(),
+        ),
+        "decision.return" => (
+            format!("Đã trả kết quả hồ sơ {code}"),
+            format!("Result of dossier {code} returned"),
+            "Hồ sơ đã hoàn thành và trả kết quả.".to_owned(),
+            "The dossier is complete and its result returned.".to_owned(),
+        ),
+        "delayed" => (
+            format!("Xin lỗi: hồ sơ {code} được hẹn lại ngày trả kết quả"),
+            format!("Apology: dossier {code} has a new return date"),
+            format!("Cơ quan giải quyết xin lỗi vì chậm trễ. Ngày hẹn trả mới: {}.", when(d.due_at)),
+            format!("The agency apologises for the delay. New return date: {}.", when(d.due_at)),
+        ),
+        "withdrawn" => (
+            format!("Hồ sơ {code} đã dừng giải quyết"),
+            format!("Processing of dossier {code} stopped"),
+            "Theo yêu cầu của bạn, cơ quan đã dừng giải quyết hồ sơ.".to_owned(),
+            "At your request, the agency stopped processing the dossier.".to_owned(),
+        ),
+        "supplement_expired" => (
+            format!("Hồ sơ {code} đã dừng giải quyết"),
+            format!("Processing of dossier {code} stopped"),
+            "Hồ sơ không được bổ sung trong thời hạn nên đã dừng giải quyết.".to_owned(),
+            "The dossier was not completed in time, so processing stopped.".to_owned(),
+        ),
+        _ => return Ok(None),
+    };
+    let email = w.get_account(d.applicant_id).await?.and_then(|a| a.email);
+    let link = format!("{}/dossiers/{}", st.config.public_url.trim_end_matches('/'), d.id);
+    Ok(Some(tl_storage::NewNotice {
+        account_id: d.applicant_id,
+        dossier_id: Some(d.id),
+        kind: a.kind.clone(),
+        title_vi,
+        title_en,
+        body_vi: format!(
+            "{body_vi}
+{link}"
+        ),
+        body_en: format!(
+            "{body_en}
+{link}"
+        ),
+        link: Some(format!("/dossiers/{}", d.id)),
+        email,
+        now: a.now,
+    }))
 }
 
 pub(crate) fn base_action(d: &Dossier, revision: i64, actor: Option<i64>, now: DateTime<Utc>) -> DossierAction {
@@ -379,8 +498,18 @@ pub async fn apply_decision(
             a.to = DossierStatus::ResultReturned;
         }
     }
+    // The signed result (or refusal letter) is made before the transaction; if the decision
+    // then loses a race, the stored file is an orphan the record never names.
+    let issued = if decision.kind.decides() {
+        let reasons = (decision.kind == DecisionKind::Refuse).then_some(input.reasons.as_slice());
+        let r = crate::results::issue(st, who, d, &proc, reasons, now).await?;
+        detail["result"] = json!(r.id);
+        Some(r)
+    } else {
+        None
+    };
     a.detail = detail;
-    commit(st, who, &a).await
+    commit(st, who, &a, issued.as_ref()).await
 }
 
 /// The applicant completed a supplement. Asked at reception: back to the reception queue, whose
@@ -416,7 +545,7 @@ pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64
             a.flow = Some(Flow { step_started_at: Some(now), paused_at: None, supplement_due_at: None, ..d.flow.clone() });
         }
     }
-    commit(st, &who, &a).await
+    commit(st, &who, &a, None).await
 }
 
 /// POST /dossiers/{id}/delay — Form 04: the apology with a new return date, once per dossier
@@ -455,7 +584,7 @@ pub async fn delay(State(st): State<AppState>, v: Visitor, Path(id): Path<String
     a.due_at = Some(new_due);
     a.flow = Some(Flow { delay_count: d.flow.delay_count + 1, ..d.flow.clone() });
     a.detail = json!({"form": "04", "reason": reason.chars().take(2000).collect::<String>(), "previous_due_at": due, "due_at": new_due});
-    let done = commit(&st, &Actor::of(&v)?, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a, None).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
@@ -510,7 +639,7 @@ pub async fn withdraw(State(st): State<AppState>, v: Visitor, Path(id): Path<Str
         a.to = DossierStatus::WithdrawalRequested;
         a.kind = "withdrawal_requested".into();
     }
-    let done = commit(&st, &Actor::of(&v)?, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a, None).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
@@ -534,7 +663,7 @@ pub async fn stop(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     a.close_handoff = Some(HandoffClose { opened: None, decision: "stop".into(), timeliness, note: None });
     a.flow = Some(Flow { finished_at: Some(now), outcome: Some("withdrawn".into()), ..leave(&d.flow) });
     a.detail = json!({"form": "05"});
-    let done = commit(&st, &Actor::of(&v)?, &a).await?;
+    let done = commit(&st, &Actor::of(&v)?, &a, None).await?;
     Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
 }
 
@@ -551,7 +680,10 @@ pub async fn expire_supplements(st: &AppState, now: DateTime<Utc>) -> AppResult<
         a.detail = json!({"working_days": SUPPLEMENT_WORKING_DAYS});
         let mut w = st.db.begin().await?;
         match w.act_on_dossier(&a).await {
-            Ok(_) => {
+            Ok(done) => {
+                if let Some(n) = notice(st, &mut *w, &done, &a).await? {
+                    w.notify(&n).await?;
+                }
                 w.commit().await?;
                 n += 1;
             }
@@ -599,11 +731,16 @@ pub const INBOX_PAGE: i64 = 50;
 /// The (role, agencies) pairs the visitor acts for: every handling role, at every agency its
 /// grants cover.
 pub fn inbox_grants(v: &Visitor, agencies: &[AgencyRow]) -> Vec<(Role, Vec<i64>)> {
+    grants_of(&v.roles, agencies)
+}
+
+/// The same for any actor's role grants (an API caller's).
+pub fn grants_of(roles: &[tl_core::account::RoleGrant], agencies: &[AgencyRow]) -> Vec<(Role, Vec<i64>)> {
     crate::filing::HANDLING_ROLES
         .iter()
         .map(|&role| {
             let ids =
-                agencies.iter().filter(|a| v.roles.iter().any(|g| g.role == role && g.covers(&a.electronic_id))).map(|a| a.id).collect();
+                agencies.iter().filter(|a| roles.iter().any(|g| g.role == role && g.covers(&a.electronic_id))).map(|a| a.id).collect();
             (role, ids)
         })
         .filter(|(_, ids): &(Role, Vec<i64>)| !ids.is_empty())

@@ -2160,3 +2160,580 @@ async fn a_delay_is_allowed_once_before_the_deadline_and_unanswered_supplements_
         assert_eq!((c.status, c.flow.outcome.as_deref()), (S::Stopped, Some("expired")), "{n}");
     }
 }
+
+impl App {
+    /// Posts a file to the public verification form.
+    async fn verify_upload(&mut self, bytes: &[u8]) -> Page {
+        if !self.cookies.contains_key("tl_csrf") {
+            self.get("/").await;
+        }
+        let csrf = self.cookies["tl_csrf"].clone();
+        let b = "----tlverify";
+        let mut body = format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
+        body.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ket-qua.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let req = Request::post("/verify")
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+#[tokio::test]
+async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it_and_mail_goes_out_once() {
+    use tl_core::account::Role;
+    use tl_core::dossier::DossierStatus as S;
+    let smtp = tl_mail::testing::SmtpTestServer::start().await;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let now = chrono::Utc::now();
+        let mut w = app.db.begin().await.unwrap();
+        let citizen = w
+            .create_account(
+                &tl_storage::NewAccount {
+                    kind: tl_core::account::AccountKind::Citizen,
+                    login: "001303012345".into(),
+                    display_name: "Lê Thị Hoa".into(),
+                    email: Some("hoa@example.vn".into()),
+                    phone: None,
+                    password_hash: Some(tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap()),
+                    agency_id: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let token = tl_web::new_token("tl_");
+        w.create_api_token(&tl_storage::NewApiToken {
+            account_id: citizen.id,
+            name: "test".into(),
+            token_hash: tl_web::sha256_hex(&token),
+            prefix: token[..10].into(),
+            created_at: now,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        let a = app.file_for(&token, "1.001193", "res-a", "Lê Minh An").await;
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("chuyenvien", "Chuyên viên Ba Đình 2026", "H26.31", &[Role::Specialist]).await;
+        app.add_officer("lanhdao", "Lãnh đạo Ba Đình 2026", "H26.31", &[Role::Leader]).await;
+        for (login, pw, path, fields) in [
+            ("motcua", "Một cửa Ba Đình 2026", "reception", vec![("action", "accept")]),
+            ("chuyenvien", "Chuyên viên Ba Đình 2026", "decide", vec![("decision", "propose")]),
+            ("lanhdao", "Lãnh đạo Ba Đình 2026", "decide", vec![("decision", "approve")]),
+        ] {
+            app.sign_in(login, pw).await;
+            let p = app.act(path, a, &fields).await;
+            assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {login}: {}", p.body);
+            app.post("/signout", &[]).await;
+        }
+        assert_eq!(app.dossier(a).await.status, S::Processed, "{n}");
+        let results = app.db.read().await.unwrap().list_results_of(a).await.unwrap();
+        assert_eq!(results.len(), 1, "{n}");
+        let r = &results[0];
+        assert_eq!((r.kind.as_str(), r.signer_name.as_str()), ("result", "Cán bộ lanhdao"), "{n}");
+
+        // The citizen finds it on the dossier page and downloads the signed PDF.
+        app.sign_in("001303012345", "Mật khẩu của Hoa 2026").await;
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Kết quả giải quyết") && page.has(&format!("/results/{}.pdf", r.id)), "{n}");
+        let pdf = app.get_bytes(&format!("/results/{}.pdf", r.id)).await;
+        assert!(pdf.starts_with(b"%PDF-"), "{n}");
+        let anchors = tl_web::results::trust_anchors(&app.state).await.unwrap();
+        let checked = tl_sign::verify_pdf(&pdf, &anchors).expect("our signature verifies offline");
+        assert!(checked.covers_whole_file, "{n}");
+        assert_eq!(checked.signer.common_name.as_deref(), Some("Cán bộ lanhdao"), "{n}");
+        if let Some(text) = pdf_text(&pdf) {
+            let code = app.dossier(a).await.code.unwrap();
+            assert!(text.contains("Lê Minh An") && text.contains(&code) && text.contains("GIẤY KHAI SINH"), "{n}: {text}");
+        }
+        let notes = app.db.read().await.unwrap().list_notifications(citizen.id, 10).await.unwrap();
+        assert!(notes.iter().any(|x| x.kind == "decision.approve" && x.title_vi.contains("đã có kết quả")), "{n}");
+        assert!(notes.iter().any(|x| x.kind == "received"), "{n}");
+        app.post("/signout", &[]).await;
+
+        // Nobody else downloads it; anyone verifies it.
+        assert_eq!(app.get(&format!("/results/{}.pdf", r.id)).await.status, StatusCode::UNAUTHORIZED, "{n}: sign in first");
+        let public = app.get(&format!("/verify/{}", r.id)).await;
+        assert!(public.has("Văn bản hợp lệ") && public.has("Cán bộ lanhdao") && !public.has("Lê Minh An"), "{n}: {}", public.body);
+        assert!(app.verify_upload(&pdf).await.has("Văn bản hợp lệ"), "{n}");
+        // One changed byte inside the signed part: not genuine, and why.
+        let mut tampered = pdf.clone();
+        let at = tampered.len() / 3;
+        tampered[at] ^= 0x20;
+        let t = app.verify_upload(&tampered).await;
+        assert_eq!(t.status, StatusCode::OK, "{n}");
+        assert!(t.has("KHÔNG hợp lệ") && t.has("sửa đổi"), "{n}: {}", t.body);
+        let mut appended = pdf.clone();
+        appended.extend_from_slice(b"\n% added later\n");
+        assert!(app.verify_upload(&appended).await.has("KHÔNG hợp lệ"), "{n}");
+        assert!(app.verify_upload(b"not a pdf at all").await.has("KHÔNG hợp lệ"), "{n}");
+        assert_eq!(app.verify_upload(b"").await.status, StatusCode::BAD_REQUEST, "{n}");
+        assert_eq!(app.get("/verify/doesnotexist").await.status, StatusCode::NOT_FOUND, "{n}");
+
+        // The mails written with the actions go out through SMTP, once each.
+        if let Some(server) = &smtp {
+            let mailer = tl_mail::Mailer::new(&server.config()).unwrap();
+            let outbox = tl_web::mail::DbOutbox { st: app.state.clone(), domain: "thanglong.test".into() };
+            let before = server.messages().len();
+            let stats = tl_mail::deliver_due(&outbox, &mailer, chrono::Utc::now(), 50).await.unwrap();
+            assert_eq!((stats.sent, stats.given_up), (2, 0), "{n}: the reception and the result");
+            let again = tl_mail::deliver_due(&outbox, &mailer, chrono::Utc::now() + chrono::Duration::hours(1), 50).await.unwrap();
+            assert_eq!(again.sent, 0, "{n}: exactly once");
+            let got = server.messages();
+            assert_eq!(got.len() - before, 2, "{n}");
+            let subjects: Vec<String> = got[before..].iter().map(|m| m.subject.clone()).collect();
+            assert!(subjects.iter().any(|s| s.contains("đã có kết quả")), "{n}: {subjects:?}");
+            assert!(got[before..].iter().all(|m| m.rcpt_to == ["hoa@example.vn"]), "{n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn administrators_edit_a_procedures_process_as_a_new_version_checked_before_it_is_saved() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        let code = "1.013831";
+        let path = format!("/admin/procedures/{code}/process");
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        app.add_officer("danhmuc.xa", "Danh mục phường 2026", "H26.31", &[Role::CatalogEditor]).await;
+        app.add_officer("danhmuc.so", "Danh mục Sở 2026", "H26.13", &[Role::CatalogEditor]).await;
+        let (citizen, _) = app.citizen_with_token("001303012399").await;
+        let mut w = app.db.begin().await.unwrap();
+        w.set_password_hash(citizen, &tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap(), chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        let versions = |app: &App| {
+            let db = app.db.clone();
+            async move { db.read().await.unwrap().list_procedure_versions(code).await.unwrap() }
+        };
+        let before = versions(&app).await.len();
+
+        // The administrator finds the page from the procedure list and sees the seeded multi-agency process.
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        assert!(app.get("/admin/procedures?q=1.013831").await.has(&format!("href=\"{path}\"")), "{n}");
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{n}: {}", page.body);
+        for s in [
+            "Quy trình đang áp dụng",
+            "Văn phòng Đăng ký đất đai kiểm tra hồ sơ",
+            "Cơ quan thuế xác định nghĩa vụ tài chính",
+            "Thuế Thành phố Hà Nội",
+            "liên thông",
+            "Chuyển thông tin địa chính sang cơ quan thuế",
+            "Chuyên viên",
+            "Lãnh đạo",
+            "3 ngày làm việc",
+            "Tổng thời gian các bước: <strong>80 giờ làm việc</strong>",
+            "10 ngày làm việc",
+        ] {
+            assert!(page.has(s), "{n}: {s} missing");
+        }
+        let start = page.body.find("id=\"body\" name=\"body\"").expect("the editor");
+        let text = &page.body[start..];
+        let text = &text[text.find('>').unwrap() + 1..text.find("</textarea>").unwrap()];
+        let yaml = text
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+        assert!(yaml.contains("agency: H26.60") && yaml.contains("kind: transfer"), "{n}: {yaml}");
+        let tomorrow = tl_web::portal::today().succ_opt().unwrap();
+        let day = tomorrow.format("%d/%m/%Y").to_string();
+
+        // Three problems at once: budgets no longer add up, a send-back that goes forward, an
+        // unknown agency. Every one is shown; nothing is saved, by "Kiểm tra" or by "Lưu".
+        let bad =
+            yaml.replacen("value: 3", "value: 4", 1).replacen("to: kiem_tra", "to: ky", 1).replacen("agency: H26.60", "agency: H99.99", 1);
+        for action in ["check", "save"] {
+            let p = app.post(&path, &[("effective_from", &day), ("body", &bad), ("action", action)]).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {action}");
+            for s in [
+                "88 giờ làm việc, phải bằng thời hạn giải quyết 10 ngày làm việc",
+                "phải về một bước trước",
+                "Không có cơ quan `H99.99`",
+                "Dòng ",
+                "Chưa lưu gì",
+            ] {
+                assert!(p.has(s), "{n}: {action}: {s} missing");
+            }
+            assert!(p.has("href=\"#body\"") && p.has("aria-invalid=\"true\""), "{n}: the summary links to the editor");
+        }
+        // Other kinds of bad input.
+        let huge = format!("{yaml}#{}\n", "x".repeat(70 * 1024));
+        for (body, date, expect) in [
+            ("steps: [", day.as_str(), "Lỗi cú pháp"),
+            (&yaml.replacen("role: specialist", "role: specialist\n    colour: red", 1), day.as_str(), "unknown field `colour`"),
+            (&huge, day.as_str(), "quá lớn (tối đa 64 KB)"),
+            (&yaml, "01/01/2020", "không được trước hôm nay"),
+            (&yaml, "31/02/2027", "ngày/tháng/năm"),
+        ] {
+            let p = app.post(&path, &[("effective_from", date), ("body", body), ("action", "save")]).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {expect}");
+            assert!(p.has(expect), "{n}: {expect} missing");
+        }
+        app.get("/lang/en?next=/").await;
+        let p = app.post(&path, &[("effective_from", &day), ("body", &bad), ("action", "check")]).await;
+        assert!(p.has("they must equal the time limit") && p.has("No agency `H99.99`") && p.has("Line "), "{n}: English");
+        app.get("/lang/vi?next=/").await;
+        assert_eq!(versions(&app).await.len(), before, "{n}: nothing was saved");
+
+        // A valid edit: checked first (shown, not saved), then saved as a new version from tomorrow.
+        let good = yaml.replacen("Bộ phận Một cửa trả Giấy chứng nhận", "Bộ phận Một cửa hoặc bưu chính công ích trả Giấy chứng nhận", 1);
+        let p = app.post(&path, &[("effective_from", &day), ("body", &good), ("action", "check")]).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert!(p.has("Quy trình hợp lệ (chưa lưu)") && p.has("hoặc bưu chính công ích"), "{n}");
+        assert_eq!(versions(&app).await.len(), before, "{n}: a check saves nothing");
+        let p = app.post(&path, &[("effective_from", &day), ("body", &good), ("action", "save")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let after = versions(&app).await;
+        assert_eq!(after.len(), before + 1, "{n}");
+        let added = after.last().unwrap();
+        assert_eq!(added.effective_from, tomorrow, "{n}");
+        assert_eq!(p.location(), format!("{path}?saved={}", added.version_no), "{n}");
+        let page = app.get(p.location()).await;
+        assert!(page.has("Đã lưu quy trình thành phiên bản mới") && page.has("Quy trình sắp áp dụng"), "{n}");
+        assert!(page.has("Quy trình đang áp dụng") && page.has("hoặc bưu chính công ích"), "{n}");
+        let stored = app.db.read().await.unwrap().get_procedure(code, tomorrow, None).await.unwrap().unwrap();
+        assert_eq!(stored.version_no, added.version_no, "{n}");
+        let process = stored.version.process.as_ref().expect("an explicit process");
+        assert_eq!(process.steps.len(), 5, "{n}");
+        assert!(process.steps[4].name.vi.contains("bưu chính công ích"), "{n}");
+        assert_eq!(process.steps[1].agency.as_deref(), Some("H26.60"), "{n}");
+        let current = app.db.read().await.unwrap().get_procedure(code, tl_web::portal::today(), None).await.unwrap().unwrap();
+        assert!(!current.version.process.as_ref().unwrap().steps[4].name.vi.contains("bưu chính"), "{n}: today's version unchanged");
+        assert_eq!(stored.version.components, current.version.components, "{n}: the rest of the version is copied");
+        let audit = app.db.read().await.unwrap().list_audit(Some("procedure"), Some(code), 10).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "procedure.process"), "{n}");
+        let again = app.post(&path, &[("effective_from", &day), ("body", &good), ("action", "save")]).await;
+        assert!(again.status == StatusCode::BAD_REQUEST && again.has("Đã có một phiên bản với ngày hiệu lực này"), "{n}");
+        app.post("/signout", &[]).await;
+
+        // A catalog editor of the department above the land registration office may; one of a
+        // ward may not; nor may a citizen. Refusals change nothing.
+        app.sign_in("danhmuc.so", "Danh mục Sở 2026").await;
+        assert_eq!(app.get(&path).await.status, StatusCode::OK, "{n}");
+        app.post("/signout", &[]).await;
+        let later = tomorrow.succ_opt().unwrap().succ_opt().unwrap().format("%d/%m/%Y").to_string();
+        for (login, password) in [("danhmuc.xa", "Danh mục phường 2026"), ("001303012399", "Mật khẩu của Hoa 2026")] {
+            app.sign_in(login, password).await;
+            let get = app.get(&path).await;
+            assert!(matches!(get.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{n}: {login} {}", get.status);
+            let post = app.post(&path, &[("effective_from", &later), ("body", &good), ("action", "save")]).await;
+            assert!(matches!(post.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{n}: {login} {}", post.status);
+            app.post("/signout", &[]).await;
+        }
+        assert_eq!(versions(&app).await.len(), before + 1, "{n}: refusals saved nothing");
+    }
+}
+
+#[tokio::test]
+async fn a_govstack_operator_works_its_tasks_updates_applications_and_reads_statistics() {
+    use serde_json::json;
+    use tl_core::account::Role;
+    use tl_core::dossier::DossierStatus as S;
+
+    /// An officer with a personal API token, as the operator's system would hold.
+    async fn officer_token(app: &App, login: &str, agency: &str, roles: &[Role]) -> String {
+        let id = app.add_officer(login, "Mật khẩu cán bộ 2026", agency, roles).await;
+        let token = tl_web::new_token("tl_");
+        let mut w = app.db.begin().await.unwrap();
+        w.create_api_token(&tl_storage::NewApiToken {
+            account_id: id,
+            name: "govstack".into(),
+            token_hash: tl_web::sha256_hex(&token),
+            prefix: token[..10].into(),
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        token
+    }
+    fn statistics_conform(value: &serde_json::Value) {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../assets/govstack/registration-statistics-openapi.json")).unwrap();
+        let root =
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/inline_response_200"}, "components": spec["components"]});
+        let v = jsonschema::draft4::new(&root).expect("the spec's schema compiles");
+        let errors: Vec<String> = v.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "statistics: {errors:?}\n{value:#}");
+    }
+    async fn stats(app: &mut App, query: &str, token: Option<&str>) -> Page {
+        let mut req = Request::get(format!("/govstack/registration/data/statistics{query}"))
+            .header("information-mediator-client", "eGovStack/GOV/90000009/digitalregistries");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        app.send(req.body(Body::empty()).unwrap()).await
+    }
+    fn error(p: &Page, status: StatusCode, n: &str) -> serde_json::Value {
+        assert_eq!(p.status, status, "{n}: {}", p.body);
+        let e = p.json();
+        govstack_conforms("systemError", &e);
+        assert!(e["localizedMessage"].as_str().is_some_and(|m| !m.is_empty()) && e["traceId"].is_string(), "{n}: {e}");
+        e
+    }
+
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, citizen) = app.citizen_with_token("001303012345").await;
+        let ids = [
+            app.file_for(&citizen, "1.001193", "o-a", "Lê Minh An").await,
+            app.file_for(&citizen, "1.001193", "o-b", "Lê Minh Bảo").await,
+            app.file_for(&citizen, "1.001193", "o-c", "Lê Minh Cường").await,
+        ];
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        let cv = officer_token(&app, "chuyenvien", "H26.31", &[Role::Specialist]).await;
+        let ld = officer_token(&app, "lanhdao", "H26.31", &[Role::Leader]).await;
+        let other = officer_token(&app, "chuyenvien.khac", "H26.50", &[Role::Specialist]).await;
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        for id in ids {
+            assert_eq!(app.act("reception", id, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        }
+        let codes: Vec<String> = codes_of(&app, &ids).await;
+
+        // The specialist's work list: the three dossiers at the review step, nothing else.
+        let p = app.govstack("GET", "/tasks", Some(&cv), None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let list = p.json();
+        let tasks = list.as_array().unwrap();
+        assert_eq!(tasks.len(), 3, "{n}: {list:#}");
+        for t in tasks {
+            govstack_conforms("userTaskResponse", t);
+            assert_eq!((t["roleId"].as_str(), t["status"]["code"].as_str()), (Some("specialist@H26.31"), Some("PENDING")), "{n}");
+            assert!(codes.iter().any(|c| t["fileId"] == json!(c) && t["mainTaskId"] == json!(c)), "{n}: {t}");
+            assert!(t["taskId"].as_str().unwrap().starts_with(t["fileId"].as_str().unwrap()) && t["dueDate"].is_string(), "{n}: {t}");
+        }
+        let task_of = |code: &str| tasks.iter().find(|t| t["fileId"] == json!(code)).unwrap()["taskId"].as_str().unwrap().to_owned();
+        let (ta, tb, tc) = (task_of(&codes[0]), task_of(&codes[1]), task_of(&codes[2]));
+        let only_a = app.govstack("GET", &format!("/tasks?fileId={}", codes[0]), Some(&cv), None).await.json();
+        assert_eq!(only_a.as_array().map(|a| a.len()), Some(1), "{n}: {only_a}");
+        assert_eq!(app.govstack("GET", "/tasks?maxResult=2", Some(&cv), None).await.json().as_array().unwrap().len(), 2, "{n}");
+        assert_eq!(app.govstack("GET", "/tasks?assigneeId=someone", Some(&cv), None).await.json(), json!([]), "{n}");
+        // Another agency's specialist and the leader have nothing to do yet; a citizen is no operator.
+        assert_eq!(app.govstack("GET", "/tasks", Some(&other), None).await.json(), json!([]), "{n}");
+        assert_eq!(app.govstack("GET", "/tasks", Some(&ld), None).await.json(), json!([]), "{n}");
+        error(&app.govstack("GET", "/tasks", Some(&citizen), None).await, StatusCode::FORBIDDEN, n);
+        error(&app.govstack("GET", "/tasks", None, None).await, StatusCode::UNAUTHORIZED, n);
+
+        // One task, with the decisions it offers.
+        let p = app.govstack("GET", &format!("/tasks/{ta}"), Some(&cv), None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let task = p.json();
+        govstack_conforms("dataUserTaskResponse", &task);
+        let options: Vec<&str> =
+            task["formVariables"]["decision"]["options"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+        assert!(options.contains(&"propose") && options.contains(&"supplement") && options.contains(&"refuse"), "{n}: {task:#}");
+        assert_eq!(task["data"]["child_name"]["value"], json!("Lê Minh An"), "{n}");
+        let rev = task["formVariables"]["revision"]["value"].as_i64().unwrap();
+        assert_eq!(rev, app.dossier(ids[0]).await.revision, "{n}");
+        error(&app.govstack("GET", &format!("/tasks/{ta}"), Some(&other), None).await, StatusCode::NOT_FOUND, n);
+        error(&app.govstack("GET", &format!("/tasks/{}:999999", codes[0]), Some(&cv), None).await, StatusCode::NOT_FOUND, n);
+        error(&app.govstack("GET", "/tasks/khong-co", Some(&cv), None).await, StatusCode::NOT_FOUND, n);
+        error(&app.govstack("GET", &format!("/tasks/{ta}"), Some(&citizen), None).await, StatusCode::FORBIDDEN, n);
+
+        // Completing: bad bodies are 400s, a stale revision a 409, none of them changes anything.
+        let complete = |data: serde_json::Value| Some(json!({"data": data}).to_string());
+        let path = format!("/tasks/{ta}/complete");
+        error(&app.govstack("POST", &path, Some(&cv), Some("{\"data\": ".into())).await, StatusCode::BAD_REQUEST, n);
+        error(&app.govstack("POST", &path, Some(&cv), Some("[1, 2]".into())).await, StatusCode::BAD_REQUEST, n);
+        error(
+            &app.govstack("POST", &path, Some(&cv), complete(json!({"decision": {"value": "propose"}}))).await,
+            StatusCode::BAD_REQUEST,
+            n,
+        );
+        error(&app.govstack("POST", &path, Some(&cv), complete(json!({"decision": 7, "revision": rev}))).await, StatusCode::BAD_REQUEST, n);
+        error(
+            &app.govstack("POST", &path, Some(&cv), complete(json!({"decision": "nope", "revision": rev}))).await,
+            StatusCode::BAD_REQUEST,
+            n,
+        );
+        let huge = format!("{{\"data\": {{\"note\": \"{}\"}}}}", "a".repeat(3 << 20));
+        let p = app.govstack("POST", &path, Some(&cv), Some(huge)).await;
+        assert!(p.status.is_client_error(), "{n}: {}", p.status);
+        let stale = complete(json!({"decision": {"value": "propose"}, "revision": {"value": rev - 1}}));
+        let e = error(&app.govstack("POST", &path, Some(&cv), stale).await, StatusCode::CONFLICT, n);
+        assert!(e["localizedMessage"].as_str().unwrap().contains("vừa được cán bộ khác xử lý"), "{n}: {e}");
+        error(
+            &app.govstack("POST", &path, Some(&citizen), complete(json!({"decision": "propose", "revision": rev}))).await,
+            StatusCode::FORBIDDEN,
+            n,
+        );
+        error(
+            &app.govstack("POST", &path, Some(&other), complete(json!({"decision": "propose", "revision": rev}))).await,
+            StatusCode::NOT_FOUND,
+            n,
+        );
+        error(
+            &app.govstack(
+                "POST",
+                "/tasks/H26.31-010101-0099:1/complete",
+                Some(&cv),
+                complete(json!({"decision": "propose", "revision": 1})),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            n,
+        );
+        assert_eq!(app.dossier(ids[0]).await.revision, rev, "{n}: refusals change nothing");
+
+        let ok = complete(json!({"decision": {"value": "propose"}, "revision": {"value": rev}, "note": {"value": "Đủ điều kiện"}}));
+        let p = app.govstack("POST", &path, Some(&cv), ok.clone()).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let done = p.json();
+        govstack_conforms("completedTaskResponse", &done);
+        assert_eq!((done["taskId"].as_str(), done["fileId"].as_str()), (Some(ta.as_str()), Some(codes[0].as_str())), "{n}");
+        assert_eq!(done["variables"]["next"]["data"]["roleId"]["value"], json!("leader@H26.31"), "{n}: {done:#}");
+        let moved = app.dossier(ids[0]).await;
+        assert_eq!(
+            (moved.status, moved.flow.step_id.as_deref(), moved.flow.step_role),
+            (S::Processing, Some("approve"), Some(Role::Leader)),
+            "{n}"
+        );
+        let sheet = app.db.read().await.unwrap().list_handoffs(ids[0]).await.unwrap();
+        let review = sheet.iter().find(|h| h.step_id == "review").unwrap();
+        assert!(ta.ends_with(&format!(":{}", review.id)), "{n}: the task is the control sheet row");
+        assert_eq!(
+            (review.decision.as_deref(), review.handler_name.as_deref(), review.note.as_deref(), review.ended_at.is_some()),
+            (Some("propose"), Some("Cán bộ chuyenvien"), Some("Đủ điều kiện"), true),
+            "{n}"
+        );
+        let audit = app.db.read().await.unwrap().list_audit(Some("dossier"), Some(&ids[0].to_string()), 10).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "dossier.decision.forward" && a.actor_label == "chuyenvien"), "{n}");
+        // The same completion again: the task is gone, the dossier moved on.
+        error(&app.govstack("POST", &path, Some(&cv), ok).await, StatusCode::CONFLICT, n);
+        error(&app.govstack("GET", &format!("/tasks/{ta}"), Some(&cv), None).await, StatusCode::NOT_FOUND, n);
+
+        // The leader's list now holds it; approving it takes the next task.
+        let next = done["variables"]["next"]["data"]["taskId"]["value"].as_str().unwrap().to_owned();
+        let led = app.govstack("GET", "/tasks", Some(&ld), None).await.json();
+        assert_eq!(led.as_array().unwrap().iter().map(|t| t["taskId"].as_str().unwrap()).collect::<Vec<_>>(), [next.as_str()], "{n}");
+        let rev = app.dossier(ids[0]).await.revision;
+        let p = app
+            .govstack("POST", &format!("/tasks/{next}/complete"), Some(&ld), complete(json!({"decision": "approve", "revision": rev})))
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert_eq!(p.json()["status"]["code"], json!("APPROVED"), "{n}");
+        assert_eq!(app.dossier(ids[0]).await.flow.outcome.as_deref(), Some("approved"), "{n}");
+
+        // A supplement request needs the list of what is missing; it sends the application back.
+        let rev = app.dossier(ids[1]).await.revision;
+        let pb = format!("/tasks/{tb}/complete");
+        error(
+            &app.govstack("POST", &pb, Some(&cv), complete(json!({"decision": "supplement", "revision": rev}))).await,
+            StatusCode::BAD_REQUEST,
+            n,
+        );
+        let p = app
+            .govstack(
+                "POST",
+                &pb,
+                Some(&cv),
+                complete(json!({"decision": "supplement", "revision": rev, "missing": ["Giấy chứng sinh bản chính"]})),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert_eq!(p.json()["status"]["code"], json!("SENDBACK"), "{n}");
+        assert_eq!(app.dossier(ids[1]).await.status, S::SupplementRequested, "{n}");
+        let left: Vec<String> = app
+            .govstack("GET", "/tasks", Some(&cv), None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["taskId"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(left, [tc.clone()], "{n}: a paused dossier leaves the work list");
+
+        // The operator's update of an application: the refusal of C, with its reasons.
+        let rev = app.dossier(ids[2]).await.revision;
+        let put =
+            |applicant: &str, data: serde_json::Value| Some(json!({"applicantId": applicant, "formData": {"data": data}}).to_string());
+        let pc = format!("/applications/{}", codes[2]);
+        let refuse = json!({"decision": "refuse", "revision": rev, "reasons": ["Không thuộc thẩm quyền"]});
+        error(&app.govstack("PUT", &pc, Some(&cv), put("079203000001", refuse.clone())).await, StatusCode::BAD_REQUEST, n);
+        error(&app.govstack("PUT", &pc, Some(&cv), Some("{\"applicantId\": 5}".into())).await, StatusCode::BAD_REQUEST, n);
+        error(&app.govstack("PUT", &pc, Some(&ld), put("001303012345", refuse.clone())).await, StatusCode::FORBIDDEN, n);
+        error(&app.govstack("PUT", &pc, Some(&other), put("001303012345", refuse.clone())).await, StatusCode::NOT_FOUND, n);
+        error(&app.govstack("PUT", &pc, Some(&citizen), put("001303012345", refuse.clone())).await, StatusCode::FORBIDDEN, n);
+        error(
+            &app.govstack("PUT", "/applications/H26.31-010101-0099", Some(&cv), put("001303012345", refuse.clone())).await,
+            StatusCode::NOT_FOUND,
+            n,
+        );
+        let p = app.govstack("PUT", &pc, Some(&cv), put("001303012345", refuse)).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let file = p.json();
+        govstack_conforms("applicationFileResponse", &file);
+        assert_eq!((file["fileId"].as_str(), file["applicantId"].as_str()), (Some(codes[2].as_str()), Some("001303012345")), "{n}");
+        assert_eq!(app.dossier(ids[2]).await.flow.outcome.as_deref(), Some("refused"), "{n}");
+
+        // Statistics of today: one approval (by the leader), one supplement request and one
+        // refusal (by the specialist).
+        let today = tl_web::portal::today().format("%Y-%m-%d").to_string();
+        let all = stats(&mut app, "", None).await;
+        assert_eq!(all.status, StatusCode::OK, "{n}: {}", all.body);
+        let v = all.json();
+        statistics_conform(&v);
+        let counts = |v: &serde_json::Value, i: usize| {
+            let x = &v[i];
+            (
+                x["processed"].as_i64().unwrap(),
+                x["approved"].as_i64().unwrap(),
+                x["sentBack"].as_i64().unwrap(),
+                x["rejected"].as_i64().unwrap(),
+            )
+        };
+        assert_eq!((v.as_array().unwrap().len(), counts(&v, 0)), (1, (3, 1, 1, 1)), "{n}: {v:#}");
+        assert_eq!(v[0]["references"]["endDate"], json!(today), "{n}");
+        let v = stats(&mut app, "?role=specialist&registrationName=1.001193", None).await.json();
+        statistics_conform(&v);
+        assert_eq!(counts(&v, 0), (2, 0, 1, 1), "{n}: {v:#}");
+        let v = stats(&mut app, "?operator=lanhdao", Some(&cv)).await.json();
+        assert_eq!(counts(&v, 0), (1, 1, 0, 0), "{n}: {v:#}");
+        let start = (tl_web::portal::today() - chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
+        let v = stats(&mut app, &format!("?timeframe=day&startDate={start}&endDate={today}"), None).await.json();
+        statistics_conform(&v);
+        assert_eq!(v.as_array().unwrap().len(), 3, "{n}: {v:#}");
+        assert_eq!((counts(&v, 0), counts(&v, 2)), ((0, 0, 0, 0), (3, 1, 1, 1)), "{n}: {v:#}");
+        assert_eq!(v[2]["references"]["timeframeDay"], json!(true), "{n}");
+        let v = stats(&mut app, &format!("?startDate={start}&endDate={start}"), None).await.json();
+        assert_eq!(counts(&v, 0), (0, 0, 0, 0), "{n}: nothing before today");
+        error(&stats(&mut app, "?operator=lanhdao", Some(&citizen)).await, StatusCode::FORBIDDEN, n);
+        error(&stats(&mut app, "?registrationName=Kh%C3%B4ng%20c%C3%B3", None).await, StatusCode::NOT_FOUND, n);
+        for bad in [
+            "?startDate=26/11/2026",
+            "?timeframe=hour",
+            "?role=admin",
+            "?startDate=2026-12-01&endDate=2026-01-01",
+            "?timeframe=day&startDate=2000-01-01",
+        ] {
+            error(&stats(&mut app, bad, None).await, StatusCode::BAD_REQUEST, n);
+        }
+    }
+
+    async fn codes_of(app: &App, ids: &[i64]) -> Vec<String> {
+        let mut out = vec![];
+        for id in ids {
+            out.push(app.dossier(*id).await.code.unwrap());
+        }
+        out
+    }
+}
