@@ -231,6 +231,8 @@ pub trait DossierRepo: Send {
     /// The processing inbox: dossiers waiting at a step the officer's (role, agencies) may
     /// act on, filtered, the earliest step due moment first.
     async fn list_inbox(&mut self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
+    /// The register (Form 07) of service points: dossiers filed with `agency_ids` in [from, to).
+    async fn list_register(&mut self, agency_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> Result<Vec<InboxItem>>;
     /// Dossiers whose supplement request went unanswered past its deadline.
     async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>>;
     /// Dossiers of the given agencies in the given statuses, oldest filing first.

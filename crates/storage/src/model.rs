@@ -400,6 +400,7 @@ pub struct Handoff {
 pub struct InboxItem {
     pub dossier: Dossier,
     pub applicant_name: String,
+    pub applicant_phone: Option<String>,
 }
 
 /// The inbox of one officer: the (role, agencies) pairs they may act for, and the filters.

@@ -37,7 +37,7 @@ pub(crate) fn inbox_sql(q: &InboxQuery) -> Option<InboxSql> {
         return None;
     }
     let mut sql = format!(
-        "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name FROM {DOSSIER_FROM} JOIN accounts ap ON ap.id = d.applicant_id \
+        "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name, ap.phone AS applicant_phone FROM {DOSSIER_FROM} JOIN accounts ap ON ap.id = d.applicant_id \
          WHERE d.step_role IS NOT NULL AND ({})",
         grants.join(" OR ")
     );
@@ -1066,6 +1066,10 @@ macro_rules! shared_impl {
             })
         }
 
+        fn inbox_row(r: &$row) -> Result<InboxItem> {
+            Ok(InboxItem { dossier: dossier_row(r)?, applicant_name: r.try_get("applicant_name")?, applicant_phone: r.try_get("applicant_phone")? })
+        }
+
         impl $repo {
             async fn dossier_event(&mut self, id: i64, at: DateTime<Utc>, kind: &str, status: tl_core::dossier::DossierStatus, actor: Option<i64>, detail: serde_json::Value) -> Result<()> {
                 sqlx::query("INSERT INTO dossier_events (dossier_id, at, kind, status, actor_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -1463,7 +1467,22 @@ macro_rules! shared_impl {
                     query = query.bind(*t);
                 }
                 let rows = query.fetch_all(self.conn()).await?;
-                rows.iter().map(|r| Ok(InboxItem { dossier: dossier_row(r)?, applicant_name: r.try_get("applicant_name")? })).collect()
+                rows.iter().map(inbox_row).collect()
+            }
+
+            async fn list_register(&mut self, agency_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> Result<Vec<InboxItem>> {
+                if agency_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let ids: Vec<String> = agency_ids.iter().map(i64::to_string).collect();
+                let sql = format!(
+                    "SELECT {DOSSIER_COLS}, ap.display_name AS applicant_name, ap.phone AS applicant_phone FROM {DOSSIER_FROM} \
+                     JOIN accounts ap ON ap.id = d.applicant_id \
+                     WHERE d.agency_id IN ({}) AND d.submitted_at >= $1 AND d.submitted_at < $2 ORDER BY d.submitted_at, d.id LIMIT $3",
+                    ids.join(", ")
+                );
+                let rows = sqlx::query(&sql).bind(from).bind(to).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(inbox_row).collect()
             }
 
             async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>> {

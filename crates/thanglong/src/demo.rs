@@ -22,6 +22,8 @@ const ACCOUNTS: &[DemoAccount] = &[
         Some("H26.31"),
         &[Role::Reception, Role::CatalogEditor],
     ),
+    ("chuyenvien.badinh", "Chuyên viên Ba Đình 2026", AccountKind::Officer, "Lê Văn Cường", Some("H26.31"), &[Role::Specialist]),
+    ("lanhdao.badinh", "Lãnh đạo Ba Đình 2026", AccountKind::Officer, "Phạm Minh Đức", Some("H26.31"), &[Role::Leader]),
     ("001203012345", "Công dân Hà Nội 2026", AccountKind::Citizen, "Nguyễn Văn An", None, &[]),
     ("0108888888", "Doanh nghiệp mẫu 2026", AccountKind::Business, "Công ty TNHH Sen Vàng (dữ liệu mẫu)", None, &[]),
 ];

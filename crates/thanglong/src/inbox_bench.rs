@@ -331,7 +331,8 @@ pub async fn fill_dossiers(db: &Arc<dyn Database>, opts: &FillOptions, now: Date
         next_account += 1;
         let born = NaiveDate::from_ymd_opt(1945 + rng.below(62) as i32, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32).expect("date");
         // A personal ID number's shape (province 001, sex/century, year), unique through the id.
-        let login = format!("001{}{:02}{:06}", if rng.chance(0.5) { 0 } else { 1 }, born.format("%y"), id % 1_000_000);
+        let century = if chrono::Datelike::year(&born) >= 2000 { 2 } else { 0 };
+        let login = format!("001{}{}{:06}", century + rng.below(2), born.format("%y"), id % 1_000_000);
         let login = if citizens.len() >= 1_000_000 { format!("{login}{}", id / 1_000_000) } else { login };
         let c = Citizen { id, name: person_name(&mut rng, &surname_w), login, phone: format!("09{:08}", rng.below(100_000_000)), born };
         accounts.push(SynthAccount {
@@ -664,7 +665,7 @@ fn enter_step(
     let mut from = received;
     // At the return step, review ended where approval began: 0.625 of the way to 0.875.
     let review_end = received + (started - received) * 5 / 7;
-    for (k, (id, role, _, share)) in STEPS.iter().enumerate().take(step) {
+    for (k, &(id, role, _, share)) in STEPS.iter().enumerate().take(step) {
         let handler = if k == 0 { specialist } else { leader };
         let due = at(from, limit * share);
         let ended = if k + 1 == step { started } else { review_end };

@@ -591,6 +591,10 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         });
     let flow = crate::workflow::page_view(&st, &v, &d, &proc).await?;
     let results = st.db.read().await?.list_results_of(d.id).await?;
+    let papers: Vec<Value> = crate::forms::available(&history, !flow.handoffs.is_empty())
+        .into_iter()
+        .map(|(n, title)| json!({"number": n, "title": title}))
+        .collect();
     let can_receive = crate::office::can_receive(&v, &d);
     let reception_left = if can_receive {
         let cal = st.calendar.get(&st).await?;
@@ -601,7 +605,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
     let ctx = minijinja::context! {
         clock => flow.clock, step => flow.step, can_act => flow.can_act, decisions => flow.decisions, can_delay => flow.can_delay,
         can_supplement => flow.can_supplement, supplement_until => d.flow.supplement_due_at, handoffs => flow.handoffs,
-        can_withdraw => flow.can_withdraw, results => results,
+        can_withdraw => flow.can_withdraw, results => results, papers => papers,
         can_receive => can_receive, reception_left => reception_left.map(|m| json!({"minutes": m, "h": m.abs() / 60, "m": m.abs() % 60, "late": m < 0})),
         last_decision => last_decision, acted => q.acted.is_some(), supplemented_now => q.supplemented.is_some(),
         files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,

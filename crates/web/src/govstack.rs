@@ -606,7 +606,8 @@ async fn applications(
     Ok(Json(out))
 }
 
-/// One application file by its dossier code; unknown and not-yours answer the same 404.
+/// One application file by its dossier code, for its applicant or an officer entitled to it;
+/// unknown and not-yours answer the same 404.
 async fn application(
     State(st): State<AppState>,
     c: Caller,
@@ -619,14 +620,13 @@ async fn application(
     if tl_core::dossier::DossierCode::parse(&file_id).is_none() {
         return Err(AppError::NotFound);
     }
-    let d = st
-        .db
-        .read()
-        .await?
-        .get_dossier_by_code(&file_id)
-        .await?
-        .filter(|d| d.applicant_id == me.id || d.acted_by_id == me.id)
-        .ok_or(AppError::NotFound)?;
+    let d = st.db.read().await?.get_dossier_by_code(&file_id).await?.ok_or(AppError::NotFound)?;
+    let applicant = if d.applicant_id == me.id || d.acted_by_id == me.id {
+        me
+    } else {
+        // An operator's view: officers entitled to the dossier's agency.
+        operator::applicant_for_officer(&st, &me, &d).await?.ok_or(AppError::NotFound)?
+    };
     let p = procedure_of(&st, &d).await?;
-    Ok(Json(application_doc(&d, &p, &me, lang)))
+    Ok(Json(application_doc(&d, &p, &applicant, lang)))
 }

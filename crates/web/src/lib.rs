@@ -11,6 +11,7 @@ pub mod counter;
 pub mod dossiers;
 pub mod error;
 pub mod filing;
+pub mod forms;
 pub mod govstack;
 pub mod i18n;
 pub mod mail;
@@ -185,6 +186,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/reception", post(office::receive))
         .route("/office/inbox", get(workflow::inbox))
         .route("/results/{file}", get(results::download))
+        .route("/dossiers/{id}/forms/{file}", get(forms::form))
+        .route("/office/register", get(forms::register))
         .route("/verify", get(results::verify_form).post(results::verify_upload).layer(DefaultBodyLimit::max(20 * 1024 * 1024 + 64 * 1024)))
         .route("/verify/{id}", get(results::verify_issued))
         .route("/dossiers/{id}/decide", post(workflow::decide))

@@ -73,32 +73,32 @@ pub async fn trust_anchors(st: &AppState) -> AppResult<TrustAnchors> {
 }
 
 /// The officer's signing credential, issued (valid two years) when they have none usable.
-async fn credential(st: &AppState, who: &Actor, agency: &str, now: DateTime<Utc>) -> AppResult<SignerCredential> {
+async fn credential(st: &AppState, account: &tl_storage::Account, agency: &str, now: DateTime<Utc>) -> AppResult<SignerCredential> {
     let (ca_id, ca) = active_ca(st, now).await?;
-    let current = st.db.read().await?.current_credential(who.account.id).await?;
+    let current = st.db.read().await?.current_credential(account.id).await?;
     if let Some(c) = current.filter(|c| c.ca_id == ca_id && c.not_after > now + chrono::Duration::days(1)) {
         if let Ok(key) = tl_sign::open_key(&c.sealed_key, &st.signing_kek) {
             return Ok(SignerCredential { cert_der: c.cert_der, key_pkcs8_der: key, chain_der: vec![ca.cert_der().to_vec()] });
         }
     }
     let officer = Officer {
-        name: who.account.display_name.chars().take(64).collect(),
+        name: account.display_name.chars().take(64).collect(),
         organisation: agency.chars().take(64).collect(),
         // Officers sign in with a login, not their personal ID number: the account number
         // tells two officers of the same name apart.
-        personal_id: if who.account.login.len() == 12 && who.account.login.bytes().all(|b| b.is_ascii_digit()) {
-            who.account.login.clone()
+        personal_id: if account.login.len() == 12 && account.login.bytes().all(|b| b.is_ascii_digit()) {
+            account.login.clone()
         } else {
-            format!("{:012}", who.account.id)
+            format!("{:012}", account.id)
         },
-        email: who.account.email.clone().filter(|e| e.is_ascii() && e.contains('@')),
+        email: account.email.clone().filter(|e| e.is_ascii() && e.contains('@')),
     };
     let not_after = now + chrono::Duration::days(730);
     let cred = ca.issue(&officer, now - chrono::Duration::minutes(5), not_after).map_err(sign_err)?;
     let mut w = st.db.begin().await?;
     w.add_credential(&SigningCredential {
         id: 0,
-        account_id: who.account.id,
+        account_id: account.id,
         ca_id,
         cert_der: cred.cert_der.clone(),
         sealed_key: tl_sign::seal_key(&cred.key_pkcs8_der, &st.signing_kek),
@@ -108,6 +108,27 @@ async fn credential(st: &AppState, who: &Actor, agency: &str, now: DateTime<Utc>
     .await?;
     w.commit().await?;
     Ok(cred)
+}
+
+/// Signs a laid-out document with the officer's key (issuing them a certificate if needed).
+pub async fn sign_pdf(
+    st: &AppState,
+    account: &tl_storage::Account,
+    agency: &str,
+    doc: tl_pdf::Document,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<u8>> {
+    let cred = credential(st, account, agency, now).await?;
+    let info = tl_pdf::SignatureInfo {
+        name: account.display_name.clone(),
+        reason: reason.to_owned(),
+        location: agency.to_owned(),
+        contact: account.email.clone(),
+        signing_time: tl_core::time::to_local(now),
+    };
+    doc.finish_signed(&info, |covered| tl_sign::sign_cms_detached(&cred, covered, &tl_sign::CmsProfile::Pades))
+        .map_err(|e| sign_err(format!("{e:?}")))
 }
 
 /// The answers as "label: value" lines, in form order (uploads and repeated groups left out).
@@ -199,19 +220,8 @@ pub async fn issue(
         signer: tl_forms::Signer { title: signer_title, name: who.account.display_name.clone() },
         verify_url: Some(format!("{}/verify/{id}", st.config.public_url.trim_end_matches('/'))),
     };
-    let cred = credential(st, who, &agency.name.vi, now).await?;
-    let info = tl_pdf::SignatureInfo {
-        name: who.account.display_name.clone(),
-        reason: format!("Ký số kết quả giải quyết hồ sơ {code}"),
-        location: agency.name.vi.clone(),
-        contact: who.account.email.clone(),
-        signing_time: local,
-    };
     use tl_forms::Form;
-    let bytes = doc
-        .document()
-        .finish_signed(&info, |covered| tl_sign::sign_cms_detached(&cred, covered, &tl_sign::CmsProfile::Pades))
-        .map_err(|e| sign_err(format!("{e:?}")))?;
+    let bytes = sign_pdf(st, &who.account, &agency.name.vi, doc.document(), &format!("Ký số kết quả giải quyết hồ sơ {code}"), now).await?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let key = format!("results/{id}.pdf");
     let (temp, mut file) = st.blobs.create_temp(&id).await.map_err(|e| AppError::Internal(e.into()))?;

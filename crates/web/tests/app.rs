@@ -2258,6 +2258,20 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
             let code = app.dossier(a).await.code.unwrap();
             assert!(text.contains("Lê Minh An") && text.contains(&code) && text.contains("GIẤY KHAI SINH"), "{n}: {text}");
         }
+        // The papers of the dossier: Form 01 signed by the one-stop officer, Form 06 the sheet.
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has(&format!("/dossiers/{a}/forms/01.pdf")) && page.has(&format!("/dossiers/{a}/forms/06.pdf")), "{n}");
+        let form01 = app.get_bytes(&format!("/dossiers/{a}/forms/01.pdf")).await;
+        let signed = tl_sign::verify_pdf(&form01, &anchors).expect("Form 01 is signed");
+        assert_eq!(signed.signer.common_name.as_deref(), Some("Cán bộ motcua"), "{n}");
+        let form06 = app.get_bytes(&format!("/dossiers/{a}/forms/06.pdf")).await;
+        if let (Some(t1), Some(t6)) = (pdf_text(&form01), pdf_text(&form06)) {
+            let code = app.dossier(a).await.code.unwrap();
+            assert!(t1.contains("GIẤY TIẾP NHẬN HỒ SƠ") && t1.contains(&code) && t1.contains("Lê Thị Hoa"), "{n}: {t1}");
+            assert!(t6.contains("PHIẾU KIỂM SOÁT") && t6.contains("Cán bộ chuyenvien"), "{n}: {t6}");
+        }
+        assert_eq!(app.get(&format!("/dossiers/{a}/forms/03.pdf")).await.status, StatusCode::NOT_FOUND, "{n}: never refused");
+        assert_eq!(app.get("/office/register").await.status, StatusCode::FORBIDDEN, "{n}: the register is the officers'");
         let notes = app.db.read().await.unwrap().list_notifications(citizen.id, 10).await.unwrap();
         assert!(notes.iter().any(|x| x.kind == "decision.approve" && x.title_vi.contains("đã có kết quả")), "{n}");
         assert!(notes.iter().any(|x| x.kind == "received"), "{n}");
@@ -2281,6 +2295,17 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
         assert!(app.verify_upload(b"not a pdf at all").await.has("KHÔNG hợp lệ"), "{n}");
         assert_eq!(app.verify_upload(b"").await.status, StatusCode::BAD_REQUEST, "{n}");
         assert_eq!(app.get("/verify/doesnotexist").await.status, StatusCode::NOT_FOUND, "{n}");
+
+        // Form 07: the register of the service point, as PDF and CSV.
+        app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
+        let code = app.dossier(a).await.code.unwrap();
+        let csv = app.get("/office/register?format=csv").await;
+        assert_eq!(csv.status, StatusCode::OK, "{n}: {}", csv.body);
+        assert!(csv.has(&code) && csv.has("Mã hồ sơ") && csv.has("Lê Thị Hoa"), "{n}: {}", csv.body);
+        assert!(app.get_bytes("/office/register").await.starts_with(b"%PDF-"), "{n}");
+        assert_eq!(app.get("/office/register?from=32/13/2026").await.status, StatusCode::BAD_REQUEST, "{n}");
+        assert_eq!(app.get("/office/register?from=01/01/2020&to=01/01/2026").await.status, StatusCode::BAD_REQUEST, "{n}: a year at most");
+        app.post("/signout", &[]).await;
 
         // The mails written with the actions go out through SMTP, once each.
         if let Some(server) = &smtp {
@@ -2684,6 +2709,12 @@ async fn a_govstack_operator_works_its_tasks_updates_applications_and_reads_stat
         govstack_conforms("applicationFileResponse", &file);
         assert_eq!((file["fileId"].as_str(), file["applicantId"].as_str()), (Some(codes[2].as_str()), Some("001303012345")), "{n}");
         assert_eq!(app.dossier(ids[2]).await.flow.outcome.as_deref(), Some("refused"), "{n}");
+        // Operators of the agency read application files too; others' officers do not.
+        let p = app.govstack("GET", &pc, Some(&ld), None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        govstack_conforms("applicationFileResponse", &p.json());
+        assert_eq!(p.json()["applicantId"], json!("001303012345"), "{n}");
+        error(&app.govstack("GET", &pc, Some(&other), None).await, StatusCode::NOT_FOUND, n);
 
         // Statistics of today: one approval (by the leader), one supplement request and one
         // refusal (by the specialist).

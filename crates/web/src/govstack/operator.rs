@@ -399,6 +399,20 @@ async fn completed_doc(
     }))
 }
 
+/// The applicant of `d` when `me` is an officer with a handling role at its agency or above
+/// (an operator reading an application file); None otherwise.
+pub(super) async fn applicant_for_officer(st: &AppState, me: &tl_storage::Account, d: &Dossier) -> AppResult<Option<tl_storage::Account>> {
+    if me.kind != AccountKind::Officer {
+        return Ok(None);
+    }
+    let mut r = st.db.read().await?;
+    let roles = r.roles_of(me.id).await?;
+    if !roles.iter().any(|g| crate::filing::HANDLING_ROLES.contains(&g.role) && g.covers(&d.agency_electronic_id)) {
+        return Ok(None);
+    }
+    Ok(r.get_account(d.applicant_id).await?)
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OperatorUpdate {
@@ -432,11 +446,10 @@ pub(super) async fn update_application(
     }
     let d = st.db.read().await?.get_dossier_by_code(&file_id).await?.ok_or(AppError::NotFound)?;
     let agencies = st.db.read().await?.list_agencies().await?;
+    let applicant = applicant_for_officer(&st, &who.account, &d).await?.ok_or(AppError::NotFound)?;
     if !workflow::may_act(&who, &d, &agencies) {
-        let entitled = who.roles.iter().any(|g| crate::filing::HANDLING_ROLES.contains(&g.role) && g.covers(&d.agency_electronic_id));
-        return Err(if entitled { AppError::Forbidden } else { AppError::NotFound });
+        return Err(AppError::Forbidden);
     }
-    let applicant = st.db.read().await?.get_account(d.applicant_id).await?.ok_or(AppError::NotFound)?;
     if b.applicant_id != applicant.login && b.applicant_id != applicant.id.to_string() {
         return Err(AppError::invalid(
             "applicant_mismatch",

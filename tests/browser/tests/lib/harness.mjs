@@ -42,6 +42,10 @@ export const CITIZEN = { login: '001203012345', password: 'Công dân Hà Nội 
 export const ADMIN = { login: 'admin', password: 'Quản trị Thăng Long 2026' };
 /** One-stop officer (Reception, and catalog editor) at H26.31, UBND phường Ba Đình. */
 export const OFFICER = { login: 'motcua.badinh', password: 'Một cửa Ba Đình 2026', name: 'Trần Thị Bình' };
+/** Specialist (chuyên viên) at H26.31: reviews dossiers in "Hồ sơ cần xử lý". */
+export const SPECIALIST = { login: 'chuyenvien.badinh', password: 'Chuyên viên Ba Đình 2026', name: 'Lê Văn Cường' };
+/** Leader (lãnh đạo) at H26.31: approves and signs results. */
+export const LEADER = { login: 'lanhdao.badinh', password: 'Lãnh đạo Ba Đình 2026', name: 'Phạm Minh Đức' };
 
 const READY_TIMEOUT_MS = 60_000;
 
