@@ -286,6 +286,8 @@ pub trait ResultRepo: Send {
     async fn get_result(&mut self, id: &str) -> Result<Option<IssuedResult>>;
     async fn find_result_by_sha256(&mut self, sha256: &str) -> Result<Option<IssuedResult>>;
     async fn list_results_of(&mut self, dossier_id: i64) -> Result<Vec<IssuedResult>>;
+    /// The results of an applicant's dossiers, newest first (their record, for reuse).
+    async fn list_results_of_applicant(&mut self, account_id: i64, limit: i64) -> Result<Vec<IssuedResult>>;
     async fn revoke_result(&mut self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<bool>;
 }
 

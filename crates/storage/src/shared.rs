@@ -1854,6 +1854,14 @@ macro_rules! shared_impl {
                 sqlx::query(&sql).bind(dossier_id).fetch_all(self.conn()).await?.iter().map(result_row).collect()
             }
 
+            async fn list_results_of_applicant(&mut self, account_id: i64, limit: i64) -> Result<Vec<IssuedResult>> {
+                let sql = format!(
+                    "SELECT {} FROM results r JOIN dossiers d ON d.id = r.dossier_id WHERE d.applicant_id = $1 ORDER BY r.signed_at DESC LIMIT $2",
+                    RESULT_COLS.split(", ").map(|c| format!("r.{}", c.trim())).collect::<Vec<_>>().join(", ")
+                );
+                sqlx::query(&sql).bind(account_id).bind(limit).fetch_all(self.conn()).await?.iter().map(result_row).collect()
+            }
+
             async fn revoke_result(&mut self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<bool> {
                 let done = sqlx::query("UPDATE results SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id)

@@ -559,7 +559,26 @@ pub async fn mine(State(st): State<AppState>, v: Visitor, Query(q): Query<ListQu
         .iter()
         .map(|d| json!({"id": d.id, "code": d.code, "draft": d.status == DossierStatus::Draft, "status": d.status.label(v.lang.code()), "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()), "updated_at": d.updated_at}))
         .collect();
-    render(&st, &v, "filing/mine.html", minijinja::context! { items => items, saved => q.saved.is_some(), deleted => q.deleted.is_some() })
+    let results = st.db.read().await?.list_results_of_applicant(me.id, 50).await?;
+    let lang = v.lang.code();
+    let notices: Vec<Value> = st
+        .db
+        .read()
+        .await?
+        .list_notifications(me.id, 10)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let en = lang == "en";
+            json!({"title": if en { n.title_en } else { n.title_vi }, "link": n.link, "at": n.created_at, "unread": n.read_at.is_none()})
+        })
+        .collect();
+    render(
+        &st,
+        &v,
+        "filing/mine.html",
+        minijinja::context! { items => items, saved => q.saved.is_some(), deleted => q.deleted.is_some(), results => results, notices => notices },
+    )
 }
 
 /// One dossier: the acknowledgement after filing, its status and every event.

@@ -2275,6 +2275,9 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
         let notes = app.db.read().await.unwrap().list_notifications(citizen.id, 10).await.unwrap();
         assert!(notes.iter().any(|x| x.kind == "decision.approve" && x.title_vi.contains("đã có kết quả")), "{n}");
         assert!(notes.iter().any(|x| x.kind == "received"), "{n}");
+        let mine = app.get("/dossiers").await;
+        assert!(mine.has("Thông báo") && mine.has("đã có kết quả") && mine.has("Kết quả của tôi"), "{n}");
+        assert!(mine.has(&format!("/results/{}.pdf", r.id)), "{n}: the result stays in the citizen's record");
         app.post("/signout", &[]).await;
 
         // Nobody else downloads it; anyone verifies it.
