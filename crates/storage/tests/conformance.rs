@@ -1,7 +1,7 @@
 //! The storage conformance suite: every test runs against SQLite and PostgreSQL, so the two
 //! implementations cannot drift apart.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use std::sync::Arc;
 use tl_core::account::{AccountKind, Role};
 use tl_core::catalog_doc::{load, Format, Known};
@@ -685,5 +685,246 @@ async fn the_working_calendar_is_data_with_a_generation() {
         let mut r = db.read().await.unwrap();
         assert_eq!(r.list_calendar_days(day(2026, 1, 1), day(2026, 12, 31)).await.unwrap().len(), 2, "{backend}");
         assert!(r.calendar_generation().await.unwrap() > g1, "{backend}");
+    }
+}
+
+fn action(d: &Dossier, to: tl_core::dossier::DossierStatus, kind: &str, actor: i64, now: chrono::DateTime<Utc>) -> DossierAction {
+    DossierAction {
+        id: d.id,
+        expected_revision: d.revision,
+        from: vec![d.status],
+        to,
+        kind: kind.into(),
+        actor_id: Some(actor),
+        detail: serde_json::json!({}),
+        now,
+        received_at: None,
+        due_at: None,
+        supplement: false,
+        flow: None,
+        close_handoff: None,
+        open_handoff: false,
+        handoff_due: None,
+    }
+}
+
+#[tokio::test]
+async fn a_dossier_moves_through_steps_with_its_control_sheet_and_the_inbox_follows() {
+    use tl_core::dossier::DossierStatus as S;
+    use tl_core::process::Timeliness;
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012345").await;
+        let other_agency = db.read().await.unwrap().get_agency("H26").await.unwrap().unwrap().id;
+        let now = Utc::now().trunc_subsecs(6);
+        let mut w = db.begin().await.unwrap();
+        let mut ids = vec![];
+        for i in 0..3 {
+            let d = w.create_dossier(&new_dossier(me, agency, Some(&format!("w-{i}")))).await.unwrap();
+            ids.push(w.submit_dossier(d.id, 1, day(2026, 11, 26), now).await.unwrap());
+        }
+        w.commit().await.unwrap();
+
+        // Reception accepts the first two into the process, at the review step, due at
+        // different moments; the third stays at reception.
+        for (i, d) in ids.iter().take(2).enumerate() {
+            let mut a = action(d, S::Accepted, "received", me, now);
+            a.received_at = Some(now);
+            a.due_at = Some(now + Duration::days(3));
+            a.flow = Some(Flow {
+                step_id: Some("review".into()),
+                step_agency_id: Some(agency),
+                step_role: Some(Role::Specialist),
+                step_started_at: Some(now),
+                step_due_at: Some(now + Duration::hours(10 - i as i64 * 5)),
+                appointed_at: Some(now + Duration::days(3)),
+                ..Flow::default()
+            });
+            a.open_handoff = true;
+            a.close_handoff = Some(HandoffClose {
+                opened: Some(HandoffOpen {
+                    step_id: "reception".into(),
+                    agency_id: agency,
+                    role: Role::Reception,
+                    started_at: now,
+                    due_at: None,
+                }),
+                decision: "accept".into(),
+                timeliness: Timeliness::OnTime,
+                note: None,
+            });
+            let mut w = db.begin().await.unwrap();
+            let done = w.act_on_dossier(&a).await.unwrap();
+            w.commit().await.unwrap();
+            assert_eq!(
+                (done.status, done.flow.step_id.as_deref(), done.revision),
+                (S::Accepted, Some("review"), d.revision + 1),
+                "{backend}"
+            );
+        }
+        let inbox = |grants: Vec<(Role, Vec<i64>)>, search: Option<&str>| InboxQuery {
+            grants,
+            statuses: vec![S::Accepted, S::Processing],
+            search: search.map(str::to_owned),
+            limit: 10,
+            ..InboxQuery::default()
+        };
+        let mut r = db.read().await.unwrap();
+        let got: Vec<i64> =
+            r.list_inbox(&inbox(vec![(Role::Specialist, vec![agency])], None)).await.unwrap().into_iter().map(|i| i.dossier.id).collect();
+        assert_eq!(got, [ids[1].id, ids[0].id], "{backend}: the step due first comes first");
+        assert!(r.list_inbox(&inbox(vec![(Role::Leader, vec![agency])], None)).await.unwrap().is_empty(), "{backend}: another role");
+        assert!(
+            r.list_inbox(&inbox(vec![(Role::Specialist, vec![other_agency])], None)).await.unwrap().is_empty(),
+            "{backend}: another agency"
+        );
+        let by_code = r.list_inbox(&inbox(vec![(Role::Specialist, vec![agency])], ids[0].code.as_deref())).await.unwrap();
+        assert_eq!(by_code.len(), 1, "{backend}");
+        assert_eq!(by_code[0].applicant_name, "Lê Thị Hoa", "{backend}");
+        let by_name = r.list_inbox(&inbox(vec![(Role::Specialist, vec![agency])], Some("thị hoa"))).await.unwrap();
+        assert_eq!(by_name.len(), 2, "{backend}");
+        let hostile = r.list_inbox(&inbox(vec![(Role::Specialist, vec![agency])], Some("%' OR 1=1 --"))).await.unwrap();
+        assert!(hostile.is_empty(), "{backend}: search text is data");
+        let late = InboxQuery { due_before: Some(now + Duration::hours(7)), ..inbox(vec![(Role::Specialist, vec![agency])], None) };
+        assert_eq!(r.list_inbox(&late).await.unwrap().len(), 1, "{backend}: the due-window filter");
+        drop(r);
+
+        // A forward closes the review row and opens the leader's; a stale revision changes nothing.
+        let d = db.read().await.unwrap().get_dossier(ids[0].id).await.unwrap().unwrap();
+        let mut a = action(&d, S::Processing, "decision.forward", me, now + Duration::hours(1));
+        a.flow =
+            Some(Flow { step_id: Some("approve".into()), step_role: Some(Role::Leader), step_started_at: Some(now), ..d.flow.clone() });
+        a.open_handoff = true;
+        a.close_handoff =
+            Some(HandoffClose { opened: None, decision: "propose".into(), timeliness: Timeliness::Early, note: Some("Đủ".into()) });
+        let mut w = db.begin().await.unwrap();
+        w.act_on_dossier(&a).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = db.begin().await.unwrap();
+        assert!(matches!(w.act_on_dossier(&a).await, Err(StoreError::Conflict(_))), "{backend}: the same revision twice");
+        drop(w);
+        let sheet = db.read().await.unwrap().list_handoffs(d.id).await.unwrap();
+        let rows: Vec<(&str, Option<&str>, Option<Timeliness>, bool)> =
+            sheet.iter().map(|h| (h.step_id.as_str(), h.decision.as_deref(), h.timeliness, h.ended_at.is_some())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("reception", Some("accept"), Some(Timeliness::OnTime), true),
+                ("review", Some("propose"), Some(Timeliness::Early), true),
+                ("approve", None, None, false)
+            ],
+            "{backend}"
+        );
+        assert_eq!(sheet[1].giver_name.as_deref(), Some("Lê Thị Hoa"), "{backend}");
+        assert_eq!(sheet[1].note.as_deref(), Some("Đủ"), "{backend}");
+        let leaders = db.read().await.unwrap().list_inbox(&inbox(vec![(Role::Leader, vec![agency])], None)).await.unwrap();
+        assert_eq!(leaders.len(), 1, "{backend}");
+
+        // Leaving the process empties every inbox; the register lists all three filings.
+        let d = db.read().await.unwrap().get_dossier(ids[0].id).await.unwrap().unwrap();
+        let mut a = action(&d, S::ResultReturned, "decision.return", me, now + Duration::hours(2));
+        a.flow = Some(Flow { finished_at: Some(now + Duration::hours(2)), outcome: Some("approved".into()), ..Flow::default() });
+        let mut w = db.begin().await.unwrap();
+        let done = w.act_on_dossier(&a).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!((done.flow.step_role, done.flow.outcome.as_deref()), (None, Some("approved")), "{backend}");
+        assert!(
+            db.read().await.unwrap().list_inbox(&inbox(vec![(Role::Leader, vec![agency])], None)).await.unwrap().is_empty(),
+            "{backend}"
+        );
+        let reg = db.read().await.unwrap().list_register(&[agency], now - Duration::days(1), now + Duration::days(1), 100).await.unwrap();
+        assert_eq!(reg.len(), 3, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn results_signing_keys_notices_and_the_outbox_lease() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, agency) = citizen(&db, "001303012345").await;
+        let now = Utc::now().trunc_subsecs(6);
+        let mut w = db.begin().await.unwrap();
+        let d = w.create_dossier(&new_dossier(me, agency, None)).await.unwrap();
+        let ca = w.add_signing_ca(b"ca-der", Some(b"sealed"), now).await.unwrap();
+        let ca2 = w.add_signing_ca(b"ca2-der", None, now).await.unwrap();
+        w.retire_signing_cas(ca2, now).await.unwrap();
+        w.add_credential(&SigningCredential {
+            id: 0,
+            account_id: me,
+            ca_id: ca2,
+            cert_der: vec![1, 2, 3],
+            sealed_key: vec![4, 5],
+            not_after: now + Duration::days(700),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+        let result = IssuedResult {
+            id: "abcDEF123".into(),
+            dossier_id: d.id,
+            kind: "result".into(),
+            number: "0001/KQ".into(),
+            title: "GIẤY KHAI SINH".into(),
+            storage_key: "results/abcDEF123.pdf".into(),
+            size: 100,
+            sha256: "ab".repeat(32),
+            signer_id: me,
+            signer_name: "Phạm Minh Đức".into(),
+            agency_name: "UBND phường".into(),
+            cert_serial: "1f".into(),
+            signed_at: now,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        w.insert_result(&result).await.unwrap();
+        w.notify(&NewNotice {
+            account_id: me,
+            dossier_id: Some(d.id),
+            kind: "decision.approve".into(),
+            title_vi: "Hồ sơ đã có kết quả".into(),
+            title_en: "Result ready".into(),
+            body_vi: "Kết quả đã sẵn sàng.".into(),
+            body_en: "Ready.".into(),
+            link: Some("/dossiers/1".into()),
+            email: Some("hoa@example.vn".into()),
+            now,
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+
+        let mut r = db.read().await.unwrap();
+        let cas = r.list_signing_cas().await.unwrap();
+        assert_eq!(cas.iter().map(|c| (c.id, c.retired_at.is_some())).collect::<Vec<_>>(), [(ca2, false), (ca, true)], "{backend}");
+        assert_eq!(r.current_credential(me).await.unwrap().unwrap().cert_der, [1, 2, 3], "{backend}");
+        assert_eq!(r.get_result("abcDEF123").await.unwrap().unwrap().title, "GIẤY KHAI SINH", "{backend}");
+        assert_eq!(r.find_result_by_sha256(&"ab".repeat(32)).await.unwrap().unwrap().id, "abcDEF123", "{backend}");
+        assert_eq!(r.list_results_of_applicant(me, 10).await.unwrap().len(), 1, "{backend}");
+        let notes = r.list_notifications(me, 10).await.unwrap();
+        assert_eq!((notes.len(), notes[0].read_at.is_none()), (1, true), "{backend}");
+        drop(r);
+        let mut w = db.begin().await.unwrap();
+        assert!(w.revoke_result("abcDEF123", "Cấp nhầm", now).await.unwrap(), "{backend}");
+        assert!(!w.revoke_result("abcDEF123", "again", now).await.unwrap(), "{backend}: once");
+        // The same file cannot be recorded twice.
+        assert!(w.insert_result(&IssuedResult { id: "other".into(), ..result.clone() }).await.is_err(), "{backend}");
+        drop(w);
+
+        // Two workers claim at once: each mail goes to one of them; after the lease it is due again.
+        let mut w1 = db.begin().await.unwrap();
+        let first = w1.claim_outbox(now, now + Duration::minutes(15), 10).await.unwrap();
+        w1.commit().await.unwrap();
+        let mut w2 = db.begin().await.unwrap();
+        let second = w2.claim_outbox(now, now + Duration::minutes(15), 10).await.unwrap();
+        w2.commit().await.unwrap();
+        assert_eq!((first.len(), second.len()), (1, 0), "{backend}");
+        assert!(first[0].text_body.contains("Kết quả đã sẵn sàng.") && first[0].subject == "Hồ sơ đã có kết quả", "{backend}");
+        let mut w = db.begin().await.unwrap();
+        assert_eq!(w.claim_outbox(now + Duration::minutes(16), now + Duration::minutes(31), 10).await.unwrap().len(), 1, "{backend}");
+        w.outbox_failed(first[0].id, 1, Some(now + Duration::hours(1)), "451 busy").await.unwrap();
+        assert!(w.claim_outbox(now + Duration::minutes(59), now + Duration::hours(2), 10).await.unwrap().is_empty(), "{backend}");
+        w.outbox_sent(first[0].id, now).await.unwrap();
+        assert!(w.claim_outbox(now + Duration::days(1), now + Duration::days(2), 10).await.unwrap().is_empty(), "{backend}: sent is final");
+        w.commit().await.unwrap();
     }
 }
