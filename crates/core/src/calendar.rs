@@ -75,6 +75,26 @@ impl OfficeHours {
         Ok(Self { periods })
     }
 
+    /// Reads "07:30-11:30, 13:30-17:00" (periods in order, each start before its end; an
+    /// en dash works too).
+    pub fn parse(text: &str) -> Result<Self, CalendarError> {
+        let mut periods = vec![];
+        for part in text.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+            let (a, b) = part.split_once(['-', '–']).ok_or(CalendarError::BadHours)?;
+            let t = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| CalendarError::BadHours);
+            periods.push((t(a)?, t(b)?));
+        }
+        if periods.len() > 4 {
+            return Err(CalendarError::BadHours);
+        }
+        Self::new(periods)
+    }
+
+    /// The form `parse` reads.
+    pub fn to_text(&self) -> String {
+        self.periods.iter().map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))).collect::<Vec<_>>().join(",")
+    }
+
     /// 07:30–11:30 and 13:30–17:00, the common pattern of Hanoi's one-stop offices.
     pub fn standard() -> Self {
         Self { periods: vec![(hm(7, 30), hm(11, 30)), (hm(13, 30), hm(17, 0))] }
@@ -387,6 +407,17 @@ pub fn proposed_holidays(year: i32) -> Vec<Proposal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn office_hours_read_and_written_as_text() {
+        let h = OfficeHours::parse(" 07:30-11:30, 13:30–17:00 ").unwrap();
+        assert_eq!(h, OfficeHours::standard());
+        assert_eq!(h.to_text(), "07:30-11:30,13:30-17:00");
+        assert_eq!(OfficeHours::parse(&h.to_text()).unwrap(), h);
+        for bad in ["", "7h-11h", "11:30-07:30", "07:30-11:30,11:00-17:00", "25:00-26:00", "08:00"] {
+            assert!(OfficeHours::parse(bad).is_err(), "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

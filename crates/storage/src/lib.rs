@@ -314,6 +314,10 @@ pub trait CalendarRepo: Send {
     async fn delete_calendar_day(&mut self, day: NaiveDate) -> Result<bool>;
     /// Changes with every calendar write (app servers rebuild their calendar when it moves).
     async fn calendar_generation(&mut self) -> Result<i64>;
+    /// Every service point's own office hours: (agency id, "HH:MM-HH:MM,HH:MM-HH:MM").
+    async fn list_office_hours(&mut self) -> Result<Vec<(i64, String)>>;
+    /// Sets or (None) removes an agency's office hours and bumps the calendar generation.
+    async fn set_office_hours(&mut self, agency_id: i64, periods: Option<&str>, now: DateTime<Utc>) -> Result<()>;
 }
 
 #[async_trait]

@@ -2039,6 +2039,31 @@ macro_rules! shared_impl {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn list_office_hours(&mut self) -> Result<Vec<(i64, String)>> {
+                let rows = sqlx::query("SELECT agency_id, periods FROM office_hours ORDER BY agency_id").fetch_all(self.conn()).await?;
+                rows.iter().map(|r| Ok((r.try_get("agency_id")?, r.try_get("periods")?))).collect()
+            }
+
+            async fn set_office_hours(&mut self, agency_id: i64, periods: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+                match periods {
+                    Some(p) => {
+                        sqlx::query(
+                            "INSERT INTO office_hours (agency_id, periods, updated_at) VALUES ($1, $2, $3) \
+                             ON CONFLICT (agency_id) DO UPDATE SET periods = excluded.periods, updated_at = excluded.updated_at",
+                        )
+                        .bind(agency_id)
+                        .bind(p)
+                        .bind(now)
+                        .execute(self.conn())
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM office_hours WHERE agency_id = $1").bind(agency_id).execute(self.conn()).await?;
+                    }
+                }
+                self.bump_calendar_generation().await
+            }
+
             async fn calendar_generation(&mut self) -> Result<i64> {
                 let v: Option<String> =
                     sqlx::query_scalar("SELECT value FROM settings WHERE key = 'calendar_generation'").fetch_optional(self.conn()).await?;

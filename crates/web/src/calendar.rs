@@ -64,7 +64,22 @@ async fn page(st: &AppState, v: &Visitor, year: i32, errors: FormErrors, form: s
                    "lunar": format!("{}/{}{}", lunar.day, lunar.month, if !lunar.leap { "" } else if v.lang == Lang::En { " (leap)" } else { " (nhuận)" })})
         })
         .collect();
+    let agencies = st.db.read().await?.list_agencies().await?;
+    let hours: Vec<_> = st
+        .db
+        .read()
+        .await?
+        .list_office_hours()
+        .await?
+        .into_iter()
+        .filter_map(|(id, periods)| {
+            let a = agencies.iter().find(|a| a.id == id)?;
+            Some(json!({"eid": a.electronic_id, "name": a.name.get(l), "periods": periods.replace(',', ", ")}))
+        })
+        .collect();
+    let agency_options: Vec<_> = agencies.iter().map(|a| json!({"eid": a.electronic_id, "name": a.name.get(l)})).collect();
     let ctx = minijinja::context! {
+        hours => hours, agency_options => agency_options, standard_hours => tl_core::calendar::OfficeHours::standard().to_text().replace(',', ", "),
         year => year, prev => year - 1, next => year + 1, rows => rows, proposals => proposals, kinds => kinds(v.lang),
         errors => errors.items, field_errors => errors.by_field(), form => form, saved => saved,
         tet => tl_core::lunar::lunar_new_year(year), hung => tl_core::lunar::hung_kings_day(year),
@@ -87,7 +102,12 @@ pub struct DayForm {
     kind: String,
     #[serde(default)]
     name: String,
-    /// "set", "delete", or "confirm" (every proposal of the year).
+    /// A service point (electronic ID) and its office hours, for "hours" / "hours_delete".
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    periods: String,
+    /// "set", "delete", "confirm" (every proposal of the year), "hours" or "hours_delete".
     #[serde(default)]
     action: String,
 }
@@ -97,6 +117,37 @@ pub async fn update(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
     let year = year_or_now(f.year.parse().ok());
     let now = Utc::now();
     match f.action.as_str() {
+        "hours" | "hours_delete" => {
+            let mut errors = FormErrors::default();
+            let agency = st.db.read().await?.get_agency(f.agency.trim()).await?;
+            if agency.is_none() {
+                errors.add(v.lang, "agency", "Chọn điểm phục vụ (cơ quan).", "Choose the service point (agency).");
+            }
+            let periods = if f.action == "hours" {
+                match tl_core::calendar::OfficeHours::parse(&f.periods) {
+                    Ok(h) => Some(h.to_text()),
+                    Err(_) => {
+                        errors.add(
+                            v.lang,
+                            "periods",
+                            "Nhập các buổi làm việc theo thứ tự, ví dụ “07:30-11:30, 13:30-17:00” (tối đa 4 buổi).",
+                            "Enter the opening periods in order, e.g. “07:30-11:30, 13:30-17:00” (4 at most).",
+                        );
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if !errors.is_empty() {
+                return page(&st, &v, year, errors, serde_json::to_value(&f).unwrap_or_default(), false).await;
+            }
+            let agency = agency.expect("checked");
+            let mut w = st.db.begin().await?;
+            w.set_office_hours(agency.id, periods.as_deref(), now).await?;
+            w.append_audit(&audit(&v, None, "calendar.office_hours", "agency", &agency.electronic_id, json!({"periods": periods}))).await?;
+            w.commit().await?;
+        }
         "confirm" => {
             let from = NaiveDate::from_ymd_opt(year, 1, 1).expect("year");
             let to = NaiveDate::from_ymd_opt(year, 12, 31).expect("year");

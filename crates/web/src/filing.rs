@@ -616,7 +616,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         .collect();
     let can_receive = crate::office::can_receive(&v, &d);
     let reception_left = if can_receive {
-        let cal = st.calendar.get(&st).await?;
+        let cal = st.calendar.for_agency(&st, d.agency_id).await?;
         crate::office::reception_left(&cal, &d, Utc::now())
     } else {
         None

@@ -9,7 +9,8 @@
 //! - e-form = a procedure version's form; `eFormId` is derived from the code and version.
 //! - application file = a dossier; `fileId` is its dossier code (`H26.31-261126-0001`).
 //! - `statusModel`: Mới đăng ký/tiếp nhận/đang xử lý → PENDING, bổ sung → SENDBACK, đã xử lý
-//!   xong/đã trả kết quả → APPROVED, không tiếp nhận/dừng/rút → REJECTED.
+//!   xong/đã trả kết quả → APPROVED (REJECTED when the decision was a refusal), không tiếp
+//!   nhận/dừng/rút → REJECTED.
 //! - Callers authenticate with our bearer tokens; `applicantId` must name the caller (its
 //!   login: personal ID number or tax code). The spec's `Information-Mediator-Client` header
 //!   (INSTANCE/CLASS/MEMBER/SUBSYSTEM) is required on application calls and kept in the audit.
@@ -229,6 +230,16 @@ fn status_model(s: DossierStatus, lang: Lang) -> Value {
     json!({"code": code, "title": s.label(lang.code())})
 }
 
+/// A file's status: its dossier status, except that a refusal after review (decided, the
+/// written reasons on their way back) is REJECTED, not APPROVED.
+fn file_status(d: &Dossier, lang: Lang) -> Value {
+    let mut v = status_model(d.status, lang);
+    if d.flow.outcome.as_deref() == Some("refused") {
+        v["code"] = json!("REJECTED");
+    }
+    v
+}
+
 fn ended(s: DossierStatus) -> bool {
     matches!(s, DossierStatus::ResultReturned | DossierStatus::NotAccepted | DossierStatus::Stopped)
 }
@@ -256,7 +267,7 @@ fn application_doc(d: &Dossier, p: &ProcedureDetail, me: &Account, lang: Lang) -
         "registered": d.submitted_at,
         "serviceId": service_id(&p.code),
         "serviceName": p.version.name.get(lang.code()),
-        "status": status_model(d.status, lang),
+        "status": file_status(d, lang),
         "ended": ended(d.status),
         "applicationData": {
             "applicantId": me.login,
@@ -591,7 +602,7 @@ async fn applications(
             "fileId": d.code,
             "mainTaskId": d.code,
             "taskTitle": p.version.name.get(lang.code()),
-            "status": status_model(d.status, lang),
+            "status": file_status(&d, lang),
             "applicantId": me.login,
             "created": d.created_at,
             "registered": d.submitted_at,

@@ -21,15 +21,34 @@ use tl_core::calendar::{Calendar, OfficeHours};
 use tl_core::dossier::DossierStatus;
 use tl_storage::Dossier;
 
-/// The working calendar as the back office reads it: rebuilt when an administrator changes it
+/// The working calendar as the back office reads it: one per set of office hours (service
+/// points may keep their own), rebuilt when an administrator changes the calendar or the hours
 /// (checked at most once a second, like the catalog).
 #[derive(Default)]
 pub struct CalendarCache {
-    current: RwLock<Option<(i64, Instant, Arc<Calendar>)>>,
+    current: RwLock<Option<(i64, Instant, Arc<Calendars>)>>,
+}
+
+/// The standard calendar and each agency's, when its hours (or an ancestor's) differ.
+pub struct Calendars {
+    pub standard: Arc<Calendar>,
+    pub by_agency: HashMap<i64, Arc<Calendar>>,
 }
 
 impl CalendarCache {
+    /// The calendar with the standard office hours.
     pub async fn get(&self, st: &AppState) -> AppResult<Arc<Calendar>> {
+        Ok(self.all(st).await?.standard.clone())
+    }
+
+    /// The calendar of a service point: its own hours, else the nearest ancestor's, else the
+    /// standard ones.
+    pub async fn for_agency(&self, st: &AppState, agency_id: i64) -> AppResult<Arc<Calendar>> {
+        let all = self.all(st).await?;
+        Ok(all.by_agency.get(&agency_id).unwrap_or(&all.standard).clone())
+    }
+
+    pub async fn all(&self, st: &AppState) -> AppResult<Arc<Calendars>> {
         // Copied out of the lock at once: a read guard still held while taking the write lock
         // would deadlock the thread.
         let current = self.current.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -53,13 +72,49 @@ impl CalendarCache {
                 chrono::NaiveDate::from_ymd_opt(to, 12, 31).expect("date"),
             )
             .await?;
+        let hours: HashMap<i64, String> = r.list_office_hours().await?.into_iter().collect();
+        let agencies = r.list_agencies().await?;
+        drop(r);
         let overrides: Vec<_> = days.iter().map(|d| (d.day, d.kind)).collect();
-        let cal = Arc::new(
-            Calendar::new(from, to, &[chrono::Weekday::Sat, chrono::Weekday::Sun], &overrides, OfficeHours::standard())
-                .map_err(|e| AppError::Internal(e.into()))?,
-        );
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), cal.clone()));
-        Ok(cal)
+        let build = |h: OfficeHours| {
+            Calendar::new(from, to, &[chrono::Weekday::Sat, chrono::Weekday::Sun], &overrides, h)
+                .map(Arc::new)
+                .map_err(|e| AppError::Internal(e.into()))
+        };
+        let standard = build(OfficeHours::standard())?;
+        let mut built: HashMap<String, Arc<Calendar>> = HashMap::new();
+        let mut by_agency = HashMap::new();
+        let parent: HashMap<i64, Option<i64>> = agencies.iter().map(|a| (a.id, a.parent_id)).collect();
+        for a in &agencies {
+            // The nearest agency up the tree with hours of its own (bounded: the tree is shallow).
+            let mut at = Some(a.id);
+            let mut own = None;
+            for _ in 0..16 {
+                let Some(id) = at else { break };
+                if let Some(h) = hours.get(&id) {
+                    own = Some(h.clone());
+                    break;
+                }
+                at = parent.get(&id).copied().flatten();
+            }
+            let Some(text) = own else { continue };
+            let Ok(h) = OfficeHours::parse(&text) else { continue };
+            if h == OfficeHours::standard() {
+                continue;
+            }
+            let cal = match built.get(&text) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = build(h)?;
+                    built.insert(text.clone(), c.clone());
+                    c
+                }
+            };
+            by_agency.insert(a.id, cal);
+        }
+        let all = Arc::new(Calendars { standard, by_agency });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((generation, Instant::now(), all.clone()));
+        Ok(all)
     }
 }
 
@@ -102,7 +157,7 @@ pub async fn queue(State(st): State<AppState>, v: Visitor) -> AppResult<Response
     if agencies.is_empty() {
         return Err(AppError::Forbidden);
     }
-    let cal = st.calendar.get(&st).await?;
+    let cals = st.calendar.all(&st).await?;
     let now = Utc::now();
     let rows = st.db.read().await?.list_queue(&agencies, &[DossierStatus::Submitted], 500).await?;
     let snap = st.catalog.snapshot(&st.db).await?;
@@ -112,7 +167,7 @@ pub async fn queue(State(st): State<AppState>, v: Visitor) -> AppResult<Response
     let mut items: Vec<(i64, Value)> = rows
         .iter()
         .map(|d| {
-            let left = reception_left(&cal, d, now);
+            let left = reception_left(cals.by_agency.get(&d.agency_id).unwrap_or(&cals.standard), d, now);
             let state = match left {
                 Some(m) if m < 0 => "late",
                 Some(m) if m < 120 => "soon",
@@ -166,7 +221,7 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
                     "List everything to add, all at once (one item per line).",
                 ));
             }
-            let cal = st.calendar.get(&st).await?;
+            let cal = st.calendar.for_agency(&st, d.agency_id).await?;
             let until = utc(cal.due(local(now), crate::workflow::SUPPLEMENT_WORKING_DAYS, tl_core::catalog::TimeUnit::WorkingDays, None));
             action.to = DossierStatus::SupplementRequested;
             action.kind = "supplement_requested".into();

@@ -41,8 +41,8 @@ pub struct ProcessForm {
 
 #[derive(Deserialize)]
 pub struct ShowQuery {
-    /// Set after a save: the number of the version just added.
-    saved: Option<i64>,
+    /// Set after a save: the number of the version just added (anything else is ignored).
+    saved: Option<String>,
 }
 
 /// The signed-in visitor may edit the catalog somewhere; else 403 (sign-in first if anonymous).
@@ -190,7 +190,13 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(code): Path<Strin
     let day = tomorrow.max(latest.effective_from.succ_opt().unwrap_or(tomorrow));
     let form =
         ProcessForm { effective_from: tl_core::fmt::date(day), body: dump_process(&newest.version.process()), action: String::new() };
-    screen(&st, &v, Screen { code: &code, form: &form, errors: vec![], checked: None, saved: q.saved }, StatusCode::OK).await
+    screen(
+        &st,
+        &v,
+        Screen { code: &code, form: &form, errors: vec![], checked: None, saved: q.saved.and_then(|s| s.parse().ok()) },
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn problem(path: &str, vi: impl Into<String>, en: impl Into<String>) -> DocError {

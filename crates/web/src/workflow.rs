@@ -78,7 +78,9 @@ fn step_agency<'a>(agencies: &'a [AgencyRow], d: &Dossier, step: &Step) -> AppRe
 /// The flow of a dossier entering `step` at `now`: the step's due moment is its budget of
 /// working time, never later than the dossier's own due moment.
 fn enter(cal: &Calendar, flow: &Flow, step: &Step, agency: &AgencyRow, now: DateTime<Utc>, overall: Option<DateTime<Utc>>) -> Flow {
-    let mut due = utc(cal.add_working_minutes(local(now), step.budget.minutes()));
+    // Budgets count 8 working hours a day (DOMAIN.md §5); scaled to this service point's day.
+    let minutes = step.budget.minutes() * cal.hours().minutes() / tl_core::process::WORKING_DAY_MINUTES;
+    let mut due = utc(cal.add_working_minutes(local(now), minutes));
     if let Some(o) = overall {
         due = due.min(o.max(now));
     }
@@ -109,7 +111,7 @@ pub async fn procedure_of(st: &AppState, d: &Dossier) -> AppResult<std::sync::Ar
 /// its first row (the reception itself, from filing — or the completed supplement — to now).
 pub async fn accept_action(st: &AppState, d: &Dossier, now: DateTime<Utc>, action: &mut DossierAction) -> AppResult<()> {
     let proc = procedure_of(st, d).await?;
-    let cal = st.calendar.get(st).await?;
+    let cal = st.calendar.for_agency(st, d.agency_id).await?;
     let process = proc.version.process();
     let due = proc.version.time_limit_for(d.channel).map(|t| {
         let cutoff = t.cutoff.as_deref().and_then(|c| chrono::NaiveTime::parse_from_str(c, "%H:%M").ok());
@@ -428,7 +430,7 @@ pub async fn apply_decision(
         AppError::invalid("bad_decision", "Quyết định không có ở bước này.", "That decision is not available at this step.")
     })?;
     let now = Utc::now();
-    let cal = st.calendar.get(st).await?;
+    let cal = st.calendar.for_agency(st, d.agency_id).await?;
     let note = input.note.clone();
     let timeliness = d.flow.step_due_at.map_or(Timeliness::OnTime, |due| Timeliness::of(local(now), local(due)));
     let mut a = base_action(d, revision, Some(who.account.id), now);
@@ -525,7 +527,7 @@ pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64
     a.detail = json!({"changed": changed});
     match (d.flow.step_id.is_some(), d.flow.paused_at) {
         (true, Some(paused)) => {
-            let cal = st.calendar.get(st).await?;
+            let cal = st.calendar.for_agency(st, d.agency_id).await?;
             let waited = cal.working_minutes_between(local(paused), local(now));
             let shift = |t: Option<DateTime<Utc>>| t.map(|t| utc(cal.add_working_minutes(local(t), waited)));
             a.to = DossierStatus::Processing;
@@ -559,7 +561,7 @@ pub async fn delay(State(st): State<AppState>, v: Visitor, Path(id): Path<String
         return Err(AppError::Forbidden);
     }
     let revision = revision_of(&p)?;
-    let cal = st.calendar.get(&st).await?;
+    let cal = st.calendar.for_agency(&st, d.agency_id).await?;
     let now = Utc::now();
     let due = d.due_at.ok_or(AppError::NotFound)?;
     check_delay(&cal, &d, now)?;
@@ -787,9 +789,10 @@ pub async fn inbox(State(st): State<AppState>, v: Visitor, Query(p): Query<Inbox
     if grants.is_empty() {
         return Err(AppError::Forbidden);
     }
-    let cal = st.calendar.get(&st).await?;
+    let cals = st.calendar.all(&st).await?;
+    let cal = &cals.standard;
     let now = Utc::now();
-    let q = inbox_query(&cal, grants, &p, now);
+    let q = inbox_query(cal, grants, &p, now);
     let mut rows = st.db.read().await?.list_inbox(&q).await?;
     let more = rows.len() as i64 > INBOX_PAGE;
     rows.truncate(INBOX_PAGE as usize);
@@ -816,7 +819,7 @@ pub async fn inbox(State(st): State<AppState>, v: Visitor, Query(p): Query<Inbox
             .map(|s| s.name.get(lang).to_owned())
             .unwrap_or_else(|| d.flow.step_id.clone().unwrap_or_default());
         let paused = d.flow.paused_at.is_some();
-        let left = d.flow.step_due_at.map(|due| minutes_left(&cal, due, now));
+        let left = d.flow.step_due_at.map(|due| minutes_left(cals.by_agency.get(&d.agency_id).unwrap_or(&cals.standard), due, now));
         items.push(json!({
             "id": d.id, "code": d.code, "procedure": names.get(d.procedure_code.as_str()).copied().unwrap_or(&d.procedure_code),
             "applicant": r.applicant_name, "status": d.status.label(lang), "status_key": d.status.as_str(),
@@ -861,7 +864,7 @@ pub async fn page_view(st: &AppState, v: &Visitor, d: &Dossier, proc: &tl_storag
     let lang = v.lang.code();
     let en = v.lang == crate::i18n::Lang::En;
     let now = Utc::now();
-    let cal = st.calendar.get(st).await?;
+    let cal = st.calendar.for_agency(st, d.agency_id).await?;
     let agencies = st.db.read().await?.list_agencies().await?;
     let agency_name = |id: Option<i64>| id.and_then(|id| agencies.iter().find(|a| a.id == id)).map(|a| a.name.get(lang).to_owned());
     let process = proc.version.process();

@@ -2688,7 +2688,7 @@ async fn a_govstack_operator_works_its_tasks_updates_applications_and_reads_stat
             .iter()
             .map(|t| t["taskId"].as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(left, [tc.clone()], "{n}: a paused dossier leaves the work list");
+        assert_eq!(left, [tc.as_str()], "{n}: a paused dossier leaves the work list");
 
         // The operator's update of an application: the refusal of C, with its reasons.
         let rev = app.dossier(ids[2]).await.revision;
@@ -2710,6 +2710,7 @@ async fn a_govstack_operator_works_its_tasks_updates_applications_and_reads_stat
         assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
         let file = p.json();
         govstack_conforms("applicationFileResponse", &file);
+        assert_eq!(file["status"]["code"], json!("REJECTED"), "{n}: a refusal is no approval");
         assert_eq!((file["fileId"].as_str(), file["applicantId"].as_str()), (Some(codes[2].as_str()), Some("001303012345")), "{n}");
         assert_eq!(app.dossier(ids[2]).await.flow.outcome.as_deref(), Some("refused"), "{n}");
         // Operators of the agency read application files too; others' officers do not.
@@ -2769,5 +2770,42 @@ async fn a_govstack_operator_works_its_tasks_updates_applications_and_reads_stat
             out.push(app.dossier(*id).await.code.unwrap());
         }
         out
+    }
+}
+
+#[tokio::test]
+async fn service_points_keep_their_own_office_hours_and_sub_agencies_inherit_them() {
+    for mut app in apps().await {
+        let n = app.name;
+        app.add_officer("quantri", "Quản trị lịch 2026", "H26", &[tl_core::account::Role::Admin]).await;
+        app.sign_in("quantri", "Quản trị lịch 2026").await;
+        let page = app.get("/admin/calendar").await;
+        assert!(page.has("Giờ làm việc của điểm phục vụ") && page.has("07:30-11:30, 13:30-17:00"), "{n}");
+        for (agency, periods) in [("H26.31", "7h-11h"), ("H26.31", "13:30-17:00, 07:30-11:30"), ("", "08:00-12:00")] {
+            let p = app.post("/admin/calendar", &[("action", "hours"), ("agency", agency), ("periods", periods)]).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {agency} {periods}");
+        }
+        assert!(app.db.read().await.unwrap().list_office_hours().await.unwrap().is_empty(), "{n}: refusals change nothing");
+        let p = app.post("/admin/calendar", &[("action", "hours"), ("agency", "H26.20"), ("periods", "08:00-12:00, 13:00–17:00")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let page = app.get("/admin/calendar").await;
+        assert!(page.has("Công an Thành phố Hà Nội") && page.has("08:00-12:00, 13:00-17:00"), "{n}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let mut r = app.db.read().await.unwrap();
+        let ward_police = r.get_agency("H26.20.31").await.unwrap().unwrap().id;
+        let ward = r.get_agency("H26.31").await.unwrap().unwrap().id;
+        drop(r);
+        let police_cal = app.state.calendar.for_agency(&app.state, ward_police).await.unwrap();
+        assert_eq!(police_cal.hours().to_text(), "08:00-12:00,13:00-17:00", "{n}: a ward police office inherits the city police's hours");
+        assert_eq!(police_cal.hours().minutes(), 480, "{n}");
+        let ward_cal = app.state.calendar.for_agency(&app.state, ward).await.unwrap();
+        assert_eq!(ward_cal.hours().to_text(), "07:30-11:30,13:30-17:00", "{n}: others keep the standard hours");
+        let p = app.post("/admin/calendar", &[("action", "hours_delete"), ("agency", "H26.20")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(app.state.calendar.for_agency(&app.state, ward_police).await.unwrap().hours().minutes(), 450, "{n}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("agency"), Some("H26.20"), 50).await.unwrap();
+        assert!(audit.iter().any(|e| e.action == "calendar.office_hours"), "{n}");
+        app.post("/signout", &[]).await;
     }
 }

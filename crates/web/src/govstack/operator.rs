@@ -44,7 +44,7 @@
 //! - Every error is the spec's `systemError`; a caller that is not an officer gets 403, a task
 //!   or application outside the caller's roles 404.
 
-use super::{application_doc, caller, eform_id, mediator_client, procedure_of, resolve, service_id, status_model};
+use super::{application_doc, caller, eform_id, file_status, mediator_client, procedure_of, resolve, service_id};
 use crate::api::{ApiLang, Caller};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -133,7 +133,7 @@ fn task_doc(d: &Dossier, p: &ProcedureDetail, row: i64, agencies: &[AgencyRow], 
         "serviceName": service_name,
         "fileId": code,
         "eFormId": eform_id(&p.code, d.version_no),
-        "status": status_model(d.status, lang),
+        "status": file_status(d, lang),
         "dueDate": d.flow.step_due_at,
         "revision": d.revision,
     });
@@ -394,7 +394,7 @@ async fn completed_doc(
         "taskId": task,
         "fileId": code,
         "serviceId": service_id(&p.code),
-        "status": status_model(done.status, lang),
+        "status": file_status(done, lang),
         "variables": variables,
     }))
 }
