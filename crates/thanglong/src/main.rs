@@ -56,6 +56,9 @@ enum Command {
     /// Manage personal API tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// The certification authority that issues officers' signing certificates
+    #[command(subcommand)]
+    Ca(CaCmd),
     /// Baselines for the benchmarks in bench/ (measure the database alone)
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -201,6 +204,35 @@ enum UserCmd {
 }
 
 #[derive(Subcommand)]
+enum CaCmd {
+    /// Generate a new test CA (for demos and tests, never for real documents) and make it the
+    /// one that issues certificates from now on
+    Init {
+        /// Its name (CN)
+        #[arg(long, default_value = "Thăng Long Test CA")]
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make an existing CA (e.g. the province's) the one that issues certificates: its
+    /// certificate and private key in PEM files; the key is sealed with the configured
+    /// key-encryption key (THANGLONG_SIGNING_KEK)
+    Import {
+        #[arg(long, value_name = "PEM")]
+        cert: std::path::PathBuf,
+        #[arg(long, value_name = "PEM")]
+        key: std::path::PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the certificates of every CA (PEM), for relying parties that verify offline
+    Export {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Issue a personal API token for an account and print it (only its hash is stored)
     Issue {
@@ -318,6 +350,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_migrated(&cfg).await?;
             inbox_bench::bench_inbox(&db, &officers, iterations.max(1), baseline_iterations.max(1)).await
         }
+        Command::Ca(cmd) => ca(cmd).await,
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;
@@ -570,4 +603,62 @@ pub async fn issue_token(db: &Arc<dyn Database>, user: &str, name: &str, days: i
     .await?;
     w.commit().await?;
     Ok(token)
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// `thanglong ca …`: the authority behind officers' signing certificates.
+async fn ca(cmd: CaCmd) -> anyhow::Result<()> {
+    let common = match &cmd {
+        CaCmd::Init { common, .. } | CaCmd::Import { common, .. } | CaCmd::Export { common } => common.clone(),
+    };
+    let cfg = Config::load(&common, None)?;
+    let db = open_migrated(&cfg).await?;
+    let kek =
+        || cfg.web.signing_kek.clone().map(|k| k.0).context("set the key-encryption key first: THANGLONG_SIGNING_KEK (64 hex digits)");
+    let now = chrono::Utc::now();
+    let (ca, note) = match cmd {
+        CaCmd::Export { .. } => {
+            for c in db.read().await?.list_signing_cas().await? {
+                print!("{}", pem("CERTIFICATE", &c.cert_der));
+            }
+            return Ok(());
+        }
+        CaCmd::Init { name, .. } => {
+            let mut dn = tl_sign::DistinguishedNameParts::new(&name);
+            dn.organisation = Some("Thăng Long — môi trường thử nghiệm".into());
+            (tl_sign::Ca::generate(&dn, now - chrono::Duration::days(1), 20).map_err(|e| anyhow::anyhow!("{e}"))?, "test CA generated")
+        }
+        CaCmd::Import { cert, key, .. } => {
+            let cert = std::fs::read_to_string(&cert).with_context(|| format!("reading {}", cert.display()))?;
+            let key = std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?;
+            (tl_sign::Ca::from_pem(&cert, &key).map_err(|e| anyhow::anyhow!("not a usable CA: {e}"))?, "CA imported")
+        }
+    };
+    let (_, key_pem) = ca.to_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sealed = tl_sign::seal_key(key_pem.as_bytes(), &kek()?);
+    let mut w = db.begin().await?;
+    let id = w.add_signing_ca(ca.cert_der(), Some(&sealed), now).await?;
+    w.retire_signing_cas(id, now).await?;
+    w.append_audit(&AuditEntry {
+        at: now,
+        actor_id: None,
+        actor_label: "cli".into(),
+        action: "signing.ca".into(),
+        target_type: "signing_ca".into(),
+        target_id: id.to_string(),
+        detail: serde_json::json!({"note": note}),
+        ip: None,
+        request_id: None,
+    })
+    .await?;
+    w.commit().await?;
+    println!("Đã đặt CA cấp chứng thư số (id {id}) / {note}; officers get new certificates at their next signature");
+    print!("{}", pem("CERTIFICATE", ca.cert_der()));
+    Ok(())
 }

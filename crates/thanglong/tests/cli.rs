@@ -179,3 +179,29 @@ fn wrong_flags_and_unreachable_databases_give_one_line_errors() {
     let out = run(&["--help"], &dir, None);
     assert!(out.status.success() && text(&out).0.contains("catalog"));
 }
+
+#[test]
+fn the_signing_ca_is_generated_or_imported_sealed_with_the_configured_key_and_exported() {
+    let dir = data_dir();
+    let kek = "3f".repeat(32);
+    let with_key = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).arg("--data-dir").arg(&dir).env_remove("THANGLONG_DATABASE_URL").env("THANGLONG_SIGNING_KEK", &kek);
+        c.output().unwrap()
+    };
+    // Without the key-encryption key nothing is written.
+    let out = run(&["ca", "init"], &dir, None);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("THANGLONG_SIGNING_KEK"), "{}", text(&out).1);
+    let out = with_key(&["ca", "init", "--name", "CA thử nghiệm Hà Nội"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(text(&out).0.contains("-----BEGIN CERTIFICATE-----"));
+    // A PEM that is not a CA is refused.
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    let out = with_key(&["ca", "import", "--cert", junk.to_str().unwrap(), "--key", junk.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out).0);
+    let out = run(&["ca", "export"], &dir, None);
+    assert!(out.status.success());
+    assert_eq!(text(&out).0.matches("-----BEGIN CERTIFICATE-----").count(), 1);
+}
