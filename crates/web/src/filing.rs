@@ -625,6 +625,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         clock => flow.clock, step => flow.step, can_act => flow.can_act, decisions => flow.decisions, can_delay => flow.can_delay,
         can_supplement => flow.can_supplement, supplement_until => d.flow.supplement_due_at, handoffs => flow.handoffs,
         can_withdraw => flow.can_withdraw, results => results, papers => papers,
+        can_revoke => v.roles.iter().any(|g| g.role == tl_core::account::Role::Leader && g.covers(&d.agency_electronic_id)) && me.kind == tl_core::account::AccountKind::Officer,
         can_receive => can_receive, reception_left => reception_left.map(|m| json!({"minutes": m, "h": m.abs() / 60, "m": m.abs() % 60, "late": m < 0})),
         last_decision => last_decision, acted => q.acted.is_some(), supplemented_now => q.supplemented.is_some(),
         files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,

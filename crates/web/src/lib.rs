@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{id}/reception", post(office::receive))
         .route("/office/inbox", get(workflow::inbox))
         .route("/results/{file}", get(results::download))
+        .route("/results/{id}/revoke", post(results::revoke))
         .route("/dossiers/{id}/forms/{file}", get(forms::form))
         .route("/office/register", get(forms::register))
         .route("/verify", get(results::verify_form).post(results::verify_upload).layer(DefaultBodyLimit::max(20 * 1024 * 1024 + 64 * 1024)))

@@ -379,3 +379,36 @@ pub async fn verify_upload(State(st): State<AppState>, v: Visitor, mut mp: Multi
     let verdict = verdict(&st, &bytes, None, v.lang.code()).await?;
     render_status(&st, &v, "verify.html", minijinja::context! { verdict => verdict }, StatusCode::OK)
 }
+
+/// POST /results/{id}/revoke — a leader of the issuing agency (or above) withdraws a result
+/// issued in error, with the reason; the verification page says so from then on.
+pub async fn revoke(
+    State(st): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    crate::web::CsrfForm(f): crate::web::CsrfForm<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    let me = v.require_account()?.clone();
+    let r = st.db.read().await?.get_result(&id).await?.ok_or(AppError::NotFound)?;
+    let d = load_visible(&st, &v, &r.dossier_id.to_string()).await?;
+    let leader = me.kind == tl_core::account::AccountKind::Officer
+        && v.roles.iter().any(|g| g.role == tl_core::account::Role::Leader && g.covers(&d.agency_electronic_id));
+    if !leader {
+        return Err(AppError::Forbidden);
+    }
+    let reason = f.get("reason").map(|s| s.trim()).unwrap_or("");
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::invalid(
+            "reason_required",
+            "Nêu lý do thu hồi kết quả (tối đa 500 ký tự).",
+            "State why the result is revoked (500 characters at most).",
+        ));
+    }
+    let mut w = st.db.begin().await?;
+    if !w.revoke_result(&r.id, reason, Utc::now()).await? {
+        return Err(AppError::invalid("already_revoked", "Kết quả này đã bị thu hồi.", "This result was already revoked."));
+    }
+    w.append_audit(&crate::auth::audit(&v, None, "result.revoke", "result", &r.id, json!({"reason": reason, "dossier": d.id}))).await?;
+    w.commit().await?;
+    Ok(crate::web::see_other(&format!("/dossiers/{}?acted=1", d.id)))
+}

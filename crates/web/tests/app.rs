@@ -2299,6 +2299,16 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
         assert_eq!(app.verify_upload(b"").await.status, StatusCode::BAD_REQUEST, "{n}");
         assert_eq!(app.get("/verify/doesnotexist").await.status, StatusCode::NOT_FOUND, "{n}");
 
+        // A leader of the agency revokes it with a reason; the verification page says so.
+        app.sign_in("lanhdao", "Lãnh đạo Ba Đình 2026").await;
+        let path = format!("/results/{}/revoke", r.id);
+        assert_eq!(app.post(&path, &[("reason", " ")]).await.status, StatusCode::BAD_REQUEST, "{n}");
+        assert_eq!(app.post(&path, &[("reason", "Cấp nhầm số")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.post(&path, &[("reason", "Lần nữa")]).await.status, StatusCode::BAD_REQUEST, "{n}: once");
+        app.post("/signout", &[]).await;
+        let public = app.get(&format!("/verify/{}", r.id)).await;
+        assert!(public.has("KHÔNG hợp lệ") && public.has("Kết quả đã bị thu hồi: Cấp nhầm số"), "{n}");
+
         // Form 07: the register of the service point, as PDF and CSV.
         app.sign_in("motcua", "Một cửa Ba Đình 2026").await;
         let code = app.dossier(a).await.code.unwrap();
