@@ -284,10 +284,40 @@ pub fn load_process(
 }
 
 /// A process as editable YAML (see [`load_process`]).
+/// Keys are written in reading order (id, name, role, agency, budget, decisions), not sorted.
 pub fn dump_process(p: &crate::process::Process) -> String {
-    let value = serde_json::to_value(p).expect("process serialises");
-    let mut out = String::new();
-    write_yaml(&value, 0, &mut out, false);
+    use std::fmt::Write;
+    fn name(v: impl Serialize) -> String {
+        match serde_json::to_value(v) {
+            Ok(Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+    let text = |out: &mut String, key: &str, t: &crate::catalog::I18nText, pad: &str| {
+        let _ = writeln!(out, "{pad}{key}:\n{pad}  vi: {}", yaml_scalar(&t.vi));
+        if let Some(en) = &t.en {
+            let _ = writeln!(out, "{pad}  en: {}", yaml_scalar(en));
+        }
+    };
+    let mut out = String::from("steps:\n");
+    for s in &p.steps {
+        let _ = writeln!(out, "  - id: {}", yaml_scalar(&s.id));
+        text(&mut out, "name", &s.name, "    ");
+        let _ = writeln!(out, "    role: {}", name(s.role));
+        if let Some(a) = &s.agency {
+            let _ = writeln!(out, "    agency: {}", yaml_scalar(a));
+        }
+        let _ = writeln!(out, "    budget: {{value: {}, unit: {}}}", s.budget.value, name(s.budget.unit));
+        out.push_str("    decisions:\n");
+        for d in &s.decisions {
+            let _ = writeln!(out, "      - id: {}", yaml_scalar(&d.id));
+            text(&mut out, "label", &d.label, "        ");
+            let _ = writeln!(out, "        kind: {}", d.kind.as_str());
+            if let Some(t) = &d.to {
+                let _ = writeln!(out, "        to: {}", yaml_scalar(t));
+            }
+        }
+    }
     out
 }
 
@@ -1174,6 +1204,8 @@ procedures:
                 let again =
                     load_version(&text, v.effective_from, &known).unwrap_or_else(|e| panic!("{} {}: {e:?}", p.code, v.effective_from));
                 assert_eq!(&again, v, "{}", p.code);
+                let process = load_process(&dump_process(&v.process()), v, &known).unwrap_or_else(|e| panic!("{}: {e:?}", p.code));
+                assert_eq!(process, *v.process(), "{}", p.code);
                 forms += usize::from(v.form.is_some());
             }
         }
@@ -1188,6 +1220,7 @@ procedures:
         // The standard process, dumped and read back, is valid for the same-day limit.
         let text = dump_process(&v.process());
         assert_eq!(load_process(&text, v, &known).expect("round trip"), *v.process());
+        assert!(text.starts_with("steps:\n  - id: review\n    name:\n      vi: "), "{text}");
         // Several problems at once, each with its line.
         let bad = text.replacen("value: 5", "value: 9", 1).replacen("to: review", "to: return", 1).replacen(
             "role: reception",

@@ -233,6 +233,13 @@ pub trait DossierRepo: Send {
     async fn list_inbox(&mut self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
     /// The register (Form 07) of service points: dossiers filed with `agency_ids` in [from, to).
     async fn list_register(&mut self, agency_ids: &[i64], from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> Result<Vec<InboxItem>>;
+    /// Online dossiers still waiting for reception that were filed before `before` and whose
+    /// one-stop officers were not yet alerted.
+    async fn list_unalerted_filings(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>>;
+    /// Records the alert (an event; the revision does not move).
+    async fn mark_reception_alerted(&mut self, dossier_id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Active officer accounts holding `role` at one of `agency_ids`.
+    async fn officers_with_role(&mut self, role: tl_core::account::Role, agency_ids: &[i64]) -> Result<Vec<Account>>;
     /// Dossiers whose supplement request went unanswered past its deadline.
     async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>>;
     /// Dossiers of the given agencies in the given statuses, oldest filing first.

@@ -1485,6 +1485,36 @@ macro_rules! shared_impl {
                 rows.iter().map(inbox_row).collect()
             }
 
+            async fn list_unalerted_filings(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>> {
+                let sql = format!(
+                    "SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.status = 'submitted' AND d.channel = 'online' AND d.submitted_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_id = d.id AND e.kind = 'reception_alert') \
+                     ORDER BY d.submitted_at LIMIT $2"
+                );
+                let rows = sqlx::query(&sql).bind(before).bind(limit).fetch_all(self.conn()).await?;
+                rows.iter().map(dossier_row).collect()
+            }
+
+            async fn mark_reception_alerted(&mut self, dossier_id: i64, now: DateTime<Utc>) -> Result<()> {
+                self.dossier_event(dossier_id, now, "reception_alert", tl_core::dossier::DossierStatus::Submitted, None, serde_json::json!({})).await
+            }
+
+            async fn officers_with_role(&mut self, role: Role, agency_ids: &[i64]) -> Result<Vec<Account>> {
+                if agency_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let ids: Vec<String> = agency_ids.iter().map(i64::to_string).collect();
+                let cols: Vec<String> = ACCOUNT_COLS.split(',').map(|c| format!("a.{}", c.trim())).collect();
+                let sql = format!(
+                    "SELECT DISTINCT {} FROM accounts a JOIN account_roles r ON r.account_id = a.id \
+                     WHERE r.role = $1 AND r.agency_id IN ({}) AND a.status = 'active' AND a.kind = 'officer' ORDER BY a.id",
+                    cols.join(", "),
+                    ids.join(", ")
+                );
+                let rows = sqlx::query(&sql).bind(role.as_str()).fetch_all(self.conn()).await?;
+                rows.iter().map(account_row).collect()
+            }
+
             async fn list_expired_supplements(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Dossier>> {
                 let sql = format!(
                     "SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.status = 'supplement_requested' AND d.supplement_due_at < $1 \

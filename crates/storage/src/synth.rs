@@ -283,7 +283,7 @@ macro_rules! bulk_impl {
                     let mut rows = 0;
                     for _ in 0..iterations {
                         let t = Instant::now();
-                        let mut query = sqlx::query(&s.sql).bind(q.limit).bind(q.offset);
+                        let mut query = sqlx::query(&s.sql).persistent(false).bind(q.limit).bind(q.offset);
                         for b in &s.texts {
                             query = query.bind(b);
                         }
@@ -304,7 +304,8 @@ macro_rules! bulk_impl {
             use sqlx::Row;
             let Some(s) = crate::shared::inbox_sql(q) else { return Ok(vec![]) };
             let sql = format!("{} {}", $explain, s.sql);
-            let mut query = sqlx::query(&sql).bind(q.limit).bind(q.offset);
+            // Not cached: a plan prepared before the index was dropped must not be reused.
+            let mut query = sqlx::query(&sql).persistent(false).bind(q.limit).bind(q.offset);
             for b in &s.texts {
                 query = query.bind(b);
             }

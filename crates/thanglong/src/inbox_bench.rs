@@ -544,9 +544,9 @@ fn dossier(
     let r = rng.unit();
     let mut took = if r < 0.80 {
         limit * (0.2 + 0.75 * rng.unit())
-    } else if r < 0.95 {
+    } else if r < 0.94 {
         limit * (0.95 + 0.6 * rng.unit())
-    } else if r < 0.994 {
+    } else if r < 0.985 {
         limit * (1.55 + 4.0 * rng.unit())
     } else {
         f64::INFINITY

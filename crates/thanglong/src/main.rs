@@ -439,7 +439,8 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
             tl_mail::run(&outbox, &mailer, std::time::Duration::from_secs(10), 50, std::future::pending()).await;
         });
     }
-    // Supplement requests unanswered for 15 working days close their dossiers.
+    // Supplement requests unanswered for 15 working days close their dossiers; one-stop officers
+    // hear of new online filings.
     let clerk = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -449,6 +450,11 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(closed = n, "unanswered supplement requests closed"),
                 Err(e) => tracing::warn!(error = %e, "closing unanswered supplement requests failed"),
+            }
+            match tl_web::workflow::alert_reception(&clerk, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dossiers = n, "one-stop officers alerted of new online filings"),
+                Err(e) => tracing::warn!(error = %e, "alerting one-stop officers failed"),
             }
         }
     });

@@ -945,3 +945,58 @@ fn current_or_any_decision_label(process: &Process, step: &str, key: &str, lang:
         .and_then(|s| s.decisions.iter().find(|d| d.id == key))
         .map_or_else(|| key.to_owned(), |d| d.label.get(lang).to_owned())
 }
+
+/// Alerts the one-stop officers of new online filings (Decree 118/2025: within 2 working hours
+/// of the filing; the server checks every minute): a notification in the app and a mail to each
+/// officer with the Reception role at the dossier's agency or above. Returns how many dossiers.
+pub async fn alert_reception(st: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let due = st.db.read().await?.list_unalerted_filings(now, 200).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let agencies = st.db.read().await?.list_agencies().await?;
+    let parent: HashMap<i64, Option<i64>> = agencies.iter().map(|a| (a.id, a.parent_id)).collect();
+    let mut n = 0;
+    for d in due {
+        let mut chain = vec![];
+        let mut at = Some(d.agency_id);
+        while let Some(id) = at.filter(|_| chain.len() < 16) {
+            chain.push(id);
+            at = parent.get(&id).copied().flatten();
+        }
+        let mut w = st.db.begin().await?;
+        let officers = w.officers_with_role(Role::Reception, &chain).await?;
+        let code = d.code.clone().unwrap_or_default();
+        let cal = st.calendar.for_agency(st, d.agency_id).await?;
+        let left = crate::office::reception_left(&cal, &d, now).unwrap_or(crate::office::RECEPTION_MINUTES);
+        for o in officers {
+            w.notify(&tl_storage::NewNotice {
+                account_id: o.id,
+                dossier_id: Some(d.id),
+                kind: "reception_alert".into(),
+                title_vi: format!("Hồ sơ trực tuyến mới {code} chờ tiếp nhận"),
+                title_en: format!("New online dossier {code} waiting for reception"),
+                body_vi: format!(
+                    "Hồ sơ phải được tiếp nhận hoặc yêu cầu bổ sung trong 8 giờ làm việc kể từ khi nộp ({}).\n{}/dossiers/{}",
+                    left_label(left, false),
+                    st.config.public_url,
+                    d.id
+                ),
+                body_en: format!(
+                    "It must be accepted or sent back within 8 working hours of filing ({}).\n{}/dossiers/{}",
+                    left_label(left, true),
+                    st.config.public_url,
+                    d.id
+                ),
+                link: Some(format!("/dossiers/{}", d.id)),
+                email: o.email.clone(),
+                now,
+            })
+            .await?;
+        }
+        w.mark_reception_alerted(d.id, now).await?;
+        w.commit().await?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -2819,3 +2819,32 @@ async fn service_points_keep_their_own_office_hours_and_sub_agencies_inherit_the
         app.post("/signout", &[]).await;
     }
 }
+
+#[tokio::test]
+async fn one_stop_officers_are_alerted_of_new_online_filings_once() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let ward = app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        let city = app.add_officer("motcua.tp", "Một cửa thành phố 2026", "H26", &[Role::Reception]).await;
+        let elsewhere = app.add_officer("motcua.khac", "Một cửa nơi khác 2026", "H26.50", &[Role::Reception]).await;
+        let specialist = app.add_officer("chuyenvien", "Chuyên viên Ba Đình 2026", "H26.31", &[Role::Specialist]).await;
+        let a = app.file_for(&token, "1.001193", "al-a", "Lê Minh An").await;
+        let rev = app.dossier(a).await.revision;
+        let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(tl_web::workflow::alert_reception(&app.state, now).await.unwrap(), 1, "{n}");
+        assert_eq!(tl_web::workflow::alert_reception(&app.state, now).await.unwrap(), 0, "{n}: once");
+        let mut r = app.db.read().await.unwrap();
+        for (who, expected) in [(ward, 1), (city, 1), (elsewhere, 0), (specialist, 0)] {
+            let got = r.list_notifications(who, 10).await.unwrap();
+            assert_eq!(got.len(), expected, "{n}: officer {who}");
+            if expected == 1 {
+                assert!(got[0].title_vi.contains("chờ tiếp nhận") && got[0].link.as_deref() == Some(&format!("/dossiers/{a}")[..]), "{n}");
+            }
+        }
+        // The alert is not an action: the dossier's revision does not move.
+        assert_eq!(r.get_dossier(a).await.unwrap().unwrap().revision, rev, "{n}");
+    }
+}

@@ -32,6 +32,8 @@
 //!   decision of the step the application waits at: `formData.data` as in a completion;
 //!   `applicantId` must name the application's applicant (login or account id). It answers the
 //!   updated `applicationFileResponse`.
+//! - `GET /applications/{fileId}` (tagged Applicant and Operator) also serves officers with a
+//!   handling role at the dossier's agency or above; `applicantId` is then the applicant's login.
 //! - `GET /data/statistics` counts officers' decisions (dossier events) over a period, in
 //!   Vietnam's local dates: `approved` = approvals, `rejected` = refusals (after review, and
 //!   Form 03 at reception), `sentBack` = supplement requests (Form 02, at reception or during
