@@ -25,9 +25,10 @@ impl SqliteDatabase {
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
+        // One writer: under a burst, transactions queue for it; a long wait beats a refusal.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().create_if_missing(true))
             .await?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
