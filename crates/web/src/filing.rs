@@ -145,11 +145,29 @@ pub async fn load_visible(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dos
     let me = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
-    if d.applicant_id == me.id || d.acted_by_id == me.id || entitled_officer(v, &d) {
+    if d.applicant_id == me.id || d.acted_by_id == me.id || entitled_officer(v, &d) || partner_officer(st, v, &d).await? {
         Ok(d)
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// Whether `v` is an officer of a partner agency (liên thông) the dossier was handed to: a
+/// handling role covering the agency of one of its steps.
+async fn partner_officer(st: &AppState, v: &Visitor, d: &Dossier) -> AppResult<bool> {
+    let officer = v.account.as_ref().is_some_and(|a| a.kind == tl_core::account::AccountKind::Officer);
+    if !officer || d.status == DossierStatus::Draft || !v.roles.iter().any(|g| HANDLING_ROLES.contains(&g.role)) {
+        return Ok(false);
+    }
+    let steps = st.db.read().await?.list_handoffs(d.id).await?;
+    if steps.iter().all(|h| h.agency_id == d.agency_id) {
+        return Ok(false);
+    }
+    let agencies = st.db.read().await?.list_agencies().await?;
+    Ok(steps
+        .iter()
+        .filter_map(|h| agencies.iter().find(|a| a.id == h.agency_id))
+        .any(|a| v.roles.iter().any(|g| HANDLING_ROLES.contains(&g.role) && g.covers(&a.electronic_id))))
 }
 
 pub async fn form_of(st: &AppState, d: &Dossier) -> AppResult<(tl_storage::ProcedureDetail, FormDef)> {

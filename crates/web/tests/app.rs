@@ -2848,3 +2848,65 @@ async fn one_stop_officers_are_alerted_of_new_online_filings_once() {
         assert_eq!(r.get_dossier(a).await.unwrap().unwrap().revision, rev, "{n}");
     }
 }
+
+#[tokio::test]
+async fn a_multi_agency_dossier_is_transferred_to_the_tax_office_and_back_with_each_agency_seeing_only_its_step() {
+    use tl_core::account::Role;
+    use tl_core::dossier::DossierStatus as S;
+    for mut app in apps().await {
+        let n = app.name;
+        // Land-use right transfer: land registration office → tax office (liên thông) → back.
+        publish_text_form_for(&app, "1.013831").await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let body =
+            r#"{"procedure": "1.013831", "agency": "H26.13.01", "submit": true, "answers": {"child_name": "Thửa đất số 12, tờ bản đồ 5"}}"#;
+        let p = app.json("POST", "/api/v1/dossiers", &token, body, Some("land-1")).await;
+        assert_eq!(p.status, StatusCode::CREATED, "{n}: {}", p.body);
+        let a = p.json()["id"].as_i64().unwrap();
+        app.add_officer("motcua.dd", "Một cửa đất đai 2026", "H26.13.01", &[Role::Reception]).await;
+        app.add_officer("chuyenvien.dd", "Chuyên viên đất đai 2026", "H26.13.01", &[Role::Specialist]).await;
+        app.add_officer("chuyenvien.thue", "Chuyên viên thuế 2026", "H26.60", &[Role::Specialist]).await;
+
+        app.sign_in("motcua.dd", "Một cửa đất đai 2026").await;
+        assert_eq!(app.act("reception", a, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        app.post("/signout", &[]).await;
+        let d = app.dossier(a).await;
+        assert_eq!(d.flow.step_id.as_deref(), Some("kiem_tra"), "{n}");
+        let due_3_days = d.flow.step_due_at.unwrap();
+
+        // The tax office sees nothing yet; the land office's specialist transfers it.
+        app.sign_in("chuyenvien.thue", "Chuyên viên thuế 2026").await;
+        assert!(!app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        assert_eq!(app.get(&format!("/dossiers/{a}")).await.status, StatusCode::NOT_FOUND, "{n}: not its dossier yet");
+        app.post("/signout", &[]).await;
+        app.sign_in("chuyenvien.dd", "Chuyên viên đất đai 2026").await;
+        assert_eq!(
+            app.act("decide", a, &[("decision", "chuyen_thue"), ("note", "Chuyển xác định nghĩa vụ tài chính")]).await.status,
+            StatusCode::SEE_OTHER,
+            "{n}"
+        );
+        assert!(!app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}: it left the land office");
+        app.post("/signout", &[]).await;
+        let d = app.dossier(a).await;
+        let tax = app.db.read().await.unwrap().get_agency("H26.60").await.unwrap().unwrap();
+        assert_eq!(
+            (d.status, d.flow.step_id.as_deref(), d.flow.step_agency_id),
+            (S::Processing, Some("xac_dinh_thue"), Some(tax.id)),
+            "{n}"
+        );
+        assert!(d.flow.step_due_at.unwrap() >= due_3_days, "{n}: the tax office gets its own 3 working days");
+
+        // The tax office works it and transfers it back; the control sheet names both agencies.
+        app.sign_in("chuyenvien.thue", "Chuyên viên thuế 2026").await;
+        assert!(app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        let page = app.get(&format!("/dossiers/{a}")).await;
+        assert!(page.has("Thửa đất số 12") && page.has("Chuyển xác định nghĩa vụ tài chính"), "{n}: the partner reads what it needs");
+        assert_eq!(app.act("decide", a, &[("decision", "chuyen_vpdk")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        app.post("/signout", &[]).await;
+        let sheet = app.db.read().await.unwrap().list_handoffs(a).await.unwrap();
+        let agencies: Vec<(&str, &str)> = sheet.iter().map(|h| (h.step_id.as_str(), h.agency_name.as_str())).collect();
+        assert_eq!(agencies.len(), 4, "{n}: {agencies:?}");
+        assert_eq!(agencies[2], ("xac_dinh_thue", tax.name.vi.as_str()), "{n}");
+        assert_eq!(app.dossier(a).await.flow.step_id.as_deref(), Some("chinh_ly"), "{n}");
+    }
+}
