@@ -576,6 +576,47 @@ pub struct ProcedureVersion {
     /// The internal process after reception; None = the standard one (`Process::standard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::process::Process>,
+    /// How the electronic result is laid out; None = the result's name and every answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_template: Option<ResultTemplate>,
+}
+
+/// The electronic result of a procedure (e.g. the birth registration extract): its title, the
+/// answers it shows under its own labels, and paragraphs where `{answer_key}` is replaced by
+/// the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultTemplate {
+    pub title: I18nText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<I18nText>,
+    pub fields: Vec<ResultField>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body: Vec<I18nText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultField {
+    pub label: I18nText,
+    /// The form field whose answer it shows.
+    pub answer: String,
+}
+
+impl ResultTemplate {
+    /// The answer keys named by `{key}` in the paragraphs.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut out = vec![];
+        for p in &self.body {
+            let mut rest = p.vi.as_str();
+            while let Some(i) = rest.find('{') {
+                let Some(j) = rest[i..].find('}') else { break };
+                out.push(rest[i + 1..i + j].to_owned());
+                rest = &rest[i + j + 1..];
+            }
+        }
+        out
+    }
 }
 
 /// A procedure with all its versions, oldest first.
@@ -788,5 +829,20 @@ impl From<FeeRule> for FeeRuleRepr {
             }
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_templates_name_their_answers() {
+        let t: ResultTemplate = serde_json::from_value(serde_json::json!({
+            "title": {"vi": "Trích lục"}, "fields": [],
+            "body": [{"vi": "Cho {a}, con {b}."}, {"vi": "Không có gì {"}, {"vi": "{c}"}]
+        }))
+        .unwrap();
+        assert_eq!(t.placeholders(), ["a", "b", "c"]);
     }
 }

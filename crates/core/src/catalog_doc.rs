@@ -767,6 +767,22 @@ fn check_version(v: &crate::catalog::ProcedureVersion, vp: &str, fields: &HashSe
             );
         }
     }
+    if let Some(t) = &v.result_template {
+        let keys: HashSet<String> =
+            v.form.iter().flat_map(|f| f.steps.iter().flat_map(|s| s.fields.iter().map(|f| f.key.clone()))).collect();
+        let named = t.fields.iter().map(|f| f.answer.clone()).chain(t.placeholders());
+        for k in named {
+            if !keys.contains(&k) {
+                push(
+                    format!("{vp}/result_template"),
+                    "unknown_answer",
+                    format!("Mẫu kết quả dùng câu trả lời `{k}` mà biểu mẫu không có."),
+                    format!("The result template uses answer `{k}`, which the form does not have."),
+                );
+            }
+        }
+        check_text(&format!("{vp}/result_template/title"), &t.title.vi, 200, push);
+    }
     if let Some(process) = &v.process {
         let limit = v.time_limit_for(crate::catalog::Channel::InPerson);
         for e in process.check(limit, &|a| agencies.contains(a)) {
@@ -1127,6 +1143,21 @@ procedures:
         assert!(got.contains(&(21, "id_not_under_parent")), "{got:?}");
         assert!(got.contains(&(39, "structure")), "{got:?}");
         assert!(errs.windows(2).all(|w| w[0].line <= w[1].line));
+    }
+
+    #[test]
+    fn a_result_template_may_only_name_the_forms_answers() {
+        let with = |answer: &str| {
+            GOOD.replace(
+                "        result_delivery: [online, post]\n",
+                &format!(
+                    "        result_delivery: [online, post]\n        result_template:\n          title: {{vi: \"Trích lục\"}}\n          fields:\n            - {{label: {{vi: \"Tên\"}}, answer: {answer}}}\n"
+                ),
+            )
+        };
+        // GOOD has no form: any named answer is unknown.
+        let errs = load(&with("child_name"), Format::Yaml, &Known::default()).unwrap_err();
+        assert!(errs.iter().any(|e| e.code == "unknown_answer" && e.message_vi.contains("child_name")), "{errs:?}");
     }
 
     #[test]

@@ -133,6 +133,11 @@ pub async fn sign_pdf(
 
 /// The answers as "label: value" lines, in form order (uploads and repeated groups left out).
 pub fn answer_fields(form: &FormDef, answers: &Value, lang: &str) -> Vec<(String, String)> {
+    answer_texts(form, answers, lang).into_iter().map(|(_, label, text)| (label, text)).collect()
+}
+
+/// Each answer as (key, label, text as a person reads it).
+fn answer_texts(form: &FormDef, answers: &Value, lang: &str) -> Vec<(String, String, String)> {
     let mut out = vec![];
     for step in &form.steps {
         for f in &step.fields {
@@ -153,7 +158,7 @@ pub fn answer_fields(form: &FormDef, answers: &Value, lang: &str) -> Vec<(String
                 _ => continue,
             };
             if !text.trim().is_empty() {
-                out.push((f.label.get(lang).to_owned(), text));
+                out.push((f.key.clone(), f.label.get(lang).to_owned(), text));
             }
         }
     }
@@ -182,9 +187,11 @@ pub async fn issue(
     let code = d.code.clone().unwrap_or_default();
     let local = tl_core::time::to_local(now);
     let number = format!("{}/{}", code.rsplit('-').next().unwrap_or("0"), if refusal.is_some() { "TB-TC" } else { "KQ" });
-    let title = match refusal {
-        Some(_) => "THÔNG BÁO TỪ CHỐI GIẢI QUYẾT HỒ SƠ".to_owned(),
-        None => proc.version.result.vi.to_uppercase(),
+    let template = proc.version.result_template.as_ref().filter(|_| refusal.is_none());
+    let title = match (refusal, template) {
+        (Some(_), _) => "THÔNG BÁO TỪ CHỐI GIẢI QUYẾT HỒ SƠ".to_owned(),
+        (None, Some(t)) => t.title.vi.to_uppercase(),
+        (None, None) => proc.version.result.vi.to_uppercase(),
     };
     let mut fields = vec![
         tl_forms::Field::new("Mã hồ sơ:", &code),
@@ -198,8 +205,21 @@ pub async fn issue(
             body.extend(reasons.iter().enumerate().map(|(i, r)| format!("{}. {r}", i + 1)));
         }
         None => {
-            if let Some(form) = &proc.version.form {
-                fields.extend(answer_fields(form, &d.answers, "vi").into_iter().map(|(l, v)| tl_forms::Field::new(&format!("{l}:"), &v)));
+            let texts = proc.version.form.as_ref().map(|f| answer_texts(f, &d.answers, "vi")).unwrap_or_default();
+            match template {
+                // The procedure's own layout: its labels, its paragraphs with the answers in.
+                Some(t) => {
+                    let text_of = |k: &str| texts.iter().find(|(key, _, _)| key == k).map(|(_, _, t)| t.clone()).unwrap_or_default();
+                    fields.extend(t.fields.iter().map(|f| tl_forms::Field::new(&format!("{}:", f.label.vi), &text_of(&f.answer))));
+                    for p in &t.body {
+                        let mut line = p.vi.clone();
+                        for k in t.placeholders() {
+                            line = line.replace(&format!("{{{k}}}"), &text_of(&k));
+                        }
+                        body.push(line);
+                    }
+                }
+                None => fields.extend(texts.into_iter().map(|(_, l, v)| tl_forms::Field::new(&format!("{l}:"), &v))),
             }
         }
     }
@@ -214,7 +234,7 @@ pub async fn issue(
             date: local.format("%d/%m/%Y").to_string(),
         },
         title: title.clone(),
-        subtitle: String::new(),
+        subtitle: template.and_then(|t| t.subtitle.as_ref()).map(|s| s.vi.clone()).unwrap_or_default(),
         fields,
         body,
         signer: tl_forms::Signer { title: signer_title, name: who.account.display_name.clone() },

@@ -1748,6 +1748,8 @@ async fn publish_text_form_for(app: &App, code: &str) {
         let mut v = current.version.clone();
         v.effective_from = today;
         v.form = Some(form);
+        // The seed's result layout names the seed form's answers.
+        v.result_template = None;
         let mut w = app.db.begin().await.unwrap();
         w.add_procedure_version(code, &v, None, chrono::Utc::now()).await.unwrap();
         w.commit().await.unwrap();
@@ -2908,5 +2910,64 @@ async fn a_multi_agency_dossier_is_transferred_to_the_tax_office_and_back_with_e
         assert_eq!(agencies.len(), 4, "{n}: {agencies:?}");
         assert_eq!(agencies[2], ("xac_dinh_thue", tax.name.vi.as_str()), "{n}");
         assert_eq!(app.dossier(a).await.flow.step_id.as_deref(), Some("chinh_ly"), "{n}");
+    }
+}
+
+#[tokio::test]
+async fn the_result_follows_the_procedures_template() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        let form: tl_core::form::FormDef =
+            serde_json::from_value(serde_json::json!({"steps": [{"key": "main", "title": {"vi": "Thông tin"}, "fields": [
+                {"key": "child_name", "label": {"vi": "Họ và tên trẻ"}, "required": true, "type": {"kind": "text"}},
+                {"key": "mother", "label": {"vi": "Họ và tên mẹ"}, "required": true, "type": {"kind": "text"}}
+            ]}]}))
+            .unwrap();
+        let template: tl_core::catalog::ResultTemplate = serde_json::from_value(serde_json::json!({
+            "title": {"vi": "Trích lục khai sinh"}, "subtitle": {"vi": "(Bản điện tử)"},
+            "fields": [{"label": {"vi": "Họ, chữ đệm, tên"}, "answer": "child_name"}, {"label": {"vi": "Họ tên người mẹ"}, "answer": "mother"}],
+            "body": [{"vi": "Đã đăng ký khai sinh cho {child_name}, con bà {mother}."}]
+        }))
+        .unwrap();
+        let today = tl_web::portal::today();
+        let mut v = app.db.read().await.unwrap().get_procedure("1.001193", today, None).await.unwrap().unwrap().version;
+        v.effective_from = today;
+        v.form = Some(form);
+        v.result_template = Some(template);
+        let mut w = app.db.begin().await.unwrap();
+        w.add_procedure_version("1.001193", &v, None, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        tokio::time::sleep(tl_web::catalog::MAX_STALENESS).await;
+        let (_, token) = app.citizen_with_token("001303012345").await;
+        let body = r#"{"procedure": "1.001193", "agency": "H26.31", "submit": true, "answers": {"child_name": "Lê Minh An", "mother": "Trần Thị Mai"}}"#;
+        let p = app.json("POST", "/api/v1/dossiers", &token, body, Some("tpl")).await;
+        assert_eq!(p.status, StatusCode::CREATED, "{n}: {}", p.body);
+        let a = p.json()["id"].as_i64().unwrap();
+        app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
+        app.add_officer("chuyenvien", "Chuyên viên Ba Đình 2026", "H26.31", &[Role::Specialist]).await;
+        app.add_officer("lanhdao", "Lãnh đạo Ba Đình 2026", "H26.31", &[Role::Leader]).await;
+        for (login, pw, path, fields) in [
+            ("motcua", "Một cửa Ba Đình 2026", "reception", vec![("action", "accept")]),
+            ("chuyenvien", "Chuyên viên Ba Đình 2026", "decide", vec![("decision", "propose")]),
+            ("lanhdao", "Lãnh đạo Ba Đình 2026", "decide", vec![("decision", "approve")]),
+        ] {
+            app.sign_in(login, pw).await;
+            assert_eq!(app.act(path, a, &fields).await.status, StatusCode::SEE_OTHER, "{n}: {login}");
+            app.post("/signout", &[]).await;
+        }
+        let r = app.db.read().await.unwrap().list_results_of(a).await.unwrap().remove(0);
+        assert_eq!(r.title, "TRÍCH LỤC KHAI SINH", "{n}");
+        let bytes = app.state.blobs.read(&r.storage_key).await.unwrap();
+        if let Some(text) = pdf_text(&bytes) {
+            for s in [
+                "TRÍCH LỤC KHAI SINH",
+                "(Bản điện tử)",
+                "Họ tên người mẹ: Trần Thị Mai",
+                "Đã đăng ký khai sinh cho Lê Minh An, con bà Trần Thị Mai.",
+            ] {
+                assert!(text.contains(s), "{n}: {s} in {text}");
+            }
+        }
     }
 }
