@@ -491,7 +491,22 @@ async fn render_review(
         .collect();
     let agency = proc.agencies.iter().find(|a| a.id == d.agency_id).map(|a| a.name.get(v.lang.code()).to_owned());
     let files = file_meta(st, d).await?;
-    let ctx = minijinja::context! { d => d, proc_name => proc.version.name.get(v.lang.code()), steps => steps, answers => d.answers, review_errors => errs, agency => agency, units => units_json(st).await?, files => files };
+    // Completing a supplement: what was asked stays in sight.
+    let missing: Vec<Value> = if d.status == DossierStatus::SupplementRequested {
+        let events = st.db.read().await?.list_dossier_events(d.id).await?;
+        events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "supplement_requested")
+            .and_then(|e| e.detail.get("missing"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let ctx = minijinja::context! { d => d, proc_name => proc.version.name.get(v.lang.code()), steps => steps, answers => d.answers, review_errors => errs, agency => agency, units => units_json(st).await?, files => files,
+    supplement => d.status == DossierStatus::SupplementRequested, missing => missing };
     render_status(st, v, "filing/review.html", ctx, status)
 }
 
@@ -557,7 +572,7 @@ pub async fn delete(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
     Ok(see_other("/dossiers?deleted=1"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ListQuery {
     acted: Option<String>,
     saved: Option<String>,
@@ -605,6 +620,25 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         return Ok(sign_in_first(&format!("/dossiers/{id}")));
     }
     let d = load_visible(&st, &v, &id).await?;
+    render_show(&st, &v, &d, &q, None).await
+}
+
+/// The dossier page again with the problem of the action just refused (400), so the officer
+/// keeps their place and sees what to fix next to the forms.
+pub async fn show_with_error(st: &AppState, v: &Visitor, d: &Dossier, e: AppError) -> AppResult<Response> {
+    match e {
+        AppError::Invalid { code, vi, en } => {
+            let message = if v.lang == Lang::En { en } else { vi };
+            render_show(st, v, d, &ListQuery::default(), Some(json!({"code": code, "message": message}))).await
+        }
+        other => Err(other),
+    }
+}
+
+async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, action_error: Option<Value>) -> AppResult<Response> {
+    let st = st.clone();
+    let v = v.clone();
+    let d = d.clone();
     let (proc, form) = form_of(&st, &d).await?;
     let history = st.db.read().await?.list_dossier_events(d.id).await?;
     let events: Vec<Value> = history.iter().map(|e| json!({"at": e.at, "kind": e.kind, "status": e.status.label(v.lang.code())})).collect();
@@ -650,7 +684,8 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
         steps => step_view(&form, v.lang), answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
-        units => units_json(&st).await?,
+        units => units_json(&st).await?, action_error => action_error.clone(),
     };
-    render(&st, &v, "filing/show.html", ctx)
+    let status = if action_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    render_status(&st, &v, "filing/show.html", ctx, status)
 }

@@ -193,8 +193,16 @@ pub fn can_receive(v: &Visitor, d: &Dossier) -> bool {
 
 /// Accept, ask for a supplement, or refuse.
 pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
-    let me = v.require_account()?.clone();
     let d = load_visible(&st, &v, &id).await?;
+    match receive_action(&st, &v, &d, &p).await {
+        Ok(done) => Ok(see_other(&format!("/dossiers/{}?acted=1", done.id))),
+        Err(e) => crate::filing::show_with_error(&st, &v, &d, e).await,
+    }
+}
+
+async fn receive_action(st: &AppState, v: &Visitor, d: &Dossier, p: &Pairs) -> AppResult<Dossier> {
+    let me = v.require_account()?.clone();
+    let (st, v, d) = (st.clone(), v.clone(), d.clone());
     if !v.roles.iter().any(|g| g.role == Role::Reception && g.covers(&d.agency_electronic_id)) {
         return Err(AppError::Forbidden);
     }
@@ -241,6 +249,5 @@ pub async fn receive(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
         }
         _ => return Err(AppError::invalid("bad_action", "Thao tác không hợp lệ.", "Unknown action.")),
     }
-    let done = crate::workflow::commit(&st, &crate::workflow::Actor::of(&v)?, &action, None).await?;
-    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+    crate::workflow::commit(&st, &crate::workflow::Actor::of(&v)?, &action, None).await
 }

@@ -331,8 +331,9 @@ async fn verdict(st: &AppState, bytes: &[u8], expected: Option<&IssuedResult>, l
             "signed_at": v.signing_time.with_timezone(&Utc),
         })
     });
+    let test_ca = checked.as_ref().ok().and_then(|v| v.signer.issuer_common_name.clone()).is_some_and(|cn| cn.starts_with(TEST_CA_NAME));
     Ok(json!({
-        "genuine": genuine, "reason": reason, "signer": signer, "sha256": sha,
+        "genuine": genuine, "reason": reason, "signer": signer, "sha256": sha, "test_ca": test_ca,
         "record": record.map(|r| json!({"id": r.id, "title": r.title, "number": r.number, "agency": r.agency_name, "signed_at": r.signed_at, "revoked_at": r.revoked_at})),
     }))
 }

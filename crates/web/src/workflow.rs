@@ -390,8 +390,10 @@ pub async fn decide(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         missing: lines(&p, "missing"),
         reasons: lines(&p, "reasons"),
     };
-    let done = apply_decision(&st, &who, &d, revision_of(&p)?, p.get("decision").unwrap_or(""), &input).await?;
-    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+    match apply_decision(&st, &who, &d, revision_of(&p)?, p.get("decision").unwrap_or(""), &input).await {
+        Ok(done) => Ok(see_other(&format!("/dossiers/{}?acted=1", done.id))),
+        Err(e) => crate::filing::show_with_error(&st, &v, &d, e).await,
+    }
 }
 
 /// Takes decision `key` of the step `d` waits at, if `who` may and `d` is still at `revision`.
@@ -529,7 +531,9 @@ pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64
         (true, Some(paused)) => {
             let cal = st.calendar.for_agency(st, d.agency_id).await?;
             let waited = cal.working_minutes_between(local(paused), local(now));
-            let shift = |t: Option<DateTime<Utc>>| t.map(|t| utc(cal.add_working_minutes(local(t), waited)));
+            // No working time waited (answered after hours, or at once): nothing moves — adding
+            // zero minutes would carry a closing-time deadline over to the next opening.
+            let shift = |t: Option<DateTime<Utc>>| if waited == 0 { t } else { t.map(|t| utc(cal.add_working_minutes(local(t), waited))) };
             a.to = DossierStatus::Processing;
             a.due_at = shift(d.due_at);
             a.handoff_due = shift(d.flow.step_due_at);
@@ -553,8 +557,16 @@ pub async fn supplemented(st: &AppState, v: &Visitor, d: &Dossier, revision: i64
 /// POST /dossiers/{id}/delay — Form 04: the apology with a new return date, once per dossier
 /// and at the latest one working day before the due date (Decree 118/2025 art. 19).
 pub async fn delay(State(st): State<AppState>, v: Visitor, Path(id): Path<String>, p: Pairs) -> AppResult<Response> {
-    let me = v.require_account()?.clone();
     let d = load_visible(&st, &v, &id).await?;
+    match delay_action(&st, &v, &d, &p).await {
+        Ok(done) => Ok(see_other(&format!("/dossiers/{}?acted=1", done.id))),
+        Err(e) => crate::filing::show_with_error(&st, &v, &d, e).await,
+    }
+}
+
+async fn delay_action(st: &AppState, v: &Visitor, d: &Dossier, p: &Pairs) -> AppResult<Dossier> {
+    let me = v.require_account()?.clone();
+    let (st, v, d, p) = (st.clone(), v.clone(), d.clone(), p);
     let agencies = st.db.read().await?.list_agencies().await?;
     let leader = v.roles.iter().any(|g| g.role == Role::Leader && g.covers(&d.agency_electronic_id));
     if !(can_act(&v, &d, &agencies) || leader) || d.flow.step_id.is_none() {
@@ -586,8 +598,7 @@ pub async fn delay(State(st): State<AppState>, v: Visitor, Path(id): Path<String
     a.due_at = Some(new_due);
     a.flow = Some(Flow { delay_count: d.flow.delay_count + 1, ..d.flow.clone() });
     a.detail = json!({"form": "04", "reason": reason.chars().take(2000).collect::<String>(), "previous_due_at": due, "due_at": new_due});
-    let done = commit(&st, &Actor::of(&v)?, &a, None).await?;
-    Ok(see_other(&format!("/dossiers/{}?acted=1", done.id)))
+    commit(&st, &Actor::of(&v)?, &a, None).await
 }
 
 /// Why a Form 04 delay is not allowed now, if it is not.
@@ -880,7 +891,9 @@ pub async fn page_view(st: &AppState, v: &Visitor, d: &Dossier, proc: &tl_storag
         _ => process.step(id).map_or_else(|| id.to_owned(), |s| s.name.get(lang).to_owned()),
     };
     let can_act = can_act(v, d, &agencies);
-    let decisions = match (can_act, current) {
+    // Offered only when the server would take them (not while waiting for the applicant).
+    let decidable = matches!(d.status, DossierStatus::Accepted | DossierStatus::Processing | DossierStatus::Processed);
+    let decisions = match (can_act && decidable, current) {
         (true, Some(s)) => s
             .decisions
             .iter()

@@ -2009,7 +2009,12 @@ async fn a_dossier_goes_through_its_process_with_a_control_sheet_a_paused_clock_
         assert!(page.has("Xử lý hồ sơ") && page.has("Trình lãnh đạo phê duyệt") && page.has("Phiếu kiểm soát quá trình"), "{n}");
 
         // A supplement during processing pauses the clock; the citizen completes it online.
-        assert_eq!(app.act("decide", a, &[("decision", "supplement"), ("missing", "")]).await.status, StatusCode::BAD_REQUEST, "{n}");
+        let empty = app.act("decide", a, &[("decision", "supplement"), ("missing", "")]).await;
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(
+            empty.has("Chưa thực hiện được thao tác") && empty.has("Liệt kê đầy đủ") && empty.has("name=\"decision\""),
+            "{n}: the dossier page again, forms kept"
+        );
         let p = app.act("decide", a, &[("decision", "supplement"), ("missing", "Bản sao giấy chứng sinh rõ nét hơn")]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
         let paused = app.dossier(a).await;
@@ -2017,6 +2022,7 @@ async fn a_dossier_goes_through_its_process_with_a_control_sheet_a_paused_clock_
         assert!(paused.flow.paused_at.is_some() && paused.flow.supplement_due_at.is_some(), "{n}");
         assert!(!app.get("/office/inbox").await.has(&format!("/dossiers/{a}\"")), "{n}: waiting dossiers leave the work list");
         assert!(app.get("/office/inbox?status=waiting").await.has(&format!("/dossiers/{a}\"")), "{n}");
+        assert!(!app.get(&format!("/dossiers/{a}")).await.has("name=\"decision\""), "{n}: no decisions while waiting for the applicant");
         app.post("/signout", &[]).await;
 
         let mut w = app.db.begin().await.unwrap();

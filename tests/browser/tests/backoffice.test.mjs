@@ -439,7 +439,7 @@ describe('one-stop back office: filing, reception, processing with a supplement,
     assert.equal(new URL(page.url()).pathname, flow.dossierPath);
     const panel = section(page, ACT_HEADING);
     assert.ok(await panel.isVisible(), `a "Xử lý hồ sơ" panel; the page reads: ${(await mainText(page)).slice(0, 600)}`);
-    assert.match(await panel.getByRole('heading').first().innerText(), STEP_REVIEW, 'the panel names the step');
+    assert.match(await panel.innerText(), STEP_REVIEW, 'the panel names the step');
     for (const label of [FORWARD, ASK_SUPPLEMENT]) {
       assert.ok(await panel.getByRole('button', { name: label, exact: true }).isVisible(), `${label} is offered`);
     }
@@ -451,6 +451,10 @@ describe('one-stop back office: filing, reception, processing with a supplement,
 
   sideCheck('a supplement request with nothing listed is refused with a message', async () => {
     const page = people.specialist.page;
+    const box = decisionForm(page, ASK_SUPPLEMENT).getByLabel('Nội dung cần bổ sung');
+    assert.equal(await box.evaluate((el) => el.required), true, 'the browser already asks for the list');
+    // As a browser without form validation would send it: the server must refuse it too.
+    await box.evaluate((el) => el.removeAttribute('required'));
     await go(page, decisionForm(page, ASK_SUPPLEMENT).getByRole('button', { name: ASK_SUPPLEMENT }), 400);
     assert.match(await mainText(page), /Liệt kê đầy đủ/, `the officer is told to list what is missing: ${await mainText(page)}`);
     const stillThere = await page.getByRole('button', { name: ASK_SUPPLEMENT }).count();
