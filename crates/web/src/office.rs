@@ -209,7 +209,7 @@ async fn receive_action(st: &AppState, v: &Visitor, d: &Dossier, p: &Pairs) -> A
     let revision: i64 = p.get("revision").and_then(|r| r.parse().ok()).ok_or_else(|| {
         AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản hồ sơ.", "The form does not name the dossier revision.")
     })?;
-    let lines = |k: &str| crate::workflow::lines(&p, k);
+    let lines = |k: &str| crate::workflow::lines(p, k);
     let now = Utc::now();
     let mut action = crate::workflow::base_action(&d, revision, Some(me.id), now);
     action.from = vec![DossierStatus::Submitted];

@@ -572,7 +572,7 @@ async fn delay_action(st: &AppState, v: &Visitor, d: &Dossier, p: &Pairs) -> App
     if !(can_act(&v, &d, &agencies) || leader) || d.flow.step_id.is_none() {
         return Err(AppError::Forbidden);
     }
-    let revision = revision_of(&p)?;
+    let revision = revision_of(p)?;
     let cal = st.calendar.for_agency(&st, d.agency_id).await?;
     let now = Utc::now();
     let due = d.due_at.ok_or(AppError::NotFound)?;
