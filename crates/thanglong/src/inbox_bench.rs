@@ -441,7 +441,7 @@ pub async fn fill_dossiers(db: &Arc<dyn Database>, opts: &FillOptions, now: Date
     let written = started.elapsed().as_secs_f64();
     bulk.finish(&counters).await.context("finishing (counters, sequences, ANALYZE)")?;
     let mut stats: Vec<_> = stats.into_iter().collect();
-    stats.sort_by(|a, b| b.1.cmp(&a.1));
+    stats.sort_by_key(|s| std::cmp::Reverse(s.1));
     println!(
         "RESULT dossiers={made} citizens={n_citizens} officers={officers} seconds={:.1} (rows {written:.1} s, analyze {:.1} s) rows_per_s={:.0}",
         started.elapsed().as_secs_f64(),
