@@ -53,6 +53,14 @@ pub use verify::{
 };
 pub use zeroize::Zeroizing;
 
+/// A certificate (DER) as PEM text, as `Ca::from_pem` and relying parties read it.
+pub fn cert_pem(der: &[u8]) -> String {
+    use base64ct::Encoding;
+    let b64 = base64ct::Base64::encode_string(der);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+}
+
 /// Why building a certificate, loading a key or signing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

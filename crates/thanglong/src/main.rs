@@ -611,13 +611,6 @@ pub async fn issue_token(db: &Arc<dyn Database>, user: &str, name: &str, days: i
     Ok(token)
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
-}
-
 /// `thanglong ca …`: the authority behind officers' signing certificates.
 async fn ca(cmd: CaCmd) -> anyhow::Result<()> {
     let common = match &cmd {
@@ -631,7 +624,7 @@ async fn ca(cmd: CaCmd) -> anyhow::Result<()> {
     let (ca, note) = match cmd {
         CaCmd::Export { .. } => {
             for c in db.read().await?.list_signing_cas().await? {
-                print!("{}", pem("CERTIFICATE", &c.cert_der));
+                print!("{}", tl_sign::cert_pem(&c.cert_der));
             }
             return Ok(());
         }
@@ -665,6 +658,6 @@ async fn ca(cmd: CaCmd) -> anyhow::Result<()> {
     .await?;
     w.commit().await?;
     println!("Đã đặt CA cấp chứng thư số (id {id}) / {note}; officers get new certificates at their next signature");
-    print!("{}", pem("CERTIFICATE", ca.cert_der()));
+    print!("{}", tl_sign::cert_pem(ca.cert_der()));
     Ok(())
 }

@@ -114,10 +114,9 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
     let procedure = proc.version.name.vi.clone();
     let lang = tl_forms::Lang::Vi;
     let verify_url = Some(format!("{}/lookup?code={code}", st.config.public_url));
-    let officer_of = |e: &DossierEvent| e.actor_id;
     let signer = |e: &DossierEvent| {
         let st = st.clone();
-        let actor = officer_of(e);
+        let actor = e.actor_id;
         async move {
             match actor {
                 Some(a) => st.db.read().await?.get_account(a).await.map_err(AppError::from),
@@ -126,7 +125,7 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
         }
     };
     let received = d.received_at.map(day).unwrap_or_default();
-    let (doc, event): (tl_pdf::Document, Option<DossierEvent>) = match number {
+    let (doc, event, who): (tl_pdf::Document, DossierEvent, Option<tl_storage::Account>) = match number {
         "01" => {
             let e = last("received")?;
             let who = signer(&e).await?;
@@ -171,7 +170,7 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
                 receiver: who.as_ref().map(|a| a.display_name.clone()).unwrap_or_default(),
                 verify_url: verify_url.clone(),
             };
-            (doc.document(), Some(e))
+            (doc.document(), e, who)
         }
         "02" => {
             let e = last("supplement_requested")?;
@@ -189,14 +188,10 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
                     .collect(),
                 guidance: Some("Bổ sung trực tuyến trong mục Hồ sơ của tôi, hoặc tại bộ phận một cửa.".into()),
                 deadline: e.detail.get("until").and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok()).map(day),
-                officer: tl_forms::Officer {
-                    name: who.as_ref().map(|a| a.display_name.clone()).unwrap_or_default(),
-                    phone: who.as_ref().and_then(|a| a.phone.clone()).unwrap_or_default(),
-                    email: who.as_ref().and_then(|a| a.email.clone()).unwrap_or_default(),
-                },
+                officer: officer_card(who.as_ref()),
                 verify_url: verify_url.clone(),
             };
-            (doc.document(), Some(e))
+            (doc.document(), e, who)
         }
         "03" => {
             let e = last("refused")?;
@@ -209,14 +204,10 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
                 dossier_code: Some(code.clone()),
                 legal_basis: None,
                 reasons: strings(e.detail.get("reasons")),
-                officer: tl_forms::Officer {
-                    name: who.as_ref().map(|a| a.display_name.clone()).unwrap_or_default(),
-                    phone: who.as_ref().and_then(|a| a.phone.clone()).unwrap_or_default(),
-                    email: who.as_ref().and_then(|a| a.email.clone()).unwrap_or_default(),
-                },
+                officer: officer_card(who.as_ref()),
                 verify_url: verify_url.clone(),
             };
-            (doc.document(), Some(e))
+            (doc.document(), e, who)
         }
         "04" => {
             let e = last("delayed")?;
@@ -235,7 +226,7 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
                 signer: tl_forms::Signer { title: String::new(), name: who.as_ref().map(|a| a.display_name.clone()).unwrap_or_default() },
                 verify_url: verify_url.clone(),
             };
-            (doc.document(), Some(e))
+            (doc.document(), e, who)
         }
         "05" => {
             let e = last("withdrawn")?;
@@ -253,7 +244,7 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
                 signer: tl_forms::Signer { title: String::new(), name: who.as_ref().map(|a| a.display_name.clone()).unwrap_or_default() },
                 verify_url: verify_url.clone(),
             };
-            (doc.document(), Some(e))
+            (doc.document(), e, who)
         }
         "06" => {
             let process = proc.version.process();
@@ -299,11 +290,6 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
         }
         _ => return Err(AppError::NotFound),
     };
-    let event = event.ok_or(AppError::NotFound)?;
-    let who = match event.actor_id {
-        Some(a) => st.db.read().await?.get_account(a).await?,
-        None => None,
-    };
     // Signed by the officer who took the action; a notice the system issued alone (no
     // officer) goes out unsigned.
     let bytes = match who.filter(|a| a.kind == tl_core::account::AccountKind::Officer) {
@@ -313,6 +299,15 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
         None => doc.finish(),
     };
     Ok(pdf(bytes, &format!("mau-{number}-{code}.pdf")))
+}
+
+/// The officer's contact block on Forms 02 and 03.
+fn officer_card(who: Option<&tl_storage::Account>) -> tl_forms::Officer {
+    tl_forms::Officer {
+        name: who.map(|a| a.display_name.clone()).unwrap_or_default(),
+        phone: who.and_then(|a| a.phone.clone()).unwrap_or_default(),
+        email: who.and_then(|a| a.email.clone()).unwrap_or_default(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

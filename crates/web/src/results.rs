@@ -29,13 +29,6 @@ use tl_storage::{Dossier, IssuedResult, ProcedureDetail, SigningCredential};
 
 const TEST_CA_NAME: &str = "Thăng Long Test CA";
 
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let body: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", body.join("\n"))
-}
-
 fn sign_err(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("signing: {e}"))
 }
@@ -49,7 +42,7 @@ async fn active_ca(st: &AppState, now: DateTime<Utc>) -> AppResult<(i64, Ca)> {
         let Some(sealed) = &c.sealed_key else { continue };
         let Ok(key_pem) = tl_sign::open_key(sealed, kek) else { continue };
         let Ok(key_pem) = std::str::from_utf8(&key_pem) else { continue };
-        if let Ok(ca) = Ca::from_pem(&pem("CERTIFICATE", &c.cert_der), key_pem) {
+        if let Ok(ca) = Ca::from_pem(&tl_sign::cert_pem(&c.cert_der), key_pem) {
             return Ok((c.id, ca));
         }
     }

@@ -688,6 +688,11 @@ async fn search_follows_catalog_writes_made_elsewhere_and_agrees_with_the_databa
 impl App {
     /// A citizen with a personal API token; returns (account id, token).
     async fn citizen_with_token(&self, login: &str) -> (i64, String) {
+        self.citizen_account(login, None, None).await
+    }
+
+    /// A citizen ("Lê Thị Hoa") with an API token, and optionally a mail address and password.
+    async fn citizen_account(&self, login: &str, email: Option<&str>, password: Option<&str>) -> (i64, String) {
         let now = chrono::Utc::now();
         let mut w = self.db.begin().await.unwrap();
         let a = w
@@ -696,9 +701,9 @@ impl App {
                     kind: tl_core::account::AccountKind::Citizen,
                     login: login.into(),
                     display_name: "Lê Thị Hoa".into(),
-                    email: None,
+                    email: email.map(str::to_owned),
                     phone: None,
-                    password_hash: None,
+                    password_hash: password.map(|p| tl_web::hash_password(p).unwrap()),
                     agency_id: None,
                 },
                 now,
@@ -2203,35 +2208,7 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
     for mut app in apps().await {
         let n = app.name;
         publish_text_form(&app).await;
-        let now = chrono::Utc::now();
-        let mut w = app.db.begin().await.unwrap();
-        let citizen = w
-            .create_account(
-                &tl_storage::NewAccount {
-                    kind: tl_core::account::AccountKind::Citizen,
-                    login: "001303012345".into(),
-                    display_name: "Lê Thị Hoa".into(),
-                    email: Some("hoa@example.vn".into()),
-                    phone: None,
-                    password_hash: Some(tl_web::hash_password("Mật khẩu của Hoa 2026").unwrap()),
-                    agency_id: None,
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        let token = tl_web::new_token("tl_");
-        w.create_api_token(&tl_storage::NewApiToken {
-            account_id: citizen.id,
-            name: "test".into(),
-            token_hash: tl_web::sha256_hex(&token),
-            prefix: token[..10].into(),
-            created_at: now,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-        w.commit().await.unwrap();
+        let (citizen, token) = app.citizen_account("001303012345", Some("hoa@example.vn"), Some("Mật khẩu của Hoa 2026")).await;
         let a = app.file_for(&token, "1.001193", "res-a", "Lê Minh An").await;
         app.add_officer("motcua", "Một cửa Ba Đình 2026", "H26.31", &[Role::Reception]).await;
         app.add_officer("chuyenvien", "Chuyên viên Ba Đình 2026", "H26.31", &[Role::Specialist]).await;
@@ -2280,7 +2257,7 @@ async fn the_leader_signs_the_result_the_citizen_downloads_it_anyone_verifies_it
         }
         assert_eq!(app.get(&format!("/dossiers/{a}/forms/03.pdf")).await.status, StatusCode::NOT_FOUND, "{n}: never refused");
         assert_eq!(app.get("/office/register").await.status, StatusCode::FORBIDDEN, "{n}: the register is the officers'");
-        let notes = app.db.read().await.unwrap().list_notifications(citizen.id, 10).await.unwrap();
+        let notes = app.db.read().await.unwrap().list_notifications(citizen, 10).await.unwrap();
         assert!(notes.iter().any(|x| x.kind == "decision.approve" && x.title_vi.contains("đã có kết quả")), "{n}");
         assert!(notes.iter().any(|x| x.kind == "received"), "{n}");
         let mine = app.get("/dossiers").await;
