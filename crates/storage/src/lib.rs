@@ -203,6 +203,9 @@ pub trait AuditRepo: Send {
 
 #[async_trait]
 pub trait DossierRepo: Send {
+    /// Fills the folded applicant name (the inbox's name search) on dossiers written before it
+    /// existed; returns how many rows it filled. Run once after migrating.
+    async fn backfill_applicant_names(&mut self) -> Result<u64>;
     /// Creates a draft. With an idempotency key the applicant already used, the existing
     /// dossier comes back instead (a double click or a retry never makes two).
     async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier>;

@@ -29,6 +29,12 @@ impl Database for PgDatabase {
     async fn migrate(&self) -> crate::Result<()> {
         // sqlx takes an advisory lock, so app servers starting together migrate once.
         sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        let mut repo = self.begin().await?;
+        let filled = repo.backfill_applicant_names().await?;
+        repo.commit().await?;
+        if filled > 0 {
+            tracing::info!(filled, "folded applicant names filled on older dossiers");
+        }
         Ok(())
     }
 

@@ -55,6 +55,12 @@ impl Database for SqliteDatabase {
 
     async fn migrate(&self) -> crate::Result<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.writer).await?;
+        let mut repo = self.begin().await?;
+        let filled = repo.backfill_applicant_names().await?;
+        repo.commit().await?;
+        if filled > 0 {
+            tracing::info!(filled, "folded applicant names filled on older dossiers");
+        }
         Ok(())
     }
 
