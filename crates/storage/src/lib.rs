@@ -237,7 +237,8 @@ pub trait SecurityRepo: Send {
     async fn delete_other_sessions(&mut self, account_id: i64, keep: &str) -> Result<u64>;
     /// Ends the sessions of officers holding a role at one of `agency_ids` who have no
     /// confirmed second factor (an agency has just required one).
-    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64]) -> Result<u64>;
+    /// `roles`: only grants of these roles count (None: any role).
+    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64], roles: Option<&[Role]>) -> Result<u64>;
 }
 
 #[async_trait]

@@ -619,18 +619,19 @@ pub async fn require_for_agency(
     w.set_second_factor_required(agency.id, required, Some(me.id), Utc::now()).await?;
     let mut ended = 0;
     if required {
-        let rule = tl_core::account::RoleGrant { role: tl_core::account::Role::Admin, agency: agency.electronic_id.clone() };
-        let bound: Vec<i64> = w
-            .list_agencies()
-            .await?
-            .into_iter()
-            .filter(|a| {
-                let g = tl_core::account::RoleGrant { role: tl_core::account::Role::Admin, agency: a.electronic_id.clone() };
-                rule.covers(&a.electronic_id) || g.covers(&agency.electronic_id)
-            })
+        // The same reach as `second_factor_required`: any grant in the subtree, a
+        // dossier-handling grant above it.
+        use tl_core::account::{Role, RoleGrant};
+        let grant = |eid: &str| RoleGrant { role: Role::Admin, agency: eid.to_owned() };
+        let all = w.list_agencies().await?;
+        let inside: Vec<i64> = all.iter().filter(|a| grant(&agency.electronic_id).covers(&a.electronic_id)).map(|a| a.id).collect();
+        let above: Vec<i64> = all
+            .iter()
+            .filter(|a| a.electronic_id != agency.electronic_id && grant(&a.electronic_id).covers(&agency.electronic_id))
             .map(|a| a.id)
             .collect();
-        ended = w.end_sessions_without_second_factor(&bound).await?;
+        ended = w.end_sessions_without_second_factor(&inside, None).await?;
+        ended += w.end_sessions_without_second_factor(&above, Some(&[Role::Reception, Role::Specialist, Role::Leader])).await?;
     }
     w.append_audit(&audit(
         &v,
