@@ -160,3 +160,20 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("thousands", thousands);
     env
 }
+
+#[cfg(test)]
+mod tests {
+    /// A page's title block is text for the browser tab and screen readers' first words: a
+    /// misplaced section there once made the tab read a whole panel (three pages had it).
+    #[test]
+    fn title_blocks_hold_text_only() {
+        for (name, src) in super::SOURCES {
+            if let Some(i) = src.find("{% block title %}") {
+                let rest = &src[i..];
+                let end = rest.find("{% endblock %}").unwrap_or_else(|| panic!("{name}: title block not closed"));
+                let title = &rest[..end];
+                assert!(!title.contains('<') && !title.contains('\n'), "{name}: the title block holds markup: {title}");
+            }
+        }
+    }
+}
