@@ -5,11 +5,11 @@
 //! connection), does its work, and commits data and audit rows together.
 
 pub mod blob;
+mod delegation;
 pub mod filer;
 mod import;
 mod model;
 mod postgres;
-mod delegation;
 mod security;
 mod shared;
 mod sqlite;

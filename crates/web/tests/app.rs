@@ -2993,7 +2993,10 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         // acts on the ward's dossiers are signed out at once; the administrator is not.
         let set = admin.post("/admin/agencies/H26.31/second-factor", &[("required", "1")]).await;
         assert_eq!(set.status, StatusCode::SEE_OTHER, "{be}: {}", set.body);
-        assert!(admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"), "{be}");
+        assert!(
+            admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"),
+            "{be}"
+        );
         assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: signed out");
         assert_eq!(city.get("/account").await.location(), "/signin?next=/account", "{be}: the city leader too");
         assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}: the administrator stays");
@@ -3015,12 +3018,7 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         let done = phone.post("/signin/enrol", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
         assert_eq!(done.status, StatusCode::OK, "{be}: {}", done.body);
         assert!(done.has("Mã khôi phục") && done.has("Đã bật xác thực hai lớp"), "{be}");
-        let codes: Vec<String> = done
-            .body
-            .split("<li><code>")
-            .skip(1)
-            .map(|s| s[..s.find('<').unwrap()].to_owned())
-            .collect();
+        let codes: Vec<String> = done.body.split("<li><code>").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect();
         assert_eq!(codes.len(), 10, "{be}");
         assert!(phone.get("/account").await.has("Cán bộ chuyenvien"), "{be}: signed in");
 
@@ -3051,7 +3049,11 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         assert_eq!(handles.len(), 3, "{be}: three browsers signed in");
         let spare_hash = tl_web::sha256_hex(&spare.cookies["tl_session"]);
         assert!(handles.contains(&spare_hash), "{be}");
-        assert_eq!(phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(), "/account/security?done=session", "{be}");
+        assert_eq!(
+            phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(),
+            "/account/security?done=session",
+            "{be}"
+        );
         assert_eq!(spare.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the spare browser is signed out");
         // Someone else's session is not theirs to end.
         let admin_hash = tl_web::sha256_hex(&admin.cookies["tl_session"]);
@@ -3086,8 +3088,209 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
 
         // Hostile input: a session handle that is not one, a malformed requirement value.
         assert_eq!(admin.post("/account/sessions/..%2F..%2Fetc/end", &[]).await.status, StatusCode::NOT_FOUND, "{be}");
-        assert_eq!(admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(
+            admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status,
+            StatusCode::BAD_REQUEST,
+            "{be}"
+        );
         let mut citizen = app.second_browser();
         assert_eq!(citizen.post("/admin/agencies/H26.31/second-factor", &[("required", "")]).await.status.as_u16() / 100, 4, "{be}");
+    }
+}
+
+#[tokio::test]
+async fn employees_file_for_their_business_and_people_file_for_whoever_authorised_them_until_revoked() {
+    for app in apps().await {
+        let be = app.name;
+        let pw = "Mật khẩu thử nghiệm 2026";
+        let (employee, _) = app.citizen_account("001203011111", None, Some(pw)).await;
+        let (colleague, _) = app.citizen_account("001203022222", None, Some(pw)).await;
+        let (mother, _) = app.citizen_account("001303033333", None, Some(pw)).await;
+        let (neighbour, _) = app.citizen_account("001203044444", None, Some(pw)).await;
+        let business = {
+            let mut w = app.db.begin().await.unwrap();
+            let a = w
+                .create_account(
+                    &tl_storage::NewAccount {
+                        kind: tl_core::account::AccountKind::Business,
+                        login: "0100109106".into(),
+                        display_name: "Công ty TNHH Sông Hồng".into(),
+                        email: None,
+                        phone: None,
+                        password_hash: Some(tl_web::hash_password(pw).unwrap()),
+                        agency_id: None,
+                    },
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            w.commit().await.unwrap();
+            a.id
+        };
+
+        // The business adds its employees; an unknown ID number is refused with the reason.
+        let mut boss = app.second_browser();
+        boss.sign_in("0100109106", pw).await;
+        let bad = boss.post("/account/delegation/members", &[("login", "001203099999")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(bad.has("Không tìm thấy công dân"), "{be}");
+        for id in ["001 203 011 111", "001203022222"] {
+            assert_eq!(
+                boss.post("/account/delegation/members", &[("login", id)]).await.location(),
+                "/account/delegation?done=member_added",
+                "{be}"
+            );
+        }
+        assert!(boss.get("/account/delegation").await.has("Nhân viên được nộp hồ sơ thay doanh nghiệp"), "{be}");
+
+        // The employee files for the business: the procedure page offers it, the dossier keeps both.
+        let mut emp = app.second_browser();
+        emp.sign_in("001203011111", pw).await;
+        let page = emp.get("/procedures/1.001193").await;
+        assert!(page.has("Nộp hồ sơ cho") && page.has("Công ty TNHH Sông Hồng"), "{be}");
+        let started =
+            emp.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-001"), ("for", &business.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}: {}", started.body);
+        let id: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        let d = app.dossier(id).await;
+        assert_eq!((d.applicant_id, d.acted_by_id), (business, employee), "{be}: the applicant and who acted");
+        assert!(emp.get("/dossiers").await.has("Hồ sơ bạn nộp thay người khác"), "{be}");
+        assert!(boss.get("/dossiers").await.body.contains(&format!("/dossiers/{id}")), "{be}: the business sees its dossier");
+        let shown = boss.get(&format!("/dossiers/{id}")).await;
+        assert!(shown.has("Người nộp thay") && shown.has("Lê Thị Hoa"), "{be}");
+        // A colleague works on the business's dossiers too; someone else does not see them.
+        let mut col = app.second_browser();
+        col.sign_in("001203022222", pw).await;
+        assert_eq!(col.get(&format!("/dossiers/{id}/edit")).await.status, StatusCode::OK, "{be}");
+        let mut other = app.second_browser();
+        other.sign_in("001203044444", pw).await;
+        assert_eq!(other.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{be}");
+        // Removed from the business: no more editing at once (the record stays readable to who acted).
+        boss.post(&format!("/account/delegation/members/{employee}/remove"), &[]).await;
+        let refused = emp.get(&format!("/dossiers/{id}/edit")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(refused.has("không còn) được ủy quyền"), "{be}");
+        assert_eq!(emp.get(&format!("/dossiers/{id}")).await.status, StatusCode::OK, "{be}");
+        let _ = colleague;
+
+        // A mother authorises her neighbour for birth registration; bad forms change nothing.
+        let mut mum = app.second_browser();
+        mum.sign_in("001303033333", pw).await;
+        let today = tl_web::portal::today();
+        let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+        for (fields, says) in [
+            (
+                vec![
+                    ("grantee", "001303033333".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "chính mình",
+            ),
+            (
+                vec![
+                    ("grantee", "001203099999".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Không tìm thấy tài khoản",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "9.999999".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Vui lòng chọn thủ tục",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today - chrono::Duration::days(1))),
+                    ("valid_to", fmt(today)),
+                ],
+                "quá khứ",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today + chrono::Duration::days(400))),
+                ],
+                "tối đa một năm",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", "31/02/2026".into()),
+                    ("valid_to", fmt(today)),
+                ],
+                "ngày/tháng/năm",
+            ),
+        ] {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let p = mum.post("/account/delegation/authorisations", &f).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{be}: {says}");
+            assert!(p.has(says), "{be}: {says}");
+        }
+        assert!(app.db.read().await.unwrap().authorisations_given(mother).await.unwrap().is_empty(), "{be}: nothing stored");
+        let ok = mum
+            .post(
+                "/account/delegation/authorisations",
+                &[
+                    ("grantee", "001203044444"),
+                    ("procedure", "1.001193"),
+                    ("valid_from", &fmt(today)),
+                    ("valid_to", &fmt(today + chrono::Duration::days(30))),
+                    ("note", "Nộp hộ khi tôi nằm viện"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.location(), "/account/delegation?done=authorised", "{be}: {}", ok.body);
+        assert!(other.get("/account/delegation").await.has("Ủy quyền bạn đang được nhận"), "{be}");
+        assert!(other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        // The neighbour files birth registration for the mother, nothing else, for no one else.
+        let started =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-002"), ("for", &mother.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}");
+        let nid: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        assert_eq!((app.dossier(nid).await.applicant_id, app.dossier(nid).await.acted_by_id), (mother, neighbour), "{be}");
+        let forged = other
+            .post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-003"), ("for", &business.to_string())])
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{be}: not authorised by the business");
+        let other_proc =
+            other.post("/procedures/1.000894/file", &[("agency", "H26.31"), ("idem", "deleg-key-004"), ("for", &mother.to_string())]).await;
+        assert_eq!(other_proc.status.as_u16() / 100, 4, "{be}: another procedure");
+        let garbage =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-005"), ("for", "1 OR 1=1")]).await;
+        assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(app.db.read().await.unwrap().list_dossiers_of(mother, 10).await.unwrap().len(), 1, "{be}: one dossier for the mother");
+        assert!(mum.get("/dossiers").await.body.contains(&format!("/dossiers/{nid}")), "{be}");
+        // Revoked: the neighbour can no longer edit it; the mother still can.
+        let given = app.db.read().await.unwrap().authorisations_given(mother).await.unwrap();
+        assert_eq!(
+            other.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{be}: only the grantor"
+        );
+        assert_eq!(
+            mum.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.location(),
+            "/account/delegation?done=revoked",
+            "{be}"
+        );
+        assert_eq!(other.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(mum.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::OK, "{be}");
+        assert!(!other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        let audit = app.db.read().await.unwrap().list_audit(None, None, 200).await.unwrap();
+        for action in ["business.member_add", "business.member_remove", "authorisation.create", "authorisation.revoke"] {
+            assert!(audit.iter().any(|e| e.action == action), "{be}: {action} audited");
+        }
     }
 }
