@@ -3294,3 +3294,130 @@ async fn employees_file_for_their_business_and_people_file_for_whoever_authorise
         }
     }
 }
+
+/// The authorisation matrix of issue #5: every kind of actor against one dossier, on the pages,
+/// the JSON API and the GovStack API. Allowed readers read; everyone else gets 404 (or 401/403)
+/// and no action of theirs changes the dossier; the one entitled officer then acts.
+#[tokio::test]
+async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, owner_token) = app.citizen_account("001303012345", None, Some("Mật khẩu chủ hồ sơ 2026")).await;
+        let (_, other_token) = app.citizen_account("001203054321", None, Some("Mật khẩu công dân khác 2026")).await;
+        let id = app.file_for(&owner_token, "1.001193", "matrix-1", "Lê Minh An").await;
+        let code = app.dossier(id).await.code.unwrap();
+        let pw = "Mật khẩu ma trận quyền 2026";
+        let actors: [(&str, &str, &[Role]); 8] = [
+            ("reception", "H26.31", &[Role::Reception]),
+            ("specialist", "H26.31", &[Role::Specialist]),
+            ("leader", "H26.31", &[Role::Leader]),
+            ("specialist.other", "H26.50", &[Role::Specialist]),
+            ("leader.city", "H26", &[Role::Leader]),
+            ("admin.city", "H26", &[Role::Admin]),
+            ("monitor.city", "H26", &[Role::Monitor]),
+            ("editor.city", "H26", &[Role::CatalogEditor]),
+        ];
+        let mut tokens = HashMap::new();
+        for (login, agency, roles) in actors {
+            let aid = app.add_officer(login, pw, agency, roles).await;
+            let token = tl_web::new_token("tl_");
+            let mut w = app.db.begin().await.unwrap();
+            w.create_api_token(&tl_storage::NewApiToken {
+                account_id: aid,
+                name: "matrix".into(),
+                token_hash: tl_web::sha256_hex(&token),
+                prefix: token[..10].into(),
+                created_at: chrono::Utc::now(),
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+            w.commit().await.unwrap();
+            tokens.insert(login, token);
+        }
+        // Reception accepts: the dossier waits at the review step (specialist, H26.31).
+        let mut desk = app.second_browser();
+        desk.sign_in("reception", pw).await;
+        assert_eq!(desk.act("reception", id, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        let before = app.dossier(id).await.revision;
+
+        // Who may read the dossier (page, receipt, GovStack application): its applicant and the
+        // dossier-handling officers of its agency or above it. No one else.
+        let readers = ["citizen.owner", "reception", "specialist", "leader", "leader.city"];
+        let mut browsers: Vec<(&str, App)> = vec![];
+        let mut owner = app.second_browser();
+        assert_eq!(owner.sign_in("001303012345", "Mật khẩu chủ hồ sơ 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.owner", owner));
+        let mut other = app.second_browser();
+        assert_eq!(other.sign_in("001203054321", "Mật khẩu công dân khác 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.other", other));
+        for (login, _, _) in actors {
+            let mut b = app.second_browser();
+            assert_eq!(b.sign_in(login, pw).await.status, StatusCode::SEE_OTHER, "{n}: {login}");
+            browsers.push((login, b));
+        }
+        let mut anon = app.second_browser();
+        assert_eq!(anon.get(&format!("/dossiers/{id}")).await.status, StatusCode::SEE_OTHER, "{n}: anonymous → sign in");
+        for (who, b) in browsers.iter_mut() {
+            let allowed = readers.contains(who);
+            for path in [format!("/dossiers/{id}"), format!("/dossiers/{id}/receipt.pdf"), format!("/dossiers/{id}/forms/01.pdf")] {
+                let got = b.get(&path).await.status;
+                let expected = if allowed { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                assert_eq!(got, expected, "{n}: {who} GET {path}");
+            }
+            let inbox = b.get("/office/inbox").await;
+            assert_eq!(inbox.has(&format!("/dossiers/{id}\"")), *who == "specialist", "{n}: {who}'s inbox ({})", inbox.status);
+            // Nobody but the review step's specialist may decide; no one may receive it again or
+            // stop it (no withdrawal was asked); a delay (Form 04) is for the step's officer and
+            // the agency's leaders (and above).
+            let delayers = ["specialist", "leader", "leader.city"];
+            for (action, fields) in [
+                ("decide", vec![("decision", "propose")]),
+                ("reception", vec![("action", "refuse"), ("reasons", "Thử")]),
+                ("stop", vec![]),
+                ("delay", vec![("reason", "Thử"), ("new_date", "31/12/2030")]),
+            ] {
+                if (action == "decide" && *who == "specialist") || (action == "delay" && delayers.contains(who)) {
+                    continue;
+                }
+                let s = b.act(action, id, &fields).await.status;
+                assert!(matches!(s.as_u16(), 400 | 403 | 404 | 409), "{n}: {who} POST {action} → {s}");
+            }
+        }
+        assert_eq!(app.dossier(id).await.revision, before, "{n}: no refused action changed the dossier");
+
+        // The JSON API: the applicant's token reads it; another citizen's and officers' tokens
+        // do not (the JSON API is the applicant's); no token is 401.
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&owner_token)).await.status, StatusCode::OK, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&other_token)).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(
+            app.api(&format!("/api/v1/dossiers/{id}"), Some("tl_forged_token_value_000000000000000")).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{n}"
+        );
+        // GovStack: the applicant and the agency's officers read the application; others do not.
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&owner_token), None).await.status, StatusCode::OK, "{n}");
+        let gs = app.govstack("GET", &format!("/applications/{code}"), Some(&other_token), None).await.status;
+        assert!(matches!(gs.as_u16(), 403 | 404), "{n}: another citizen → {gs}");
+        for (login, _, _) in actors {
+            let s = app.govstack("GET", &format!("/applications/{code}"), Some(&tokens[login]), None).await.status;
+            if readers.contains(&login) {
+                assert_eq!(s, StatusCode::OK, "{n}: {login} reads the application");
+            } else {
+                assert!(matches!(s.as_u16(), 403 | 404), "{n}: {login} GovStack → {s}");
+            }
+            // Operator tasks: only the step's specialist has this dossier's task.
+            let tasks = app.govstack("GET", &format!("/tasks?fileId={code}"), Some(&tokens[login]), None).await;
+            let has = tasks.status == StatusCode::OK && tasks.body.contains(&code);
+            assert_eq!(has, login == "specialist", "{n}: {login}'s tasks ({}): {}", tasks.status, tasks.body);
+        }
+
+        // And the entitled officer acts.
+        let spec = browsers.iter_mut().find(|(w, _)| *w == "specialist").unwrap();
+        assert_eq!(spec.1.act("decide", id, &[("decision", "propose")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.dossier(id).await.revision, before + 1, "{n}");
+    }
+}
