@@ -8,6 +8,7 @@ pub mod blob;
 pub mod filer;
 mod import;
 mod model;
+pub mod oidc;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -16,6 +17,7 @@ pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
 pub use model::*;
+pub use oidc::{CodeTake, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -115,7 +117,18 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 /// All repositories over one connection or transaction.
 #[async_trait]
 pub trait Repo:
-    CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + CalendarRepo + ResultRepo + NoticeRepo + Send
+    CatalogRepo
+    + AccountRepo
+    + SessionRepo
+    + AuditRepo
+    + SettingsRepo
+    + DossierRepo
+    + FileRepo
+    + CalendarRepo
+    + ResultRepo
+    + NoticeRepo
+    + OidcRepo
+    + Send
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -72,3 +72,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 }
 
 crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnection);
+crate::oidc::oidc_impl!(PgRepo, sqlx::postgres::PgRow);

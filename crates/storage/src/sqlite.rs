@@ -100,3 +100,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 }
 
 crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow, SqliteConnection);
+crate::oidc::oidc_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);

@@ -928,3 +928,6 @@ async fn results_signing_keys_notices_and_the_outbox_lease() {
         w.commit().await.unwrap();
     }
 }
+
+#[path = "conformance/oidc.rs"]
+mod oidc;
