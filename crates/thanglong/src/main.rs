@@ -434,6 +434,12 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
                 Ok(n) => tracing::info!(removed = n, "stale uploads removed"),
                 Err(e) => tracing::warn!(error = %e, "upload cleanup failed"),
             }
+            // Expired OIDC codes and tokens; a day's grace keeps reuse detection meaningful.
+            match tl_web::oidc::purge(&janitor).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired OIDC codes and tokens removed"),
+                Err(e) => tracing::warn!(error = %e, "OIDC purge failed"),
+            }
         }
     });
     // Notification mails leave the outbox through SMTP when a server is configured.

@@ -90,6 +90,14 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
 }
 
+/// Removes codes and tokens that expired more than a day ago.
+pub async fn purge(st: &AppState) -> AppResult<u64> {
+    let mut w = st.db.begin().await?;
+    let n = w.purge_oidc(chrono::Utc::now() - chrono::Duration::days(1)).await?;
+    w.commit().await?;
+    Ok(n)
+}
+
 pub fn issuer(st: &AppState) -> &str {
     &st.config.public_url
 }

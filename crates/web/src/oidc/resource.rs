@@ -86,9 +86,12 @@ async fn userinfo(st: &AppState, token: Option<String>) -> Response {
     if !scopes.contains(&"openid") {
         return bearer_error(Some("insufficient_scope"), StatusCode::FORBIDDEN);
     }
-    let result: Result<Value, AppError> = async {
+    let result: Result<Option<Value>, AppError> = async {
         let mut r = st.db.read().await?;
-        let client = r.get_oidc_client(&t.client_id).await?.ok_or(AppError::NotFound)?;
+        // A suspended client's tokens stop working with it.
+        let Some(client) = r.get_oidc_client(&t.client_id).await?.filter(|c| c.disabled_at.is_none()) else {
+            return Ok(None);
+        };
         let (roles, agency) = if scopes.contains(&"thanglong:officer") && account.kind == AccountKind::Officer {
             let agency = match account.agency_id {
                 Some(id) => r.get_agency_by_id(id).await?.map(|a| a.electronic_id),
@@ -101,11 +104,12 @@ async fn userinfo(st: &AppState, token: Option<String>) -> Response {
         drop(r);
         let secret = st.oidc.pairwise_secret(st.db.as_ref()).await?;
         let sub = protocol::pairwise_sub(&secret, &client.sector, account.id);
-        Ok(Value::Object(claims(&scopes, &account, &roles, agency, sub)))
+        Ok(Some(Value::Object(claims(&scopes, &account, &roles, agency, sub))))
     }
     .await;
     match result {
-        Ok(body) => {
+        Ok(None) => bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED),
+        Ok(Some(body)) => {
             let mut r = Json(body).into_response();
             no_store(r.headers_mut());
             r

@@ -680,3 +680,59 @@ async fn the_token_endpoint_is_throttled_per_client_and_per_address() {
     assert!(p.headers.contains_key(header::RETRY_AFTER));
     assert_eq!(p.json()["error"], "temporarily_unavailable");
 }
+
+#[tokio::test]
+async fn administrators_edit_suspend_and_renew_the_secret_of_a_client() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, _, _) = admin_with_clients(&mut app).await;
+        let old_secret = lib.secret.clone().unwrap();
+        // Only administrators reach the pages.
+        assert_eq!(app.get("/admin/oidc/clients").await.status, StatusCode::UNAUTHORIZED, "{n}");
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        let edit = app.get(&format!("/admin/oidc/clients/{}", lib.id)).await;
+        assert!(edit.has("Thư viện Hà Nội") && edit.has(CB), "{n}");
+        let p = app
+            .post(
+                &format!("/admin/oidc/clients/{}", lib.id),
+                &[
+                    ("name", "Thư viện Quốc gia"),
+                    ("redirect_uris", &format!("{CB}\nhttps://thuvien.example.vn/cb2")),
+                    ("post_logout_redirect_uris", BYE),
+                    ("scope", "openid"),
+                    ("grant_type", "authorization_code"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let c = app.db.read().await.unwrap().get_oidc_client(&lib.id).await.unwrap().unwrap();
+        assert_eq!((c.name.as_str(), c.redirect_uris.len(), c.scopes.len()), ("Thư viện Quốc gia", 2, 1), "{n}");
+        assert!(c.is_confidential(), "{n}: the secret is kept");
+        // A new secret: the old one stops working.
+        let p = app.post(&format!("/admin/oidc/clients/{}/secret", lib.id), &[]).await;
+        let new_secret = input_value(&p, "client-secret");
+        assert_ne!(new_secret, old_secret);
+        let t = app.token(Some((lib.id.as_str(), old_secret.as_str())), &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)]).await;
+        assert_eq!(t.status, StatusCode::UNAUTHORIZED, "{n}");
+        let t = app.token(Some((lib.id.as_str(), new_secret.as_str())), &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)]).await;
+        assert_eq!(t.json()["error"], "invalid_grant", "{n}: authenticated with the new secret");
+        // Suspended: its sign-in requests are refused on our page, its secret no longer works.
+        let p = app.post(&format!("/admin/oidc/clients/{}/status", lib.id), &[("status", "disabled")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert!(app.get("/admin/oidc/clients").await.has("Cho hoạt động lại"), "{n}");
+        assert_eq!(app.get(&authorize_url(&lib.id, "")).await.status, StatusCode::BAD_REQUEST, "{n}");
+        let t = app.token(Some((lib.id.as_str(), new_secret.as_str())), &[("grant_type", "authorization_code")]).await;
+        assert_eq!(t.status, StatusCode::UNAUTHORIZED, "{n}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("oidc_client"), Some(&lib.id), 20).await.unwrap();
+        for action in ["oidc.client_updated", "oidc.client_secret_rotated", "oidc.client_disabled"] {
+            assert!(audit.iter().any(|a| a.action == action), "{n}: {action}");
+        }
+        // A citizen may not register clients.
+        app.post("/signout", &[]).await;
+        app.add_citizen(CITIZEN).await;
+        app.sign_in(CITIZEN, PASSWORD).await;
+        assert_eq!(app.get("/admin/oidc/clients/new").await.status, StatusCode::FORBIDDEN, "{n}");
+        let p = app.post("/admin/oidc/clients", &[("name", "x"), ("grant_type", "client_credentials"), ("api_scopes", "a")]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+    }
+}
