@@ -61,6 +61,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// Roles that read and act on dossiers (hồ sơ) of the agencies they cover.
+    pub fn handles_dossiers(self) -> bool {
+        matches!(self, Self::Reception | Self::Specialist | Self::Leader)
+    }
+
     pub const ALL: [Role; 6] = [Role::Admin, Role::CatalogEditor, Role::Reception, Role::Specialist, Role::Leader, Role::Monitor];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +112,20 @@ impl RoleGrant {
     pub fn covers(&self, agency: &str) -> bool {
         agency == self.agency || agency.strip_prefix(self.agency.as_str()).is_some_and(|r| r.starts_with('.'))
     }
+}
+
+/// Whether an officer holding `grants` must sign in with a second factor, given the agencies
+/// that require one (for their subtree). Every grant inside such a subtree is bound by it; a
+/// dossier-handling grant above it is too (a city-level leader acts on a ward's dossiers, so
+/// the ward's rule applies), but not an administrator's or a monitor's above it — a ward does
+/// not set the rules of the city's administrators.
+pub fn second_factor_required(grants: &[RoleGrant], requiring: &[String]) -> bool {
+    grants.iter().any(|g| {
+        requiring.iter().any(|r| {
+            let rule = RoleGrant { role: g.role, agency: r.clone() };
+            rule.covers(&g.agency) || (g.role.handles_dossiers() && g.covers(r))
+        })
+    })
 }
 
 /// Why a password was refused.
@@ -189,6 +208,21 @@ pub fn check_password(password: &str, login: &str) -> Result<(), PasswordError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_factor_binds_the_subtree_and_those_above_it() {
+        let g = |role, agency: &str| RoleGrant { role, agency: agency.into() };
+        let rule = vec!["H26.31".to_string()];
+        assert!(second_factor_required(&[g(Role::Specialist, "H26.31")], &rule));
+        assert!(second_factor_required(&[g(Role::Reception, "H26.31.02")], &rule), "inside the subtree");
+        assert!(second_factor_required(&[g(Role::Leader, "H26")], &rule), "a city grant acts on the ward");
+        assert!(!second_factor_required(&[g(Role::Admin, "H26")], &rule), "the city's administrators follow the city's rule");
+        assert!(second_factor_required(&[g(Role::Admin, "H26.31")], &rule));
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.32")], &rule), "a sibling");
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.310")], &rule), "a prefix is not a parent");
+        assert!(!second_factor_required(&[], &rule), "citizens hold no grant");
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.31")], &[]));
+    }
 
     #[test]
     fn grants_cover_subtree_only() {

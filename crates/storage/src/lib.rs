@@ -10,6 +10,8 @@ mod import;
 mod model;
 pub mod oidc;
 mod postgres;
+mod delegation;
+mod security;
 mod shared;
 mod sqlite;
 pub mod synth;
@@ -120,6 +122,8 @@ pub trait Repo:
     CatalogRepo
     + AccountRepo
     + SessionRepo
+    + SecurityRepo
+    + DelegationRepo
     + AuditRepo
     + SettingsRepo
     + DossierRepo
@@ -208,6 +212,61 @@ pub trait SessionRepo: Send {
     async fn purge_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64>;
 }
 
+/// Second factors, the agencies that require them, and an owner's view of their sessions.
+#[async_trait]
+pub trait SecurityRepo: Send {
+    /// Stores a new, unconfirmed TOTP secret, replacing an unconfirmed one; refused (false)
+    /// while a confirmed one exists (it must be removed first).
+    async fn put_totp(&mut self, account_id: i64, secret_sealed: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    async fn get_totp(&mut self, account_id: i64) -> Result<Option<TotpRecord>>;
+    /// Marks the secret confirmed with the step of its first code.
+    async fn confirm_totp(&mut self, account_id: i64, step: i64, now: DateTime<Utc>) -> Result<bool>;
+    /// Records `step` as used if it is later than the last one used: false means the code was
+    /// used already (also by a request running at the same moment).
+    async fn use_totp_step(&mut self, account_id: i64, step: i64) -> Result<bool>;
+    /// Removes the TOTP secret and the recovery codes.
+    async fn delete_totp(&mut self, account_id: i64) -> Result<bool>;
+    /// Replaces every recovery code of the account with these hashes.
+    async fn replace_recovery_codes(&mut self, account_id: i64, hashes: &[String], now: DateTime<Utc>) -> Result<()>;
+    /// Spends an unused recovery code; false if there is none with this hash.
+    async fn use_recovery_code(&mut self, account_id: i64, hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn recovery_codes_left(&mut self, account_id: i64) -> Result<i64>;
+    async fn set_second_factor_required(&mut self, agency_id: i64, required: bool, by: Option<i64>, now: DateTime<Utc>) -> Result<()>;
+    /// Electronic IDs of the agencies that require a second factor (for their whole subtree).
+    async fn agencies_requiring_second_factor(&mut self) -> Result<Vec<String>>;
+    /// The owner's live, fully signed-in sessions, most recent first.
+    async fn list_sessions(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<Vec<SessionInfo>>;
+    /// Ends one of the owner's sessions; false if it is not theirs (or gone).
+    async fn delete_session_of(&mut self, account_id: i64, id_hash: &str) -> Result<bool>;
+    /// Ends every session of the account but `keep`.
+    async fn delete_other_sessions(&mut self, account_id: i64, keep: &str) -> Result<u64>;
+    /// Ends the sessions of officers holding a role at one of `agency_ids` who have no
+    /// confirmed second factor (an agency has just required one).
+    /// `roles`: only grants of these roles count (None: any role).
+    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64], roles: Option<&[Role]>) -> Result<u64>;
+}
+
+/// Who may act for whom: business members and citizens' authorisations.
+#[async_trait]
+pub trait DelegationRepo: Send {
+    /// Adds a member to a business; false if they are one already.
+    async fn add_member(&mut self, business_id: i64, member_id: i64, by: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn remove_member(&mut self, business_id: i64, member_id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn list_members(&mut self, business_id: i64) -> Result<Vec<MemberRow>>;
+    /// The businesses `member_id` currently acts for.
+    async fn businesses_of(&mut self, member_id: i64) -> Result<Vec<MemberRow>>;
+    async fn is_member(&mut self, business_id: i64, member_id: i64) -> Result<bool>;
+    async fn create_authorisation(&mut self, a: &NewAuthorisation) -> Result<i64>;
+    /// Revokes one of the grantor's authorisations; false if it is not theirs or already revoked.
+    async fn revoke_authorisation(&mut self, grantor_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn authorisations_given(&mut self, grantor_id: i64) -> Result<Vec<AuthorisationRow>>;
+    /// The live authorisations `grantee_id` holds on `day` (not revoked, within their period).
+    async fn authorisations_held(&mut self, grantee_id: i64, day: NaiveDate) -> Result<Vec<AuthorisationRow>>;
+    /// Whether `actor` may file `procedure_code` for `principal` on `day`: a member of the
+    /// business `principal`, or holding a live authorisation from them for that procedure.
+    async fn may_act_for(&mut self, actor: i64, principal: i64, procedure_code: &str, day: NaiveDate) -> Result<bool>;
+}
+
 #[async_trait]
 pub trait AuditRepo: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64>;
@@ -216,6 +275,9 @@ pub trait AuditRepo: Send {
 
 #[async_trait]
 pub trait DossierRepo: Send {
+    /// Fills the folded applicant name (the inbox's name search) on dossiers written before it
+    /// existed; returns how many rows it filled. Run once after migrating.
+    async fn backfill_applicant_names(&mut self) -> Result<u64>;
     /// Creates a draft. With an idempotency key the applicant already used, the existing
     /// dossier comes back instead (a double click or a retry never makes two).
     async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier>;

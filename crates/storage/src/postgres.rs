@@ -29,6 +29,12 @@ impl Database for PgDatabase {
     async fn migrate(&self) -> crate::Result<()> {
         // sqlx takes an advisory lock, so app servers starting together migrate once.
         sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        let mut repo = self.begin().await?;
+        let filled = repo.backfill_applicant_names().await?;
+        repo.commit().await?;
+        if filled > 0 {
+            tracing::info!(filled, "folded applicant names filled on older dossiers");
+        }
         Ok(())
     }
 
@@ -72,4 +78,6 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 }
 
 crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnection);
+crate::security::security_impl!(PgRepo, sqlx::postgres::PgRow);
+crate::delegation::delegation_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::oidc::oidc_impl!(PgRepo, sqlx::postgres::PgRow);

@@ -39,8 +39,7 @@ pub(crate) fn inbox_sql(q: &InboxQuery) -> Option<InboxSql> {
     // The page is chosen first from the covering inbox index alone (joining accounts only to
     // search names), then only its rows are read and joined: an officer over many agencies
     // has thousands of candidates, and reading each in full before the sort is what costs.
-    let join = if q.search.is_some() { " JOIN accounts ap ON ap.id = d.applicant_id" } else { "" };
-    let mut sql = format!("SELECT d.id FROM dossiers d{join} WHERE d.step_role IS NOT NULL AND ({})", grants.join(" OR "));
+    let mut sql = format!("SELECT d.id FROM dossiers d WHERE d.step_role IS NOT NULL AND ({})", grants.join(" OR "));
     if !q.statuses.is_empty() {
         let st: Vec<String> = q.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
         sql.push_str(&format!(" AND d.status IN ({})", st.join(", ")));
@@ -55,10 +54,12 @@ pub(crate) fn inbox_sql(q: &InboxQuery) -> Option<InboxSql> {
     }
     if let Some(s) = &q.search {
         n += 2;
-        sql.push_str(&format!(" AND (d.code LIKE ${} OR LOWER(ap.display_name) LIKE ${n})", n - 1));
+        // The code by prefix, the name folded (case, diacritics, đ) on both sides — the same
+        // `fold` wrote `applicant_folded`, so SQLite and PostgreSQL find the same dossiers.
+        sql.push_str(&format!(" AND (d.code LIKE ${} OR d.applicant_folded LIKE ${n})", n - 1));
         let escaped = s.replace('\\', "").replace(['%', '_'], "");
-        texts.push(format!("{}%", escaped.to_uppercase()));
-        texts.push(format!("%{escaped}%"));
+        texts.push(format!("{}%", escaped.trim().to_uppercase()));
+        texts.push(format!("%{}%", tl_core::text::fold(&escaped)));
     }
     if let Some(t) = q.due_before {
         n += 1;
@@ -906,8 +907,8 @@ macro_rules! shared_impl {
         impl SessionRepo for $repo {
             async fn create_session(&mut self, s: &NewSession) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (id_hash, account_id, created_at, expires_at, last_seen_at, ip, user_agent) \
-                     VALUES ($1, $2, $3, $4, $3, $5, $6)",
+                    "INSERT INTO sessions (id_hash, account_id, created_at, expires_at, last_seen_at, ip, user_agent, stage, amr) \
+                     VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8)",
                 )
                 .bind(&s.id_hash)
                 .bind(s.account_id)
@@ -915,6 +916,8 @@ macro_rules! shared_impl {
                 .bind(s.expires_at)
                 .bind(&s.ip)
                 .bind(&s.user_agent)
+                .bind(s.stage.as_str())
+                .bind(&s.amr)
                 .execute(self.conn())
                 .await?;
                 Ok(())
@@ -922,7 +925,7 @@ macro_rules! shared_impl {
 
             async fn get_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<(SessionRow, Account)>> {
                 let row = sqlx::query(
-                    "SELECT id_hash, account_id, created_at, expires_at, last_seen_at FROM sessions \
+                    "SELECT id_hash, account_id, created_at, expires_at, last_seen_at, stage, amr FROM sessions \
                      WHERE id_hash = $1 AND expires_at > $2",
                 )
                 .bind(id_hash)
@@ -936,6 +939,11 @@ macro_rules! shared_impl {
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
                     last_seen_at: r.try_get("last_seen_at")?,
+                    stage: {
+                        let st: String = r.try_get("stage")?;
+                        SessionStage::parse(&st).ok_or_else(|| corrupt("session stage", &st))?
+                    },
+                    amr: r.try_get("amr")?,
                 };
                 let account = self.get_account(s.account_id).await?;
                 Ok(account.filter(|a| a.status == AccountStatus::Active).map(|a| (s, a)))
@@ -1091,6 +1099,27 @@ macro_rules! shared_impl {
 
         #[async_trait]
         impl DossierRepo for $repo {
+            async fn backfill_applicant_names(&mut self) -> Result<u64> {
+                let rows = sqlx::query(
+                    "SELECT ac.id, ac.display_name FROM accounts ac WHERE ac.id IN \
+                     (SELECT d.applicant_id FROM dossiers d WHERE d.applicant_folded IS NULL)",
+                )
+                .fetch_all(self.conn())
+                .await?;
+                let mut filled = 0;
+                for r in &rows {
+                    let id: i64 = r.try_get("id")?;
+                    let name: String = r.try_get("display_name")?;
+                    filled += sqlx::query("UPDATE dossiers SET applicant_folded = $1 WHERE applicant_id = $2 AND applicant_folded IS NULL")
+                        .bind(tl_core::text::fold(&name))
+                        .bind(id)
+                        .execute(self.conn())
+                        .await?
+                        .rows_affected();
+                }
+                Ok(filled)
+            }
+
             async fn create_dossier(&mut self, d: &NewDossier) -> Result<Dossier> {
                 if let Some(key) = &d.idempotency_key {
                     let sql = format!("SELECT {DOSSIER_COLS} FROM {DOSSIER_FROM} WHERE d.applicant_id = $1 AND d.idempotency_key = $2");
@@ -1098,9 +1127,14 @@ macro_rules! shared_impl {
                         return dossier_row(&r);
                     }
                 }
+                let name: String = sqlx::query_scalar("SELECT display_name FROM accounts WHERE id = $1")
+                    .bind(d.applicant_id)
+                    .fetch_optional(self.conn())
+                    .await?
+                    .unwrap_or_default();
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO dossiers (procedure_code, version_no, agency_id, applicant_id, acted_by_id, channel, status, answers, \
-                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $9) RETURNING id",
+                     idempotency_key, created_at, updated_at, applicant_folded) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $9, $10) RETURNING id",
                 )
                 .bind(&d.procedure_code)
                 .bind(d.version_no)
@@ -1111,6 +1145,7 @@ macro_rules! shared_impl {
                 .bind(Json(&d.answers))
                 .bind(&d.idempotency_key)
                 .bind(d.now)
+                .bind(tl_core::text::fold(&name))
                 .fetch_one(self.conn())
                 .await?;
                 self.dossier_event(id, d.now, "created", tl_core::dossier::DossierStatus::Draft, Some(d.acted_by_id), serde_json::json!({"channel": channel_str(d.channel)})).await?;
@@ -1227,11 +1262,24 @@ macro_rules! shared_impl {
                         codes[i] = Some(tl_core::dossier::DossierCode::new(&batch[i].agency, *day, serial as u32).to_string());
                     }
                 }
+                // The applicants' folded names (the inbox's name search), one statement.
+                let mut names: std::collections::HashMap<i64, String> = Default::default();
+                if !fresh.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT id, display_name FROM accounts WHERE id IN (");
+                    let mut sep = q.separated(", ");
+                    for &i in &fresh {
+                        sep.push_bind(batch[i].dossier.applicant_id);
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(self.conn()).await? {
+                        names.insert(r.try_get("id")?, tl_core::text::fold(&r.try_get::<String, _>("display_name")?));
+                    }
+                }
                 // The rows and their events, a few hundred per statement.
                 for chunk in fresh.chunks(200) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO dossiers (procedure_code, version_no, agency_id, applicant_id, acted_by_id, channel, status, answers, \
-                         idempotency_key, created_at, updated_at, submitted_at, code) ",
+                         idempotency_key, created_at, updated_at, submitted_at, code, applicant_folded) ",
                     );
                     q.push_values(chunk, |mut b, &i| {
                         let d = &batch[i].dossier;
@@ -1247,7 +1295,8 @@ macro_rules! shared_impl {
                             .push_bind(d.now)
                             .push_bind(d.now)
                             .push_bind(d.now)
-                            .push_bind(codes[i].clone());
+                            .push_bind(codes[i].clone())
+                            .push_bind(names.get(&d.applicant_id).cloned().unwrap_or_default());
                     });
                     q.push(" RETURNING id, code");
                     let rows = q.build().fetch_all(self.conn()).await?;

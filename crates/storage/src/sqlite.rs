@@ -55,6 +55,12 @@ impl Database for SqliteDatabase {
 
     async fn migrate(&self) -> crate::Result<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.writer).await?;
+        let mut repo = self.begin().await?;
+        let filled = repo.backfill_applicant_names().await?;
+        repo.commit().await?;
+        if filled > 0 {
+            tracing::info!(filled, "folded applicant names filled on older dossiers");
+        }
         Ok(())
     }
 
@@ -100,4 +106,6 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 }
 
 crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow, SqliteConnection);
+crate::security::security_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
+crate::delegation::delegation_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
 crate::oidc::oidc_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);

@@ -44,6 +44,8 @@ pub struct SynthDossier {
     pub version_no: i64,
     pub agency_id: i64,
     pub applicant_id: i64,
+    /// The applicant's name folded (`tl_core::text::fold`), as filing writes it.
+    pub applicant_folded: String,
     pub acted_by_id: i64,
     pub channel: &'static str,
     pub status: &'static str,
@@ -182,7 +184,7 @@ macro_rules! bulk_impl {
                         "INSERT INTO dossiers (id, code, procedure_code, version_no, agency_id, applicant_id, acted_by_id, channel, \
                          status, answers, revision, created_at, updated_at, submitted_at, received_at, due_at, supplement_count, \
                          step_id, step_agency_id, step_role, step_started_at, step_due_at, paused_at, supplement_due_at, \
-                         appointed_at, finished_at, outcome) ",
+                         appointed_at, finished_at, outcome, applicant_folded) ",
                         $overriding
                     ));
                     q.push_values(chunk, |mut b, d| {
@@ -212,7 +214,8 @@ macro_rules! bulk_impl {
                             .push_bind(d.supplement_due_at)
                             .push_bind(d.appointed_at)
                             .push_bind(d.finished_at)
-                            .push_bind(d.outcome);
+                            .push_bind(d.outcome)
+                            .push_bind(d.applicant_folded.as_str());
                     });
                     q.build().execute(&mut *tx).await?;
                     let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO dossier_events (dossier_id, at, kind, status, detail) ");

@@ -483,6 +483,7 @@ fn dossier(
         version_no: proc.version_no,
         agency_id: place.id,
         applicant_id: citizen.id,
+        applicant_folded: tl_core::text::fold(&citizen.name),
         acted_by_id: acted_by,
         channel,
         status: "draft",

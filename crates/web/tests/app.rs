@@ -2955,5 +2955,141 @@ async fn the_result_follows_the_procedures_template() {
     }
 }
 
+/// The secret shown on the set-up page (grouped base32), and the code of `step` for it.
+fn secret_on(p: &Page) -> Vec<u8> {
+    let start = p.body.find("class=\"secret\"").expect("the set-up page shows the key");
+    let text = &p.body[start..];
+    let text = &text[text.find('>').unwrap() + 1..];
+    let text = &text[..text.find('<').unwrap()];
+    tl_core::totp::from_base32(text).expect("the key is base32")
+}
+
+fn now_step() -> i64 {
+    tl_core::totp::step_of(chrono::Utc::now().timestamp())
+}
+
+#[tokio::test]
+async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_their_sessions() {
+    use tl_core::account::Role;
+    use tl_core::totp::code_at;
+    for app in apps().await {
+        let be = app.name;
+        let pw = "Mật khẩu cán bộ phường 2026";
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        let officer = app.add_officer("chuyenvien", pw, "H26.31", &[Role::Specialist]).await;
+        app.add_officer("lanhdao.thanhpho", pw, "H26", &[Role::Leader]).await;
+        let mut admin = app.second_browser();
+        assert_eq!(admin.sign_in("quantri", "Quản trị hệ thống 2026").await.location(), "/account", "{be}");
+
+        // Without a requirement an officer signs in with the password alone, and sees the factor off.
+        let mut phone = app.second_browser();
+        assert_eq!(phone.sign_in("chuyenvien", pw).await.location(), "/account", "{be}");
+        let sec = phone.get("/account/security").await;
+        assert!(sec.has("Chưa bật") && sec.has("Các phiên đăng nhập"), "{be}: {} {}", sec.status, sec.body);
+        let mut city = app.second_browser();
+        assert_eq!(city.sign_in("lanhdao.thanhpho", pw).await.location(), "/account", "{be}");
+
+        // The administrator requires it for the ward: the ward's officer and the city leader who
+        // acts on the ward's dossiers are signed out at once; the administrator is not.
+        let set = admin.post("/admin/agencies/H26.31/second-factor", &[("required", "1")]).await;
+        assert_eq!(set.status, StatusCode::SEE_OTHER, "{be}: {}", set.body);
+        assert!(admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"), "{be}");
+        assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: signed out");
+        assert_eq!(city.get("/account").await.location(), "/signin?next=/account", "{be}: the city leader too");
+        assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}: the administrator stays");
+
+        // Next sign-in: the password leads to the set-up, and nothing else opens until it is done.
+        let p = phone.sign_in("chuyenvien", pw).await;
+        assert_eq!(p.location(), "/signin/enrol?next=%2Faccount", "{be}");
+        assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: not signed in half-way");
+        assert_eq!(phone.get("/signin/second-factor").await.location(), "/signin", "{be}: not the other half-way page");
+        let setup = phone.get("/signin/enrol?next=%2Faccount").await;
+        assert!(setup.has("Cơ quan của bạn yêu cầu") && setup.body.contains("<svg class=\"qr\""), "{be}");
+        let secret = secret_on(&setup);
+        assert_eq!(secret_on(&phone.get("/signin/enrol").await), secret, "{be}: the same key until confirmed");
+        let wrong = phone.post("/signin/enrol", &[("code", "000000"), ("next", "/account")]).await;
+        let wrong = if code_at(&secret, now_step()) == "000000" { phone.post("/signin/enrol", &[("code", "111111")]).await } else { wrong };
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(wrong.has("Mã không đúng"), "{be}");
+        let step = now_step();
+        let done = phone.post("/signin/enrol", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
+        assert_eq!(done.status, StatusCode::OK, "{be}: {}", done.body);
+        assert!(done.has("Mã khôi phục") && done.has("Đã bật xác thực hai lớp"), "{be}");
+        let codes: Vec<String> = done
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..s.find('<').unwrap()].to_owned())
+            .collect();
+        assert_eq!(codes.len(), 10, "{be}");
+        assert!(phone.get("/account").await.has("Cán bộ chuyenvien"), "{be}: signed in");
+
+        // Signing in again asks for a code; the code already used is refused, the next one works.
+        let mut laptop = app.second_browser();
+        assert_eq!(laptop.sign_in("chuyenvien", pw).await.location(), "/signin/second-factor?next=%2Faccount", "{be}");
+        let replay = laptop.post("/signin/second-factor", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
+        assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(replay.has("vừa được dùng"), "{be}");
+        let ok = laptop.post("/signin/second-factor", &[("code", &code_at(&secret, step + 1)), ("next", "/dossiers")]).await;
+        assert_eq!(ok.location(), "/dossiers", "{be}: {}", ok.body);
+        assert!(laptop.get("/account").await.has("Cán bộ chuyenvien"), "{be}");
+
+        // A recovery code works once, typed in capitals without its dash.
+        let mut spare = app.second_browser();
+        spare.sign_in("chuyenvien", pw).await;
+        let typed = codes[0].replace('-', "").to_uppercase();
+        assert_eq!(spare.post("/signin/second-factor", &[("code", &typed)]).await.location(), "/account", "{be}");
+        let mut again = app.second_browser();
+        again.sign_in("chuyenvien", pw).await;
+        assert_eq!(again.post("/signin/second-factor", &[("code", &codes[0])]).await.status, StatusCode::BAD_REQUEST, "{be}: used");
+
+        // The owner sees three sessions, ends the spare one, then every other one.
+        let sec = phone.get("/account/security").await;
+        assert!(sec.has("Đang bật") && sec.has("phiên này") && sec.body.contains("<strong>9</strong>"), "{be}: nine codes left");
+        let handles: Vec<String> =
+            sec.body.split("/account/sessions/").skip(1).filter_map(|s| s.split_once("/end").map(|(h, _)| h.to_owned())).collect();
+        assert_eq!(handles.len(), 3, "{be}: three browsers signed in");
+        let spare_hash = tl_web::sha256_hex(&spare.cookies["tl_session"]);
+        assert!(handles.contains(&spare_hash), "{be}");
+        assert_eq!(phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(), "/account/security?done=session", "{be}");
+        assert_eq!(spare.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the spare browser is signed out");
+        // Someone else's session is not theirs to end.
+        let admin_hash = tl_web::sha256_hex(&admin.cookies["tl_session"]);
+        assert_eq!(phone.post(&format!("/account/sessions/{admin_hash}/end"), &[]).await.status, StatusCode::NOT_FOUND, "{be}");
+        assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}");
+        phone.post("/account/sessions/end-others", &[]).await;
+        assert_eq!(laptop.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the laptop is signed out");
+        assert_eq!(phone.get("/account").await.status, StatusCode::OK, "{be}: this one stays");
+
+        // The agency requires it: it cannot be turned off, even with a good code.
+        let off = phone.post("/account/security/totp/remove", &[("code", &code_at(&secret, now_step() + 1))]).await;
+        assert_eq!(off.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(app.db.read().await.unwrap().get_totp(officer).await.unwrap().is_some(), "{be}");
+
+        // Wrong codes lock the account like wrong passwords; each failure is audited.
+        let mut thief = app.second_browser();
+        thief.sign_in("chuyenvien", pw).await;
+        for _ in 0..5 {
+            thief.post("/signin/second-factor", &[("code", "12345a")]).await;
+        }
+        let locked = thief.post("/signin/second-factor", &[("code", &code_at(&secret, now_step() + 1))]).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{be}");
+        assert!(locked.has("tạm thời bị khóa"), "{be}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("account"), Some(&officer.to_string()), 100).await.unwrap();
+        assert!(audit.iter().filter(|e| e.action == "account.second_factor_failed").count() >= 5, "{be}");
+        assert!(audit.iter().any(|e| e.action == "account.totp_enabled"), "{be}");
+
+        // The phone is lost: the administrator resets the factor; the officer's sessions end.
+        assert_eq!(admin.post(&format!("/admin/accounts/{officer}/second-factor/reset"), &[]).await.status, StatusCode::SEE_OTHER, "{be}");
+        assert_eq!(phone.get("/account").await.status, StatusCode::SEE_OTHER, "{be}");
+        assert!(app.db.read().await.unwrap().get_totp(officer).await.unwrap().is_none(), "{be}");
+
+        // Hostile input: a session handle that is not one, a malformed requirement value.
+        assert_eq!(admin.post("/account/sessions/..%2F..%2Fetc/end", &[]).await.status, StatusCode::NOT_FOUND, "{be}");
+        assert_eq!(admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status, StatusCode::BAD_REQUEST, "{be}");
+        let mut citizen = app.second_browser();
+        assert_eq!(citizen.post("/admin/agencies/H26.31/second-factor", &[("required", "")]).await.status.as_u16() / 100, 4, "{be}");
+    }
+}
 #[path = "app/oidc.rs"]
 mod oidc;
