@@ -5,12 +5,12 @@
 //! connection), does its work, and commits data and audit rows together.
 
 pub mod blob;
+mod delegation;
 pub mod filer;
 mod import;
 mod model;
 pub mod oidc;
 mod postgres;
-mod delegation;
 mod security;
 mod shared;
 mod sqlite;

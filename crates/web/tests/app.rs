@@ -2993,7 +2993,10 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         // acts on the ward's dossiers are signed out at once; the administrator is not.
         let set = admin.post("/admin/agencies/H26.31/second-factor", &[("required", "1")]).await;
         assert_eq!(set.status, StatusCode::SEE_OTHER, "{be}: {}", set.body);
-        assert!(admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"), "{be}");
+        assert!(
+            admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"),
+            "{be}"
+        );
         assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: signed out");
         assert_eq!(city.get("/account").await.location(), "/signin?next=/account", "{be}: the city leader too");
         assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}: the administrator stays");
@@ -3015,12 +3018,7 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         let done = phone.post("/signin/enrol", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
         assert_eq!(done.status, StatusCode::OK, "{be}: {}", done.body);
         assert!(done.has("Mã khôi phục") && done.has("Đã bật xác thực hai lớp"), "{be}");
-        let codes: Vec<String> = done
-            .body
-            .split("<li><code>")
-            .skip(1)
-            .map(|s| s[..s.find('<').unwrap()].to_owned())
-            .collect();
+        let codes: Vec<String> = done.body.split("<li><code>").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect();
         assert_eq!(codes.len(), 10, "{be}");
         assert!(phone.get("/account").await.has("Cán bộ chuyenvien"), "{be}: signed in");
 
@@ -3051,7 +3049,11 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         assert_eq!(handles.len(), 3, "{be}: three browsers signed in");
         let spare_hash = tl_web::sha256_hex(&spare.cookies["tl_session"]);
         assert!(handles.contains(&spare_hash), "{be}");
-        assert_eq!(phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(), "/account/security?done=session", "{be}");
+        assert_eq!(
+            phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(),
+            "/account/security?done=session",
+            "{be}"
+        );
         assert_eq!(spare.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the spare browser is signed out");
         // Someone else's session is not theirs to end.
         let admin_hash = tl_web::sha256_hex(&admin.cookies["tl_session"]);
@@ -3086,7 +3088,11 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
 
         // Hostile input: a session handle that is not one, a malformed requirement value.
         assert_eq!(admin.post("/account/sessions/..%2F..%2Fetc/end", &[]).await.status, StatusCode::NOT_FOUND, "{be}");
-        assert_eq!(admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(
+            admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status,
+            StatusCode::BAD_REQUEST,
+            "{be}"
+        );
         let mut citizen = app.second_browser();
         assert_eq!(citizen.post("/admin/agencies/H26.31/second-factor", &[("required", "")]).await.status.as_u16() / 100, 4, "{be}");
     }

@@ -712,9 +712,19 @@ async fn administrators_edit_suspend_and_renew_the_secret_of_a_client() {
         let p = app.post(&format!("/admin/oidc/clients/{}/secret", lib.id), &[]).await;
         let new_secret = input_value(&p, "client-secret");
         assert_ne!(new_secret, old_secret);
-        let t = app.token(Some((lib.id.as_str(), old_secret.as_str())), &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)]).await;
+        let t = app
+            .token(
+                Some((lib.id.as_str(), old_secret.as_str())),
+                &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)],
+            )
+            .await;
         assert_eq!(t.status, StatusCode::UNAUTHORIZED, "{n}");
-        let t = app.token(Some((lib.id.as_str(), new_secret.as_str())), &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)]).await;
+        let t = app
+            .token(
+                Some((lib.id.as_str(), new_secret.as_str())),
+                &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)],
+            )
+            .await;
         assert_eq!(t.json()["error"], "invalid_grant", "{n}: authenticated with the new secret");
         // Suspended: its sign-in requests are refused on our page, its secret no longer works.
         let p = app.post(&format!("/admin/oidc/clients/{}/status", lib.id), &[("status", "disabled")]).await;
