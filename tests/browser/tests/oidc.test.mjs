@@ -109,6 +109,8 @@ async function authorize(cfg, { verifier = client.randomPKCECodeVerifier(), sign
     await page.getByRole('button', { name: 'Đồng ý' }).click();
   }
   const req = await back;
+  // Let the navigation to the relying party finish before the next one starts.
+  await page.waitForURL((u) => u.href.startsWith(CB));
   return { callback: new URL(req.url()), verifier, state, nonce };
 }
 
@@ -228,6 +230,7 @@ describe('openid-client as the relying party', () => {
     const back = page.waitForRequest((q) => q.url().startsWith(CB));
     await page.goto(url.href);
     const cb = new URL((await back).url());
+    await page.waitForURL((u) => u.href.startsWith(CB));
     assert.equal(cb.searchParams.get('error'), 'invalid_request');
     assert.equal(cb.searchParams.get('state'), 'no-pkce');
   });
@@ -256,6 +259,7 @@ describe('openid-client as the relying party', () => {
     const back = page.waitForRequest((q) => q.url().startsWith(BYE));
     await page.goto(url.href);
     const cb = new URL((await back).url());
+    await page.waitForURL((u) => u.href.startsWith(BYE));
     assert.equal(cb.searchParams.get('state'), 'bye-1');
     // Signed out: the next authorization request goes to the sign-in page.
     const again = client.buildAuthorizationUrl(config, { redirect_uri: CB, scope: 'openid', state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
@@ -268,12 +272,14 @@ describe('openid-client as the relying party', () => {
     await page.getByLabel(field('Mật khẩu')).fill(CITIZEN.password);
     await page.locator('main').getByRole('button', { name: 'Đăng nhập', exact: true }).click();
     assert.ok(new URL((await returned).url()).searchParams.get('code'));
+    await page.waitForURL((u) => u.href.startsWith(CB));
     // Signed out again for the next check.
     const bye2 = page.waitForRequest((q) => q.url().startsWith(BYE));
     await page.goto(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: BYE }).href);
     // The hint's session has ended, so this one is confirmed by the person.
     await page.locator('main').getByRole('button', { name: 'Đăng xuất', exact: true }).click();
     await bye2;
+    await page.waitForURL((u) => u.href.startsWith(BYE));
     // An unregistered post-logout address is refused on our page.
     const evil = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: `${rp}/evil` });
     const res = await page.goto(evil.href);
