@@ -24,6 +24,7 @@ sources!(
     "signup.html",
     "account.html",
     "security.html",
+    "delegation.html",
     "second_factor.html",
     "totp_setup.html",
     "recovery_codes.html",

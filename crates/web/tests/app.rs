@@ -3097,5 +3097,330 @@ async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_
         assert_eq!(citizen.post("/admin/agencies/H26.31/second-factor", &[("required", "")]).await.status.as_u16() / 100, 4, "{be}");
     }
 }
+
+#[tokio::test]
+async fn employees_file_for_their_business_and_people_file_for_whoever_authorised_them_until_revoked() {
+    for app in apps().await {
+        let be = app.name;
+        let pw = "Mật khẩu thử nghiệm 2026";
+        let (employee, _) = app.citizen_account("001203011111", None, Some(pw)).await;
+        let (colleague, _) = app.citizen_account("001203022222", None, Some(pw)).await;
+        let (mother, _) = app.citizen_account("001303033333", None, Some(pw)).await;
+        let (neighbour, _) = app.citizen_account("001203044444", None, Some(pw)).await;
+        let business = {
+            let mut w = app.db.begin().await.unwrap();
+            let a = w
+                .create_account(
+                    &tl_storage::NewAccount {
+                        kind: tl_core::account::AccountKind::Business,
+                        login: "0100109106".into(),
+                        display_name: "Công ty TNHH Sông Hồng".into(),
+                        email: None,
+                        phone: None,
+                        password_hash: Some(tl_web::hash_password(pw).unwrap()),
+                        agency_id: None,
+                    },
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            w.commit().await.unwrap();
+            a.id
+        };
+
+        // The business adds its employees; an unknown ID number is refused with the reason.
+        let mut boss = app.second_browser();
+        boss.sign_in("0100109106", pw).await;
+        let bad = boss.post("/account/delegation/members", &[("login", "001203099999")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(bad.has("Không tìm thấy công dân"), "{be}");
+        for id in ["001 203 011 111", "001203022222"] {
+            assert_eq!(
+                boss.post("/account/delegation/members", &[("login", id)]).await.location(),
+                "/account/delegation?done=member_added",
+                "{be}"
+            );
+        }
+        assert!(boss.get("/account/delegation").await.has("Nhân viên được nộp hồ sơ thay doanh nghiệp"), "{be}");
+
+        // The employee files for the business: the procedure page offers it, the dossier keeps both.
+        let mut emp = app.second_browser();
+        emp.sign_in("001203011111", pw).await;
+        let page = emp.get("/procedures/1.001193").await;
+        assert!(page.has("Nộp hồ sơ cho") && page.has("Công ty TNHH Sông Hồng"), "{be}");
+        let started =
+            emp.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-001"), ("for", &business.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}: {}", started.body);
+        let id: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        let d = app.dossier(id).await;
+        assert_eq!((d.applicant_id, d.acted_by_id), (business, employee), "{be}: the applicant and who acted");
+        assert!(emp.get("/dossiers").await.has("Hồ sơ bạn nộp thay người khác"), "{be}");
+        assert!(boss.get("/dossiers").await.body.contains(&format!("/dossiers/{id}")), "{be}: the business sees its dossier");
+        let shown = boss.get(&format!("/dossiers/{id}")).await;
+        assert!(shown.has("Người nộp thay") && shown.has("Lê Thị Hoa"), "{be}");
+        // A colleague works on the business's dossiers too; someone else does not see them.
+        let mut col = app.second_browser();
+        col.sign_in("001203022222", pw).await;
+        assert_eq!(col.get(&format!("/dossiers/{id}/edit")).await.status, StatusCode::OK, "{be}");
+        let mut other = app.second_browser();
+        other.sign_in("001203044444", pw).await;
+        assert_eq!(other.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{be}");
+        // Removed from the business: no more editing at once (the record stays readable to who acted).
+        boss.post(&format!("/account/delegation/members/{employee}/remove"), &[]).await;
+        let refused = emp.get(&format!("/dossiers/{id}/edit")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(refused.has("không còn) được ủy quyền"), "{be}");
+        assert_eq!(emp.get(&format!("/dossiers/{id}")).await.status, StatusCode::OK, "{be}");
+        let _ = colleague;
+
+        // A mother authorises her neighbour for birth registration; bad forms change nothing.
+        let mut mum = app.second_browser();
+        mum.sign_in("001303033333", pw).await;
+        let today = tl_web::portal::today();
+        let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+        for (fields, says) in [
+            (
+                vec![
+                    ("grantee", "001303033333".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "chính mình",
+            ),
+            (
+                vec![
+                    ("grantee", "001203099999".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Không tìm thấy tài khoản",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "9.999999".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Vui lòng chọn thủ tục",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today - chrono::Duration::days(1))),
+                    ("valid_to", fmt(today)),
+                ],
+                "quá khứ",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today + chrono::Duration::days(400))),
+                ],
+                "tối đa một năm",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", "31/02/2026".into()),
+                    ("valid_to", fmt(today)),
+                ],
+                "ngày/tháng/năm",
+            ),
+        ] {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let p = mum.post("/account/delegation/authorisations", &f).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{be}: {says}");
+            assert!(p.has(says), "{be}: {says}");
+        }
+        assert!(app.db.read().await.unwrap().authorisations_given(mother).await.unwrap().is_empty(), "{be}: nothing stored");
+        let ok = mum
+            .post(
+                "/account/delegation/authorisations",
+                &[
+                    ("grantee", "001203044444"),
+                    ("procedure", "1.001193"),
+                    ("valid_from", &fmt(today)),
+                    ("valid_to", &fmt(today + chrono::Duration::days(30))),
+                    ("note", "Nộp hộ khi tôi nằm viện"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.location(), "/account/delegation?done=authorised", "{be}: {}", ok.body);
+        assert!(other.get("/account/delegation").await.has("Ủy quyền bạn đang được nhận"), "{be}");
+        assert!(other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        // The neighbour files birth registration for the mother, nothing else, for no one else.
+        let started =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-002"), ("for", &mother.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}");
+        let nid: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        assert_eq!((app.dossier(nid).await.applicant_id, app.dossier(nid).await.acted_by_id), (mother, neighbour), "{be}");
+        let forged = other
+            .post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-003"), ("for", &business.to_string())])
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{be}: not authorised by the business");
+        let other_proc =
+            other.post("/procedures/1.000894/file", &[("agency", "H26.31"), ("idem", "deleg-key-004"), ("for", &mother.to_string())]).await;
+        assert_eq!(other_proc.status.as_u16() / 100, 4, "{be}: another procedure");
+        let garbage =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-005"), ("for", "1 OR 1=1")]).await;
+        assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(app.db.read().await.unwrap().list_dossiers_of(mother, 10).await.unwrap().len(), 1, "{be}: one dossier for the mother");
+        assert!(mum.get("/dossiers").await.body.contains(&format!("/dossiers/{nid}")), "{be}");
+        // Revoked: the neighbour can no longer edit it; the mother still can.
+        let given = app.db.read().await.unwrap().authorisations_given(mother).await.unwrap();
+        assert_eq!(
+            other.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{be}: only the grantor"
+        );
+        assert_eq!(
+            mum.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.location(),
+            "/account/delegation?done=revoked",
+            "{be}"
+        );
+        assert_eq!(other.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(mum.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::OK, "{be}");
+        assert!(!other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        let audit = app.db.read().await.unwrap().list_audit(None, None, 200).await.unwrap();
+        for action in ["business.member_add", "business.member_remove", "authorisation.create", "authorisation.revoke"] {
+            assert!(audit.iter().any(|e| e.action == action), "{be}: {action} audited");
+        }
+    }
+}
+
+/// The authorisation matrix of issue #5: every kind of actor against one dossier, on the pages,
+/// the JSON API and the GovStack API. Allowed readers read; everyone else gets 404 (or 401/403)
+/// and no action of theirs changes the dossier; the one entitled officer then acts.
+#[tokio::test]
+async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, owner_token) = app.citizen_account("001303012345", None, Some("Mật khẩu chủ hồ sơ 2026")).await;
+        let (_, other_token) = app.citizen_account("001203054321", None, Some("Mật khẩu công dân khác 2026")).await;
+        let id = app.file_for(&owner_token, "1.001193", "matrix-1", "Lê Minh An").await;
+        let code = app.dossier(id).await.code.unwrap();
+        let pw = "Mật khẩu ma trận quyền 2026";
+        let actors: [(&str, &str, &[Role]); 8] = [
+            ("reception", "H26.31", &[Role::Reception]),
+            ("specialist", "H26.31", &[Role::Specialist]),
+            ("leader", "H26.31", &[Role::Leader]),
+            ("specialist.other", "H26.50", &[Role::Specialist]),
+            ("leader.city", "H26", &[Role::Leader]),
+            ("admin.city", "H26", &[Role::Admin]),
+            ("monitor.city", "H26", &[Role::Monitor]),
+            ("editor.city", "H26", &[Role::CatalogEditor]),
+        ];
+        let mut tokens = HashMap::new();
+        for (login, agency, roles) in actors {
+            let aid = app.add_officer(login, pw, agency, roles).await;
+            let token = tl_web::new_token("tl_");
+            let mut w = app.db.begin().await.unwrap();
+            w.create_api_token(&tl_storage::NewApiToken {
+                account_id: aid,
+                name: "matrix".into(),
+                token_hash: tl_web::sha256_hex(&token),
+                prefix: token[..10].into(),
+                created_at: chrono::Utc::now(),
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+            w.commit().await.unwrap();
+            tokens.insert(login, token);
+        }
+        // Reception accepts: the dossier waits at the review step (specialist, H26.31).
+        let mut desk = app.second_browser();
+        desk.sign_in("reception", pw).await;
+        assert_eq!(desk.act("reception", id, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        let before = app.dossier(id).await.revision;
+
+        // Who may read the dossier (page, receipt, GovStack application): its applicant and the
+        // dossier-handling officers of its agency or above it. No one else.
+        let readers = ["citizen.owner", "reception", "specialist", "leader", "leader.city"];
+        let mut browsers: Vec<(&str, App)> = vec![];
+        let mut owner = app.second_browser();
+        assert_eq!(owner.sign_in("001303012345", "Mật khẩu chủ hồ sơ 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.owner", owner));
+        let mut other = app.second_browser();
+        assert_eq!(other.sign_in("001203054321", "Mật khẩu công dân khác 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.other", other));
+        for (login, _, _) in actors {
+            let mut b = app.second_browser();
+            assert_eq!(b.sign_in(login, pw).await.status, StatusCode::SEE_OTHER, "{n}: {login}");
+            browsers.push((login, b));
+        }
+        let mut anon = app.second_browser();
+        assert_eq!(anon.get(&format!("/dossiers/{id}")).await.status, StatusCode::SEE_OTHER, "{n}: anonymous → sign in");
+        for (who, b) in browsers.iter_mut() {
+            let allowed = readers.contains(who);
+            for path in [format!("/dossiers/{id}"), format!("/dossiers/{id}/receipt.pdf"), format!("/dossiers/{id}/forms/01.pdf")] {
+                let got = b.get(&path).await.status;
+                let expected = if allowed { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                assert_eq!(got, expected, "{n}: {who} GET {path}");
+            }
+            let inbox = b.get("/office/inbox").await;
+            assert_eq!(inbox.has(&format!("/dossiers/{id}\"")), *who == "specialist", "{n}: {who}'s inbox ({})", inbox.status);
+            // Nobody but the review step's specialist may decide; no one may receive it again or
+            // stop it (no withdrawal was asked); a delay (Form 04) is for the step's officer and
+            // the agency's leaders (and above).
+            let delayers = ["specialist", "leader", "leader.city"];
+            for (action, fields) in [
+                ("decide", vec![("decision", "propose")]),
+                ("reception", vec![("action", "refuse"), ("reasons", "Thử")]),
+                ("stop", vec![]),
+                ("delay", vec![("reason", "Thử"), ("new_date", "31/12/2030")]),
+            ] {
+                if (action == "decide" && *who == "specialist") || (action == "delay" && delayers.contains(who)) {
+                    continue;
+                }
+                let s = b.act(action, id, &fields).await.status;
+                assert!(matches!(s.as_u16(), 400 | 403 | 404 | 409), "{n}: {who} POST {action} → {s}");
+            }
+        }
+        assert_eq!(app.dossier(id).await.revision, before, "{n}: no refused action changed the dossier");
+
+        // The JSON API: the applicant's token reads it; another citizen's and officers' tokens
+        // do not (the JSON API is the applicant's); no token is 401.
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&owner_token)).await.status, StatusCode::OK, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&other_token)).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(
+            app.api(&format!("/api/v1/dossiers/{id}"), Some("tl_forged_token_value_000000000000000")).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{n}"
+        );
+        // GovStack: the applicant and the agency's officers read the application; others do not.
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&owner_token), None).await.status, StatusCode::OK, "{n}");
+        let gs = app.govstack("GET", &format!("/applications/{code}"), Some(&other_token), None).await.status;
+        assert!(matches!(gs.as_u16(), 403 | 404), "{n}: another citizen → {gs}");
+        for (login, _, _) in actors {
+            let s = app.govstack("GET", &format!("/applications/{code}"), Some(&tokens[login]), None).await.status;
+            if readers.contains(&login) {
+                assert_eq!(s, StatusCode::OK, "{n}: {login} reads the application");
+            } else {
+                assert!(matches!(s.as_u16(), 403 | 404), "{n}: {login} GovStack → {s}");
+            }
+            // Operator tasks: only the step's specialist has this dossier's task.
+            let tasks = app.govstack("GET", &format!("/tasks?fileId={code}"), Some(&tokens[login]), None).await;
+            let has = tasks.status == StatusCode::OK && tasks.body.contains(&code);
+            assert_eq!(has, login == "specialist", "{n}: {login}'s tasks ({}): {}", tasks.status, tasks.body);
+        }
+
+        // And the entitled officer acts.
+        let spec = browsers.iter_mut().find(|(w, _)| *w == "specialist").unwrap();
+        assert_eq!(spec.1.act("decide", id, &[("decision", "propose")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.dossier(id).await.revision, before + 1, "{n}");
+    }
+}
+
 #[path = "app/oidc.rs"]
 mod oidc;
