@@ -9,6 +9,7 @@ mod delegation;
 pub mod filer;
 mod import;
 mod model;
+pub mod oidc;
 mod postgres;
 mod security;
 mod shared;
@@ -18,6 +19,7 @@ pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
 pub use model::*;
+pub use oidc::{CodeTake, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -129,6 +131,7 @@ pub trait Repo:
     + CalendarRepo
     + ResultRepo
     + NoticeRepo
+    + OidcRepo
     + Send
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.

@@ -1068,3 +1068,5 @@ async fn business_members_and_authorisations_say_who_may_act_for_whom() {
         w.commit().await.unwrap();
     }
 }
+#[path = "conformance/oidc.rs"]
+mod oidc;

@@ -68,6 +68,7 @@ struct WebFile {
     max_failed_logins: Option<i64>,
     lockout_minutes: Option<i64>,
     login_attempts_per_ip: Option<usize>,
+    oidc_requests_per_minute: Option<usize>,
     max_file_mib: Option<usize>,
     max_dossier_mib: Option<usize>,
     upload_retention_days: Option<i64>,
@@ -159,6 +160,9 @@ impl Config {
         }
         if let Some(v) = w.upload_retention_days {
             web.upload_retention = chrono::Duration::days(range("web.upload_retention_days", v, 1, 3650)?);
+        }
+        if let Some(v) = w.oidc_requests_per_minute {
+            web.oidc_requests_per_minute = range("web.oidc_requests_per_minute", v, 1, 1_000_000)?;
         }
         if let Some(v) = w.login_attempts_per_ip {
             web.login_attempts_per_ip = range("web.login_attempts_per_ip", v, 1, 100_000)?;

@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod inbox_bench;
+mod oidc_cli;
 mod synth;
 
 use anyhow::{bail, Context};
@@ -59,6 +60,9 @@ enum Command {
     /// The certification authority that issues officers' signing certificates
     #[command(subcommand)]
     Ca(CaCmd),
+    /// The OpenID Connect provider: relying parties and signing keys
+    #[command(subcommand)]
+    Oidc(oidc_cli::OidcCmd),
     /// Baselines for the benchmarks in bench/ (measure the database alone)
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -351,6 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             inbox_bench::bench_inbox(&db, &officers, iterations.max(1), baseline_iterations.max(1)).await
         }
         Command::Ca(cmd) => ca(cmd).await,
+        Command::Oidc(cmd) => oidc_cli::run(cmd).await,
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;
@@ -395,7 +400,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Arc<dyn Database>> {
     tl_storage::connect(&cfg.database_url).await.with_context(|| format!("cannot open the database {}", config::redact(&cfg.database_url)))
 }
 
-async fn open_migrated(cfg: &Config) -> anyhow::Result<Arc<dyn Database>> {
+pub(crate) async fn open_migrated(cfg: &Config) -> anyhow::Result<Arc<dyn Database>> {
     let db = open(cfg).await?;
     db.migrate().await.context("migrating the database")?;
     Ok(db)
@@ -428,6 +433,12 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "stale uploads removed"),
                 Err(e) => tracing::warn!(error = %e, "upload cleanup failed"),
+            }
+            // Expired OIDC codes and tokens; a day's grace keeps reuse detection meaningful.
+            match tl_web::oidc::purge(&janitor).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired OIDC codes and tokens removed"),
+                Err(e) => tracing::warn!(error = %e, "OIDC purge failed"),
             }
         }
     });

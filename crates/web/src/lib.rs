@@ -19,6 +19,7 @@ pub mod mail;
 mod metrics;
 pub(crate) mod middleware;
 pub mod office;
+pub mod oidc;
 pub mod ops;
 pub mod portal;
 pub mod process_admin;
@@ -80,6 +81,9 @@ pub struct WebConfig {
     pub signing_kek: Option<SecretKey>,
     /// Sends the notification mails; None keeps them in the outbox.
     pub smtp: Option<tl_mail::SmtpConfig>,
+    /// Token, introspection and revocation requests allowed per client address and per
+    /// client per minute.
+    pub oidc_requests_per_minute: usize,
 }
 
 /// A 32-byte secret that never shows in logs.
@@ -114,6 +118,7 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             signing_kek: None,
             smtp: None,
+            oidc_requests_per_minute: 600,
         }
     }
 }
@@ -136,6 +141,8 @@ pub struct AppInner {
     pub calendar: office::CalendarCache,
     /// Seals signing keys at rest (see `WebConfig::signing_kek`).
     pub signing_kek: [u8; 32],
+    /// The OpenID Connect provider's keys cache and throttles.
+    pub oidc: oidc::OidcState,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -152,6 +159,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
             },
             |k| k.0,
         ),
+        oidc: oidc::OidcState::new(config.oidc_requests_per_minute),
         db,
         config: config.clone(),
         env: templates::environment(),
@@ -237,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .merge(api)
         .merge(govstack::routes())
+        .merge(oidc::routes())
         .merge(ops)
         .fallback(portal::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::visitor))

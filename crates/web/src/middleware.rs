@@ -90,13 +90,16 @@ pub async fn observe(State(st): State<AppState>, mut req: Request, next: Next) -
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+    // A page may widen `form-action` for its own form (the OIDC consent page's redirect).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        ),
-    );
+            ),
+        );
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -250,7 +253,9 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
             // GovStack answers carry their own systemError bodies (with the answer errors).
             let is_govstack_json = path.starts_with("/govstack/")
                 && resp.headers().get(header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/json"));
-            if is_html || is_problem || is_govstack_json {
+            // OAuth/OIDC errors are the specification's JSON (RFC 6749 §5.2, RFC 6750 §3).
+            let is_oidc = path.starts_with("/oidc/") && !is_html;
+            if is_html || is_problem || is_govstack_json || is_oidc {
                 return resp;
             }
             let e = match status {

@@ -78,6 +78,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The half-way sign-in at `stage`, or a redirect to the sign-in page.
+#[allow(clippy::result_large_err)] // a finished response, built once per request
 fn pending(v: &Visitor, stage: SessionStage) -> Result<&Account, Response> {
     match &v.pending {
         Some((a, s)) if *s == stage => Ok(a),

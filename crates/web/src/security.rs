@@ -53,21 +53,21 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Sign-in attempts per client address in a sliding window (in memory: per app server).
-/// Per-account lockout is in the database, so it holds across app servers.
-pub struct Throttle {
+/// Attempts per key (a client address by default) in a sliding window (in memory: per app
+/// server). Per-account lockout is in the database, so it holds across app servers.
+pub struct Throttle<K = IpAddr> {
     max: usize,
     window: Duration,
-    hits: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    hits: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl Throttle {
+impl<K: std::hash::Hash + Eq> Throttle<K> {
     pub fn new(max: usize, window: Duration) -> Self {
         Self { max, window, hits: Mutex::new(HashMap::new()) }
     }
 
     /// Records an attempt; Err(seconds to wait) when over the limit.
-    pub fn hit(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+    pub fn hit(&self, ip: K, now: Instant) -> Result<(), u64> {
         let mut map = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             // Bound memory under a flood of addresses: forget windows that have passed.

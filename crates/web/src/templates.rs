@@ -52,6 +52,14 @@ sources!(
     "admin/account_form.html",
     "admin/account.html",
     "admin/audit.html",
+    "admin/oidc_clients.html",
+    "admin/oidc_client_form.html",
+    "admin/oidc_client_secret.html",
+    "oidc/consent.html",
+    "oidc/continue.html",
+    "oidc/logout.html",
+    "oidc/logged_out.html",
+    "oidc/apps.html",
 );
 
 fn lang_of(state: &State) -> Lang {

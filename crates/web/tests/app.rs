@@ -3421,3 +3421,6 @@ async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
         assert_eq!(app.dossier(id).await.revision, before + 1, "{n}");
     }
 }
+
+#[path = "app/oidc.rs"]
+mod oidc;

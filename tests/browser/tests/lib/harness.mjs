@@ -76,7 +76,8 @@ process.on('exit', () => {
 
 /**
  * Starts `thanglong demo --data-dir <tmp> --listen 127.0.0.1:<port>` and waits until
- * GET /readyz answers 200. Returns { baseURL, stop(), output() }.
+ * GET /readyz answers 200. Returns { baseURL, dataDir, stop(), output() } (the data directory
+ * lets a test run other `thanglong` commands, e.g. `oidc client add`, on the same database).
  */
 export async function startServer() {
   try {
@@ -154,7 +155,7 @@ export async function startServer() {
     }
     await new Promise((r) => setTimeout(r, 200)); // readiness polling only
   }
-  return { baseURL, stop, output: () => log };
+  return { baseURL, dataDir, stop, output: () => log };
 }
 
 /** Launches Debian's Chromium (never a downloaded browser). */

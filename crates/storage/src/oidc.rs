@@ -1,0 +1,518 @@
+//! Storage of the OpenID Connect provider: signing keys, clients, consents, authorization codes
+//! and tokens. The SQL is the same for both backends; `oidc_impl!` instantiates it for each.
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// An ID-token signing key: the public JWK in clear, the private key sealed.
+#[derive(Debug, Clone)]
+pub struct OidcKey {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: serde_json::Value,
+    pub sealed_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+    pub publish_until: Option<DateTime<Utc>>,
+}
+
+/// A registered relying party.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 (hex) of the secret; None for a public client.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Clients sharing a sector identifier see the same pairwise `sub`.
+    pub sector: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl OidcClient {
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OidcConsent {
+    pub account_id: i64,
+    pub client_id: String,
+    pub client_name: String,
+    /// Space-separated, sorted.
+    pub scopes: String,
+    pub granted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub account_id: i64,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: DateTime<Utc>,
+    pub sid: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// What taking a code found.
+#[derive(Debug, Clone)]
+pub enum CodeTake {
+    /// First use: now marked used.
+    Fresh(OidcCode),
+    /// Already used before: the caller revokes what it gave.
+    Reused(OidcCode),
+    Missing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcToken {
+    pub token_hash: String,
+    pub kind: TokenKind,
+    pub grant_id: String,
+    pub client_id: String,
+    /// None for a machine client's token (client credentials).
+    pub account_id: Option<i64>,
+    pub scope: String,
+    pub auth_time: Option<DateTime<Utc>>,
+    pub sid: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl OidcToken {
+    /// Unrevoked and unexpired (a used refresh token is not live either).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.used_at.is_none() && self.expires_at > now
+    }
+}
+
+#[async_trait]
+pub trait OidcRepo: Send {
+    async fn add_oidc_key(&mut self, key: &OidcKey) -> Result<()>;
+    /// Keys still published at `now`: the active ones and retired ones whose tokens may live.
+    async fn list_oidc_keys(&mut self, now: DateTime<Utc>) -> Result<Vec<OidcKey>>;
+    /// Retires every active key but `keep`, publishing them until `publish_until`.
+    async fn retire_oidc_keys(&mut self, keep: &str, now: DateTime<Utc>, publish_until: DateTime<Utc>) -> Result<u64>;
+
+    async fn create_oidc_client(&mut self, c: &OidcClient) -> Result<()>;
+    /// Updates everything but the id and creation time.
+    async fn update_oidc_client(&mut self, c: &OidcClient) -> Result<()>;
+    async fn get_oidc_client(&mut self, client_id: &str) -> Result<Option<OidcClient>>;
+    async fn list_oidc_clients(&mut self) -> Result<Vec<OidcClient>>;
+
+    async fn get_oidc_consent(&mut self, account_id: i64, client_id: &str) -> Result<Option<OidcConsent>>;
+    async fn set_oidc_consent(&mut self, account_id: i64, client_id: &str, scopes: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn list_oidc_consents(&mut self, account_id: i64) -> Result<Vec<OidcConsent>>;
+    /// Withdraws a consent and revokes the tokens the client holds for the account.
+    async fn revoke_oidc_consent(&mut self, account_id: i64, client_id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    async fn insert_oidc_code(&mut self, c: &OidcCode) -> Result<()>;
+    /// Marks the code used and returns it, atomically: of two concurrent exchanges one wins.
+    async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake>;
+
+    async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()>;
+    async fn find_oidc_token(&mut self, token_hash: &str) -> Result<Option<OidcToken>>;
+    /// Marks a refresh token used (rotation); false if it was already used or revoked.
+    async fn use_oidc_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn revoke_oidc_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Revokes every token of a grant (a code's tokens, a refresh-token family).
+    async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// Deletes codes and tokens expired before `before`.
+    async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+macro_rules! oidc_impl {
+    ($repo:ident, $row:ty) => {
+        mod oidc_impl {
+            use super::$repo;
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use sqlx::Row;
+            use $crate::oidc::*;
+            use $crate::{Result, StoreError};
+
+            fn list(s: &str) -> Result<Vec<String>> {
+                serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("not a JSON list: {s}")))
+            }
+
+            fn json(v: &[String]) -> String {
+                serde_json::to_string(v).expect("strings serialise")
+            }
+
+            const CLIENT_COLS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, \
+                grant_types, sector, created_at, updated_at, disabled_at";
+
+            fn client_row(r: &$row) -> Result<OidcClient> {
+                Ok(OidcClient {
+                    client_id: r.try_get("client_id")?,
+                    name: r.try_get("name")?,
+                    secret_hash: r.try_get("secret_hash")?,
+                    redirect_uris: list(&r.try_get::<String, _>("redirect_uris")?)?,
+                    post_logout_redirect_uris: list(&r.try_get::<String, _>("post_logout_redirect_uris")?)?,
+                    scopes: list(&r.try_get::<String, _>("scopes")?)?,
+                    grant_types: list(&r.try_get::<String, _>("grant_types")?)?,
+                    sector: r.try_get("sector")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    disabled_at: r.try_get("disabled_at")?,
+                })
+            }
+
+            const CODE_COLS: &str = "code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, code_challenge, \
+                auth_time, sid, created_at, expires_at, used_at";
+
+            fn code_row(r: &$row) -> Result<OidcCode> {
+                Ok(OidcCode {
+                    code_hash: r.try_get("code_hash")?,
+                    grant_id: r.try_get("grant_id")?,
+                    client_id: r.try_get("client_id")?,
+                    account_id: r.try_get("account_id")?,
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    scope: r.try_get("scope")?,
+                    nonce: r.try_get("nonce")?,
+                    code_challenge: r.try_get("code_challenge")?,
+                    auth_time: r.try_get("auth_time")?,
+                    sid: r.try_get("sid")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    used_at: r.try_get("used_at")?,
+                })
+            }
+
+            const TOKEN_COLS: &str =
+                "token_hash, kind, grant_id, client_id, account_id, scope, auth_time, sid, created_at, expires_at, used_at, revoked_at";
+
+            fn token_row(r: &$row) -> Result<OidcToken> {
+                let kind: String = r.try_get("kind")?;
+                Ok(OidcToken {
+                    token_hash: r.try_get("token_hash")?,
+                    kind: match kind.as_str() {
+                        "access" => TokenKind::Access,
+                        "refresh" => TokenKind::Refresh,
+                        other => return Err(StoreError::Corrupt(format!("unknown token kind `{other}`"))),
+                    },
+                    grant_id: r.try_get("grant_id")?,
+                    client_id: r.try_get("client_id")?,
+                    account_id: r.try_get("account_id")?,
+                    scope: r.try_get("scope")?,
+                    auth_time: r.try_get("auth_time")?,
+                    sid: r.try_get("sid")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    used_at: r.try_get("used_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            fn key_row(r: &$row) -> Result<OidcKey> {
+                let jwk: String = r.try_get("public_jwk")?;
+                Ok(OidcKey {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    public_jwk: serde_json::from_str(&jwk).map_err(|_| StoreError::Corrupt("public JWK".into()))?,
+                    sealed_key: r.try_get("sealed_key")?,
+                    created_at: r.try_get("created_at")?,
+                    retired_at: r.try_get("retired_at")?,
+                    publish_until: r.try_get("publish_until")?,
+                })
+            }
+
+            #[async_trait]
+            impl OidcRepo for $repo {
+                async fn add_oidc_key(&mut self, k: &OidcKey) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO oidc_keys (kid, alg, public_jwk, sealed_key, created_at, retired_at, publish_until) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&k.kid)
+                    .bind(&k.alg)
+                    .bind(k.public_jwk.to_string())
+                    .bind(&k.sealed_key)
+                    .bind(k.created_at)
+                    .bind(k.retired_at)
+                    .bind(k.publish_until)
+                    .execute(self.conn())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn list_oidc_keys(&mut self, now: DateTime<Utc>) -> Result<Vec<OidcKey>> {
+                    let rows = sqlx::query(
+                        "SELECT kid, alg, public_jwk, sealed_key, created_at, retired_at, publish_until FROM oidc_keys \
+                         WHERE retired_at IS NULL OR publish_until > $1 ORDER BY created_at DESC, kid",
+                    )
+                    .bind(now)
+                    .fetch_all(self.conn())
+                    .await?;
+                    rows.iter().map(key_row).collect()
+                }
+
+                async fn retire_oidc_keys(&mut self, keep: &str, now: DateTime<Utc>, publish_until: DateTime<Utc>) -> Result<u64> {
+                    let r = sqlx::query("UPDATE oidc_keys SET retired_at = $2, publish_until = $3 WHERE kid <> $1 AND retired_at IS NULL")
+                        .bind(keep)
+                        .bind(now)
+                        .bind(publish_until)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(r.rows_affected())
+                }
+
+                async fn create_oidc_client(&mut self, c: &OidcClient) -> Result<()> {
+                    let sql = format!(
+                        "INSERT INTO oidc_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    );
+                    sqlx::query(&sql)
+                        .bind(&c.client_id)
+                        .bind(&c.name)
+                        .bind(&c.secret_hash)
+                        .bind(json(&c.redirect_uris))
+                        .bind(json(&c.post_logout_redirect_uris))
+                        .bind(json(&c.scopes))
+                        .bind(json(&c.grant_types))
+                        .bind(&c.sector)
+                        .bind(c.created_at)
+                        .bind(c.updated_at)
+                        .bind(c.disabled_at)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn update_oidc_client(&mut self, c: &OidcClient) -> Result<()> {
+                    let r = sqlx::query(
+                        "UPDATE oidc_clients SET name = $2, secret_hash = $3, redirect_uris = $4, post_logout_redirect_uris = $5, \
+                         scopes = $6, grant_types = $7, sector = $8, updated_at = $9, disabled_at = $10 WHERE client_id = $1",
+                    )
+                    .bind(&c.client_id)
+                    .bind(&c.name)
+                    .bind(&c.secret_hash)
+                    .bind(json(&c.redirect_uris))
+                    .bind(json(&c.post_logout_redirect_uris))
+                    .bind(json(&c.scopes))
+                    .bind(json(&c.grant_types))
+                    .bind(&c.sector)
+                    .bind(c.updated_at)
+                    .bind(c.disabled_at)
+                    .execute(self.conn())
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn get_oidc_client(&mut self, client_id: &str) -> Result<Option<OidcClient>> {
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oidc_clients WHERE client_id = $1");
+                    let row = sqlx::query(&sql).bind(client_id).fetch_optional(self.conn()).await?;
+                    row.as_ref().map(client_row).transpose()
+                }
+
+                async fn list_oidc_clients(&mut self) -> Result<Vec<OidcClient>> {
+                    let sql = format!("SELECT {CLIENT_COLS} FROM oidc_clients ORDER BY name, client_id");
+                    let rows = sqlx::query(&sql).fetch_all(self.conn()).await?;
+                    rows.iter().map(client_row).collect()
+                }
+
+                async fn get_oidc_consent(&mut self, account_id: i64, client_id: &str) -> Result<Option<OidcConsent>> {
+                    let row = sqlx::query(
+                        "SELECT c.account_id, c.client_id, k.name, c.scopes, c.granted_at FROM oidc_consents c \
+                         JOIN oidc_clients k ON k.client_id = c.client_id WHERE c.account_id = $1 AND c.client_id = $2",
+                    )
+                    .bind(account_id)
+                    .bind(client_id)
+                    .fetch_optional(self.conn())
+                    .await?;
+                    row.as_ref().map(consent_row).transpose()
+                }
+
+                async fn set_oidc_consent(&mut self, account_id: i64, client_id: &str, scopes: &str, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO oidc_consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+                    )
+                    .bind(account_id)
+                    .bind(client_id)
+                    .bind(scopes)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn list_oidc_consents(&mut self, account_id: i64) -> Result<Vec<OidcConsent>> {
+                    let rows = sqlx::query(
+                        "SELECT c.account_id, c.client_id, k.name, c.scopes, c.granted_at FROM oidc_consents c \
+                         JOIN oidc_clients k ON k.client_id = c.client_id WHERE c.account_id = $1 ORDER BY k.name",
+                    )
+                    .bind(account_id)
+                    .fetch_all(self.conn())
+                    .await?;
+                    rows.iter().map(consent_row).collect()
+                }
+
+                async fn revoke_oidc_consent(&mut self, account_id: i64, client_id: &str, now: DateTime<Utc>) -> Result<bool> {
+                    let r = sqlx::query("DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
+                        .bind(account_id)
+                        .bind(client_id)
+                        .execute(self.conn())
+                        .await?;
+                    sqlx::query(
+                        "UPDATE oidc_tokens SET revoked_at = $3 WHERE account_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(account_id)
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                    Ok(r.rows_affected() > 0)
+                }
+
+                async fn insert_oidc_code(&mut self, c: &OidcCode) -> Result<()> {
+                    let sql = format!(
+                        "INSERT INTO oidc_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    );
+                    sqlx::query(&sql)
+                        .bind(&c.code_hash)
+                        .bind(&c.grant_id)
+                        .bind(&c.client_id)
+                        .bind(c.account_id)
+                        .bind(&c.redirect_uri)
+                        .bind(&c.scope)
+                        .bind(&c.nonce)
+                        .bind(&c.code_challenge)
+                        .bind(c.auth_time)
+                        .bind(&c.sid)
+                        .bind(c.created_at)
+                        .bind(c.expires_at)
+                        .bind(c.used_at)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake> {
+                    let sql = format!("UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
+                    if let Some(r) = sqlx::query(&sql).bind(code_hash).bind(now).fetch_optional(self.conn()).await? {
+                        return Ok(CodeTake::Fresh(code_row(&r)?));
+                    }
+                    let sql = format!("SELECT {CODE_COLS} FROM oidc_codes WHERE code_hash = $1");
+                    match sqlx::query(&sql).bind(code_hash).fetch_optional(self.conn()).await? {
+                        Some(r) => Ok(CodeTake::Reused(code_row(&r)?)),
+                        None => Ok(CodeTake::Missing),
+                    }
+                }
+
+                async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()> {
+                    let sql = format!(
+                        "INSERT INTO oidc_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    );
+                    sqlx::query(&sql)
+                        .bind(&t.token_hash)
+                        .bind(t.kind.as_str())
+                        .bind(&t.grant_id)
+                        .bind(&t.client_id)
+                        .bind(t.account_id)
+                        .bind(&t.scope)
+                        .bind(t.auth_time)
+                        .bind(&t.sid)
+                        .bind(t.created_at)
+                        .bind(t.expires_at)
+                        .bind(t.used_at)
+                        .bind(t.revoked_at)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn find_oidc_token(&mut self, token_hash: &str) -> Result<Option<OidcToken>> {
+                    let sql = format!("SELECT {TOKEN_COLS} FROM oidc_tokens WHERE token_hash = $1");
+                    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(self.conn()).await?;
+                    row.as_ref().map(token_row).transpose()
+                }
+
+                async fn use_oidc_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+                    let r = sqlx::query(
+                        "UPDATE oidc_tokens SET used_at = $2 WHERE token_hash = $1 AND kind = 'refresh' \
+                         AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .execute(self.conn())
+                    .await?;
+                    Ok(r.rows_affected() > 0)
+                }
+
+                async fn revoke_oidc_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+                    let r = sqlx::query("UPDATE oidc_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
+                        .bind(token_hash)
+                        .bind(now)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(r.rows_affected() > 0)
+                }
+
+                async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64> {
+                    let r = sqlx::query("UPDATE oidc_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
+                        .bind(grant_id)
+                        .bind(now)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(r.rows_affected())
+                }
+
+                async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64> {
+                    let a = sqlx::query("DELETE FROM oidc_codes WHERE expires_at < $1").bind(before).execute(self.conn()).await?;
+                    let b = sqlx::query("DELETE FROM oidc_tokens WHERE expires_at < $1").bind(before).execute(self.conn()).await?;
+                    Ok(a.rows_affected() + b.rows_affected())
+                }
+            }
+
+            fn consent_row(r: &$row) -> Result<OidcConsent> {
+                Ok(OidcConsent {
+                    account_id: r.try_get("account_id")?,
+                    client_id: r.try_get("client_id")?,
+                    client_name: r.try_get("name")?,
+                    scopes: r.try_get("scopes")?,
+                    granted_at: r.try_get("granted_at")?,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use oidc_impl;

@@ -1,0 +1,353 @@
+//! The token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3): authorization codes (single use, PKCE),
+//! refresh tokens (rotated; a reused one revokes its whole family) and client credentials.
+
+use super::protocol::{self, Params};
+use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
+use crate::error::AppError;
+use crate::security::{new_token, sha256_hex};
+use crate::web::Visitor;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tl_storage::{Account, AccountStatus, AuditEntry, CodeTake, OidcClient, OidcToken, Repo, TokenKind};
+
+type Outcome = Result<Response, Response>;
+
+fn invalid_grant(why: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why)
+}
+
+fn invalid_request(why: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why)
+}
+
+fn internal(e: impl Into<AppError>) -> Response {
+    e.into().into_response()
+}
+
+pub async fn token(State(st): State<AppState>, v: Visitor, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let Ok(body) = body else { return invalid_request("the request body is too large or unreadable") };
+    let p = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (client, how) = match authenticate_client(&st, &headers, &p, v.ip).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let grant = match p.get("grant_type") {
+        None => return invalid_request("grant_type is required"),
+        Some(g) if !protocol::GRANT_TYPES.contains(&g) => {
+            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "this grant type is not supported")
+        }
+        Some(g) => g,
+    };
+    if !client.allows_grant(grant) {
+        return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "this client may not use this grant type");
+    }
+    let out = match grant {
+        "authorization_code" => code_grant(&st, &v, &client, &p).await,
+        "refresh_token" => refresh_grant(&st, &v, &client, &p).await,
+        _ => client_credentials(&st, &v, &client, how, &p).await,
+    };
+    out.unwrap_or_else(|r| r)
+}
+
+/// The audit row of a token event (no token values in it).
+fn event(v: &Visitor, action: &str, client: &OidcClient, account: Option<i64>, detail: serde_json::Value) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        actor_id: account,
+        actor_label: format!("oidc:{}", client.client_id),
+        action: action.into(),
+        target_type: "oidc_client".into(),
+        target_id: client.client_id.clone(),
+        detail,
+        ip: Some(v.ip.to_string()),
+        request_id: Some(v.request_id.clone()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// Commits what a refused request must keep (a burnt code, a revoked family), then refuses.
+async fn refuse_after(w: Box<dyn Repo>, resp: Response) -> Outcome {
+    w.commit().await.map_err(internal)?;
+    Err(resp)
+}
+
+async fn active_account(w: &mut Box<dyn Repo>, id: i64) -> Result<Option<Account>, Response> {
+    let a = w.get_account(id).await.map_err(internal)?;
+    Ok(a.filter(|a| a.status == AccountStatus::Active))
+}
+
+/// What signing an ID token needs, gathered before the write transaction opens (making a first
+/// key or the pairwise secret writes on its own).
+struct Signer {
+    kid: String,
+    key: p256::ecdsa::SigningKey,
+    pairwise: Vec<u8>,
+}
+
+async fn signer(st: &AppState) -> Result<Signer, Response> {
+    let (kid, key) = st.oidc.keys.signing_key(st.db.as_ref(), &st.signing_kek).await.map_err(|e| internal(AppError::Internal(e)))?;
+    let pairwise = st.oidc.pairwise_secret(st.db.as_ref()).await.map_err(internal)?;
+    Ok(Signer { kid, key, pairwise })
+}
+
+/// Everything one issuance records and returns.
+struct Issue<'a> {
+    client: &'a OidcClient,
+    account: Option<&'a Account>,
+    grant_id: String,
+    scope: String,
+    auth_time: Option<DateTime<Utc>>,
+    sid: Option<String>,
+    nonce: Option<String>,
+    refresh: bool,
+}
+
+async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<serde_json::Value, Response> {
+    let now = Utc::now();
+    let access = new_token("tla_");
+    let base = OidcToken {
+        token_hash: sha256_hex(&access),
+        kind: TokenKind::Access,
+        grant_id: i.grant_id.clone(),
+        client_id: i.client.client_id.clone(),
+        account_id: i.account.map(|a| a.id),
+        scope: i.scope.clone(),
+        auth_time: i.auth_time,
+        sid: i.sid.clone(),
+        created_at: now,
+        expires_at: now + protocol::ACCESS_TOKEN_TTL,
+        used_at: None,
+        revoked_at: None,
+    };
+    w.insert_oidc_token(&base).await.map_err(internal)?;
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": protocol::ACCESS_TOKEN_TTL.num_seconds(),
+        "scope": i.scope,
+    });
+    if i.refresh {
+        let refresh = new_token("tlr_");
+        let t = OidcToken {
+            token_hash: sha256_hex(&refresh),
+            kind: TokenKind::Refresh,
+            expires_at: now + protocol::REFRESH_TOKEN_TTL,
+            ..base.clone()
+        };
+        w.insert_oidc_token(&t).await.map_err(internal)?;
+        body["refresh_token"] = json!(refresh);
+    }
+    if let (Some(s), Some(account)) = (signer, i.account) {
+        if i.scope.split(' ').any(|x| x == "openid") {
+            // OIDC Core §2 and §3.1.3.6.
+            let mut claims = json!({
+                "iss": issuer(st),
+                "sub": protocol::pairwise_sub(&s.pairwise, &i.client.sector, account.id),
+                "aud": i.client.client_id,
+                "azp": i.client.client_id,
+                "iat": now.timestamp(),
+                "exp": (now + protocol::ID_TOKEN_TTL).timestamp(),
+                "at_hash": protocol::at_hash(&access),
+            });
+            if let Some(at) = i.auth_time {
+                claims["auth_time"] = json!(at.timestamp());
+            }
+            if let Some(n) = &i.nonce {
+                claims["nonce"] = json!(n);
+            }
+            if let Some(sid) = &i.sid {
+                claims["sid"] = json!(sid);
+            }
+            body["id_token"] = json!(super::jwt::sign(&s.key, &s.kid, &claims));
+        }
+    }
+    Ok(body)
+}
+
+fn answer(body: serde_json::Value) -> Response {
+    let mut r = Json(body).into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params) -> Outcome {
+    let (Some(code), Some(redirect_uri)) = (p.get("code"), p.get("redirect_uri")) else {
+        return Err(invalid_request("code and redirect_uri are required"));
+    };
+    let signer = signer(st).await?;
+    let now = Utc::now();
+    let mut w = st.db.begin().await.map_err(internal)?;
+    let c = match w.take_oidc_code(&sha256_hex(code), now).await.map_err(internal)? {
+        CodeTake::Missing => return Err(invalid_grant("the authorization code is not valid")),
+        CodeTake::Reused(c) => {
+            // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            if c.client_id == client.client_id {
+                let n = w.revoke_oidc_grant(&c.grant_id, now).await.map_err(internal)?;
+                w.append_audit(&event(v, "oidc.code_reused", client, Some(c.account_id), json!({"revoked_tokens": n})))
+                    .await
+                    .map_err(internal)?;
+            }
+            return refuse_after(w, invalid_grant("the authorization code was already used")).await;
+        }
+        CodeTake::Fresh(c) => c,
+    };
+    // Whatever is wrong below, the code stays burnt: one try per code.
+    if c.client_id != client.client_id {
+        return refuse_after(w, invalid_grant("the authorization code was issued to another client")).await;
+    }
+    if c.expires_at <= now {
+        return refuse_after(w, invalid_grant("the authorization code has expired")).await;
+    }
+    if c.redirect_uri != redirect_uri {
+        return refuse_after(w, invalid_grant("redirect_uri does not match the authorization request")).await;
+    }
+    let pkce_ok = match (&c.code_challenge, p.get("code_verifier")) {
+        (Some(ch), Some(verifier)) => protocol::pkce_matches(verifier, ch),
+        (None, None) => true,
+        // A verifier without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
+        _ => false,
+    };
+    if !pkce_ok {
+        return refuse_after(w, invalid_grant("PKCE verification failed")).await;
+    }
+    let Some(account) = active_account(&mut w, c.account_id).await? else {
+        return refuse_after(w, invalid_grant("the account is not active")).await;
+    };
+    let body = issue(
+        st,
+        &mut w,
+        Some(&signer),
+        Issue {
+            client,
+            account: Some(&account),
+            grant_id: c.grant_id.clone(),
+            scope: c.scope.clone(),
+            auth_time: Some(c.auth_time),
+            sid: Some(c.sid.clone()),
+            nonce: c.nonce.clone(),
+            refresh: client.allows_grant("refresh_token"),
+        },
+    )
+    .await?;
+    w.append_audit(&event(v, "oidc.token_issued", client, Some(account.id), json!({"grant_type": "authorization_code", "scope": c.scope})))
+        .await
+        .map_err(internal)?;
+    w.commit().await.map_err(internal)?;
+    Ok(answer(body))
+}
+
+async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params) -> Outcome {
+    let Some(rt) = p.get("refresh_token") else { return Err(invalid_request("refresh_token is required")) };
+    let signer = signer(st).await?;
+    let now = Utc::now();
+    let hash = sha256_hex(rt);
+    let mut w = st.db.begin().await.map_err(internal)?;
+    let Some(t) = w.find_oidc_token(&hash).await.map_err(internal)?.filter(|t| t.kind == TokenKind::Refresh) else {
+        return Err(invalid_grant("the refresh token is not valid"));
+    };
+    if t.client_id != client.client_id {
+        return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    // Rotation: a refresh token works once. A second use means it leaked (or the client is
+    // confused): the whole family is revoked (RFC 9700 §4.14.2).
+    if t.used_at.is_some() || t.revoked_at.is_some() || !w.use_oidc_refresh_token(&hash, now).await.map_err(internal)? {
+        let n = w.revoke_oidc_grant(&t.grant_id, now).await.map_err(internal)?;
+        if t.revoked_at.is_none() {
+            w.append_audit(&event(v, "oidc.refresh_reuse_detected", client, t.account_id, json!({"revoked_tokens": n})))
+                .await
+                .map_err(internal)?;
+        }
+        return refuse_after(w, invalid_grant("the refresh token was already used; its tokens are revoked")).await;
+    }
+    if t.expires_at <= now {
+        return refuse_after(w, invalid_grant("the refresh token has expired")).await;
+    }
+    let Some(account) = (match t.account_id {
+        Some(id) => active_account(&mut w, id).await?,
+        None => None,
+    }) else {
+        w.revoke_oidc_grant(&t.grant_id, now).await.map_err(internal)?;
+        return refuse_after(w, invalid_grant("the account is not active")).await;
+    };
+    let scope = match p.get("scope") {
+        None => t.scope.clone(),
+        Some(s) => {
+            let asked = protocol::parse_scope(s).ok_or_else(|| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "malformed scope"))?;
+            if !protocol::consent_covers(&t.scope, &asked) {
+                return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "a refresh cannot widen the scope"));
+            }
+            protocol::join_scope(&asked)
+        }
+    };
+    let body = issue(
+        st,
+        &mut w,
+        Some(&signer),
+        Issue {
+            client,
+            account: Some(&account),
+            grant_id: t.grant_id.clone(),
+            scope: scope.clone(),
+            auth_time: t.auth_time,
+            sid: t.sid.clone(),
+            nonce: None,
+            refresh: true,
+        },
+    )
+    .await?;
+    w.append_audit(&event(v, "oidc.token_issued", client, Some(account.id), json!({"grant_type": "refresh_token", "scope": scope})))
+        .await
+        .map_err(internal)?;
+    w.commit().await.map_err(internal)?;
+    Ok(answer(body))
+}
+
+/// RFC 6749 §4.4: a machine client acting for itself, confidential only, within its scopes.
+async fn client_credentials(st: &AppState, v: &Visitor, client: &OidcClient, how: ClientAuth, p: &Params) -> Outcome {
+    if how == ClientAuth::None || !client.is_confidential() {
+        return Err(oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "client credentials need a confidential client"));
+    }
+    let allowed: Vec<String> = client.scopes.iter().filter(|s| !protocol::is_user_scope(s)).cloned().collect();
+    let scopes = match p.get("scope") {
+        None => allowed,
+        Some(s) => {
+            let asked = protocol::parse_scope(s).ok_or_else(|| oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "malformed scope"))?;
+            if asked.iter().any(|a| !allowed.contains(a)) {
+                return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "a requested scope is not allowed for this client"));
+            }
+            asked
+        }
+    };
+    let scope = protocol::join_scope(&scopes);
+    let mut w = st.db.begin().await.map_err(internal)?;
+    let body = issue(
+        st,
+        &mut w,
+        None,
+        Issue {
+            client,
+            account: None,
+            grant_id: new_token("")[..22].to_owned(),
+            scope: scope.clone(),
+            auth_time: None,
+            sid: None,
+            nonce: None,
+            refresh: false,
+        },
+    )
+    .await?;
+    w.append_audit(&event(v, "oidc.token_issued", client, None, json!({"grant_type": "client_credentials", "scope": scope})))
+        .await
+        .map_err(internal)?;
+    w.commit().await.map_err(internal)?;
+    Ok(answer(body))
+}

@@ -1,0 +1,748 @@
+//! The platform as an OpenID Connect provider, in-process on SQLite and PostgreSQL: what a
+//! relying party and the person signing in would notice, and every hostile request refused with
+//! the specification's error (never a 500).
+
+use super::*;
+use base64::Engine;
+use sha2::Digest;
+
+const ISS: &str = "http://127.0.0.1:8080";
+const CB: &str = "https://thuvien.example.vn/cb";
+const BYE: &str = "https://thuvien.example.vn/bye";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CITIZEN: &str = "001303012345";
+const PASSWORD: &str = "Hoa sen nở giữa hồ";
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let q = location.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn input_value(p: &Page, id: &str) -> String {
+    let marker = format!("id=\"{id}\" readonly value=\"");
+    let start = p.body.find(&marker).unwrap_or_else(|| panic!("no {id} in {}", p.body)) + marker.len();
+    p.body[start..start + p.body[start..].find('"').unwrap()].to_owned()
+}
+
+struct Client {
+    id: String,
+    secret: Option<String>,
+}
+
+impl App {
+    async fn add_citizen(&self, login: &str) -> i64 {
+        let mut w = self.db.begin().await.unwrap();
+        let a = w
+            .create_account(
+                &tl_storage::NewAccount {
+                    kind: tl_core::account::AccountKind::Citizen,
+                    login: login.into(),
+                    display_name: "Lê Thị Hoa".into(),
+                    email: Some("hoa@example.vn".into()),
+                    phone: None,
+                    password_hash: Some(tl_web::hash_password(PASSWORD).unwrap()),
+                    agency_id: None,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        a.id
+    }
+
+    /// Registers a client through the admin page, as an administrator would.
+    async fn register(&mut self, fields: &[(&str, &str)]) -> Client {
+        let p = self.post("/admin/oidc/clients", fields).await;
+        assert_eq!(p.status, StatusCode::OK, "{}: {}", self.name, p.body);
+        let secret = p.body.contains("id=\"client-secret\"").then(|| input_value(&p, "client-secret"));
+        Client { id: input_value(&p, "client-id"), secret }
+    }
+
+    async fn token(&mut self, basic: Option<(&str, &str)>, fields: &[(&str, &str)]) -> Page {
+        let mut b = Request::post("/oidc/token").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((id, secret)) = basic {
+            b = b.header(header::AUTHORIZATION, format!("Basic {}", b64(&format!("{id}:{secret}"))));
+        }
+        self.send(b.body(Body::from(serde_urlencoded::to_string(fields).unwrap())).unwrap()).await
+    }
+
+    async fn back_channel(&mut self, path: &str, basic: (&str, &str), fields: &[(&str, &str)]) -> Page {
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, format!("Basic {}", b64(&format!("{}:{}", basic.0, basic.1))))
+            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn userinfo(&mut self, token: &str) -> Page {
+        self.api("/oidc/userinfo", Some(token)).await
+    }
+
+    /// Asks for a code (the person already consented): the redirect back to the client.
+    async fn code(&mut self, client: &str, extra: &str) -> HashMap<String, String> {
+        let p = self.get(&authorize_url(client, extra)).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}: {}", self.name, p.body);
+        assert!(p.location().starts_with(CB), "{}: {}", self.name, p.location());
+        query_of(p.location())
+    }
+}
+
+fn authorize_url(client: &str, extra: &str) -> String {
+    format!(
+        "/oidc/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid+profile+email&state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    )
+}
+
+async fn jwks_keys(app: &mut App) -> Vec<(String, p256::ecdsa::VerifyingKey)> {
+    let jwks = app.get("/oidc/jwks").await.json();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap().to_owned(), tl_web::oidc::jwt::verifying_key_from_jwk(k).unwrap()))
+        .collect()
+}
+
+async fn admin_with_clients(app: &mut App) -> (Client, Client, Client) {
+    app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[tl_core::account::Role::Admin]).await;
+    assert_eq!(app.sign_in("quantri", "Quản trị hệ thống 2026").await.status, StatusCode::SEE_OTHER);
+    let page = app.get("/admin/oidc/clients/new").await;
+    assert!(page.has("Đăng ký ứng dụng mới") && page.has("Địa chỉ quay lại"), "{}", app.name);
+    // A bad registration is refused field by field and saves nothing.
+    let bad = app
+        .post(
+            "/admin/oidc/clients",
+            &[("name", ""), ("redirect_uris", "http://thuvien.example.vn/cb"), ("scope", "profile"), ("grant_type", "authorization_code")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", app.name);
+    assert!(bad.has("Vui lòng nhập tên ứng dụng") && bad.has("phải dùng https"), "{}", app.name);
+    let lib = app
+        .register(&[
+            ("name", "Thư viện Hà Nội"),
+            ("client_type", "confidential"),
+            ("redirect_uris", CB),
+            ("post_logout_redirect_uris", BYE),
+            ("scope", "openid"),
+            ("scope", "profile"),
+            ("scope", "email"),
+            ("grant_type", "authorization_code"),
+            ("grant_type", "refresh_token"),
+        ])
+        .await;
+    assert!(lib.secret.as_deref().is_some_and(|s| s.starts_with("tls_")), "{}", app.name);
+    let spa = app
+        .register(&[
+            ("name", "Đặt lịch khám bệnh"),
+            ("client_type", "public"),
+            ("redirect_uris", CB),
+            ("scope", "openid"),
+            ("scope", "profile"),
+            ("scope", "email"),
+            ("grant_type", "authorization_code"),
+        ])
+        .await;
+    assert!(spa.secret.is_none());
+    let machine = app
+        .register(&[
+            ("name", "Hệ thống họp"),
+            ("client_type", "confidential"),
+            ("api_scopes", "api:catalog.read api:meetings"),
+            ("grant_type", "client_credentials"),
+        ])
+        .await;
+    let list = app.get("/admin/oidc/clients").await;
+    assert!(list.has("Thư viện Hà Nội") && list.has("Đặt lịch khám bệnh") && list.has("Hệ thống họp"), "{}", app.name);
+    // The secret is stored hashed, never in clear, and the registration is audited.
+    let mut r = app.db.read().await.unwrap();
+    let stored = r.get_oidc_client(&lib.id).await.unwrap().unwrap();
+    assert_eq!(stored.secret_hash.as_deref(), Some(tl_web::sha256_hex(lib.secret.as_deref().unwrap()).as_str()));
+    let audit = r.list_audit(Some("oidc_client"), Some(&lib.id), 10).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "oidc.client_created"), "{}", app.name);
+    drop(r);
+    app.post("/signout", &[]).await;
+    app.cookies.clear();
+    (lib, spa, machine)
+}
+
+#[tokio::test]
+async fn a_relying_party_signs_a_citizen_in_with_pkce_consent_refresh_userinfo_and_logout() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, spa, machine) = admin_with_clients(&mut app).await;
+        let secret = lib.secret.clone().unwrap();
+        let basic = (lib.id.as_str(), secret.as_str());
+        let account = app.add_citizen(CITIZEN).await;
+
+        // Discovery and keys.
+        let d = app.get("/.well-known/openid-configuration").await.json();
+        assert_eq!(d["issuer"], ISS, "{n}");
+        assert_eq!(d["token_endpoint"], format!("{ISS}/oidc/token"));
+        assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(d["subject_types_supported"], serde_json::json!(["pairwise"]));
+        let keys = jwks_keys(&mut app).await;
+        assert_eq!(keys.len(), 1, "{n}");
+
+        // Not signed in: to the sign-in page, which comes back to the request.
+        let p = app.get(&authorize_url(&lib.id, "")).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert!(p.location().starts_with("/signin?next=%2Foidc%2Fauthorize"), "{n}: {}", p.location());
+        let next = query_of(p.location())["next"].clone();
+        let p = app.post("/signin", &[("login", CITIZEN), ("password", PASSWORD), ("next", &next)]).await;
+        assert_eq!(p.location(), next, "{n}");
+
+        // The consent screen, in Vietnamese, says who asks and what they get.
+        let consent = app.get(&next).await;
+        assert_eq!(consent.status, StatusCode::OK, "{n}: {}", consent.body);
+        assert!(consent.has("Cho phép ứng dụng truy cập thông tin") && consent.has("Thư viện Hà Nội"), "{n}");
+        assert!(consent.has("Họ và tên") && consent.has("Địa chỉ thư điện tử") && consent.has("Đồng ý") && consent.has("Từ chối"), "{n}");
+        let csp = consent.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("form-action 'self' https://thuvien.example.vn"), "{n}: {csp}");
+        let params: Vec<(String, String)> = query_of(&next).into_iter().collect();
+        let mut fields: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // Refusing goes back with access_denied.
+        fields.push(("decision", "deny"));
+        let p = app.post("/oidc/consent", &fields).await;
+        let q = query_of(p.location());
+        assert_eq!((q["error"].as_str(), q["state"].as_str(), q["iss"].as_str()), ("access_denied", "st-1", ISS), "{n}");
+        fields.pop();
+        fields.push(("decision", "allow"));
+        // Hidden fields are input too: a tampered redirect URI is refused on our page.
+        let mut tampered = fields.clone();
+        tampered.retain(|(k, _)| *k != "redirect_uri");
+        tampered.push(("redirect_uri", "https://evil.example/cb"));
+        let p = app.post("/oidc/consent", &tampered).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.location().is_empty());
+        let p = app.post("/oidc/consent", &fields).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let q = query_of(p.location());
+        assert!(p.location().starts_with(CB) && q["state"] == "st-1" && q["iss"] == ISS, "{n}: {}", p.location());
+        let code = q["code"].clone();
+
+        // A wrong PKCE verifier is refused, and burns the code.
+        let wrong = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &"a".repeat(43))],
+            )
+            .await;
+        assert_eq!((wrong.status, wrong.json()["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{n}");
+        let again = app
+            .token(Some(basic), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", VERIFIER)])
+            .await;
+        assert_eq!(again.json()["error"], "invalid_grant", "{n}");
+
+        // Consent is remembered: the next request comes straight back with a code.
+        let q = app.code(&lib.id, "").await;
+        // A redirect_uri other than the request's is refused.
+        let p = app
+            .token(
+                Some(basic),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &q["code"]),
+                    ("redirect_uri", "https://thuvien.example.vn/cb2"),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(p.json()["error"], "invalid_grant", "{n}");
+
+        let q = app.code(&lib.id, "").await;
+        let code = q["code"].clone();
+        let ok = app
+            .token(Some(basic), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", VERIFIER)])
+            .await;
+        assert_eq!(ok.status, StatusCode::OK, "{n}: {}", ok.body);
+        assert_eq!(ok.headers[header::CACHE_CONTROL], "no-store");
+        let t = ok.json();
+        let access = t["access_token"].as_str().unwrap().to_owned();
+        let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!((t["token_type"].as_str(), t["scope"].as_str()), (Some("Bearer"), Some("email openid profile")), "{n}");
+        // The ID token: ES256 with our key, and the claims OIDC Core §2 asks for.
+        let claims = tl_web::oidc::jwt::verify(t["id_token"].as_str().unwrap(), &keys).unwrap();
+        assert_eq!(
+            (claims["iss"].as_str(), claims["aud"].as_str(), claims["nonce"].as_str()),
+            (Some(ISS), Some(lib.id.as_str()), Some("n-1"))
+        );
+        let at_hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(access.as_bytes())[..16]);
+        assert_eq!(claims["at_hash"], at_hash, "{n}");
+        let now = chrono::Utc::now().timestamp();
+        assert!(
+            claims["exp"].as_i64().unwrap() > now && claims["iat"].as_i64().unwrap() <= now && claims["auth_time"].as_i64().unwrap() <= now
+        );
+        assert!(claims["sid"].is_string());
+        let sub = claims["sub"].as_str().unwrap().to_owned();
+        assert!(!sub.contains(CITIZEN) && sub != account.to_string(), "{n}: the subject reveals nothing");
+
+        // UserInfo gives what was consented to, with the same subject.
+        let u = app.userinfo(&access).await;
+        assert_eq!(u.status, StatusCode::OK, "{n}: {}", u.body);
+        let u = u.json();
+        assert_eq!(
+            (u["sub"].as_str(), u["name"].as_str(), u["email"].as_str()),
+            (Some(sub.as_str()), Some("Lê Thị Hoa"), Some("hoa@example.vn"))
+        );
+        assert!(u.get("personal_id").is_none(), "{n}: not consented");
+
+        // The code is single use: the second exchange fails and revokes what the first gave.
+        let reused = app
+            .token(Some(basic), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", VERIFIER)])
+            .await;
+        assert_eq!(reused.json()["error"], "invalid_grant", "{n}");
+        assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        let refused = app.token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!(refused.json()["error"], "invalid_grant", "{n}");
+
+        // An expired code is refused.
+        let expired = "expired-code-for-the-test";
+        let mut w = app.db.begin().await.unwrap();
+        let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+        w.insert_oidc_code(&tl_storage::OidcCode {
+            code_hash: tl_web::sha256_hex(expired),
+            grant_id: "g-expired".into(),
+            client_id: lib.id.clone(),
+            account_id: account,
+            redirect_uri: CB.into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: Some(CHALLENGE.into()),
+            auth_time: past,
+            sid: "s".into(),
+            created_at: past,
+            expires_at: past + chrono::Duration::seconds(60),
+            used_at: None,
+        })
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        let p = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", expired), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await;
+        assert_eq!(p.json()["error_description"], "the authorization code has expired", "{n}");
+
+        // Refresh with rotation (client_secret_post this time); reusing an old refresh token
+        // revokes the whole family.
+        let q = app.code(&lib.id, "").await;
+        let t = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await
+            .json();
+        let r1 = t["refresh_token"].as_str().unwrap().to_owned();
+        let t2 = app
+            .token(None, &[("grant_type", "refresh_token"), ("refresh_token", &r1), ("client_id", &lib.id), ("client_secret", &secret)])
+            .await;
+        assert_eq!(t2.status, StatusCode::OK, "{n}: {}", t2.body);
+        let t2 = t2.json();
+        let (a2, r2) = (t2["access_token"].as_str().unwrap().to_owned(), t2["refresh_token"].as_str().unwrap().to_owned());
+        assert_ne!(r1, r2);
+        let claims2 = tl_web::oidc::jwt::verify(t2["id_token"].as_str().unwrap(), &keys).unwrap();
+        assert_eq!(claims2["sub"], sub.as_str(), "{n}");
+        assert_eq!(app.userinfo(&a2).await.status, StatusCode::OK);
+        // A refresh cannot widen the scope.
+        let wider = app
+            .token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &r2), ("scope", "openid thanglong:personal_id")])
+            .await;
+        assert_eq!(wider.json()["error"], "invalid_scope", "{n}");
+        let old = app.token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+        assert_eq!(old.json()["error"], "invalid_grant", "{n}");
+        assert_eq!(
+            app.token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await.json()["error"],
+            "invalid_grant"
+        );
+        assert_eq!(app.userinfo(&a2).await.status, StatusCode::UNAUTHORIZED, "{n}: the family is revoked");
+        let audit = app.db.read().await.unwrap().list_audit(Some("oidc_client"), Some(&lib.id), 100).await.unwrap();
+        for action in ["oidc.consent_given", "oidc.consent_denied", "oidc.token_issued", "oidc.code_reused", "oidc.refresh_reuse_detected"]
+        {
+            assert!(
+                audit.iter().any(|a| a.action == action),
+                "{n}: no {action} in {:?}",
+                audit.iter().map(|a| &a.action).collect::<Vec<_>>()
+            );
+        }
+
+        // Introspection (confidential clients, their own tokens) and revocation.
+        let q = app.code(&lib.id, "").await;
+        let t = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await
+            .json();
+        let a3 = t["access_token"].as_str().unwrap().to_owned();
+        let i = app.back_channel("/oidc/introspect", basic, &[("token", &a3)]).await.json();
+        assert_eq!(
+            (i["active"].as_bool(), i["sub"].as_str(), i["client_id"].as_str()),
+            (Some(true), Some(sub.as_str()), Some(lib.id.as_str())),
+            "{n}"
+        );
+        let m_secret = machine.secret.clone().unwrap();
+        let other = app.back_channel("/oidc/introspect", (machine.id.as_str(), m_secret.as_str()), &[("token", &a3)]).await.json();
+        assert_eq!(other, serde_json::json!({"active": false}), "{n}: another client's token");
+        let p = app.token(None, &[("grant_type", "refresh_token"), ("client_id", &spa.id), ("refresh_token", "x")]).await;
+        assert_eq!(p.json()["error"], "unauthorized_client", "{n}: the public client has no refresh grant");
+        let req = Request::post("/oidc/introspect")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("client_id={}&token={a3}", spa.id)))
+            .unwrap();
+        assert_eq!(app.send(req).await.status, StatusCode::UNAUTHORIZED, "{n}: public clients cannot introspect");
+        let p = app.back_channel("/oidc/revoke", basic, &[("token", &a3), ("token_type_hint", "access_token")]).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        assert_eq!(app.back_channel("/oidc/revoke", basic, &[("token", "unknown")]).await.status, StatusCode::OK);
+        assert_eq!(app.back_channel("/oidc/introspect", basic, &[("token", &a3)]).await.json()["active"], false, "{n}");
+        assert_eq!(app.userinfo(&a3).await.status, StatusCode::UNAUTHORIZED, "{n}");
+
+        // Pairwise subjects: the public client (PKCE, no secret) sees another `sub`.
+        let page = app.get(&authorize_url(&spa.id, "")).await;
+        assert_eq!(page.status, StatusCode::OK, "{n}: consent for the second client");
+        let spa_params: Vec<(String, String)> = query_of(&authorize_url(&spa.id, "")).into_iter().collect();
+        let mut f: Vec<(&str, &str)> = spa_params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        f.push(("decision", "allow"));
+        let q = query_of(app.post("/oidc/consent", &f).await.location());
+        let t = app
+            .token(
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", &spa.id),
+                    ("code", &q["code"]),
+                    ("redirect_uri", CB),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(t.status, StatusCode::OK, "{n}: {}", t.body);
+        let t = t.json();
+        assert!(t.get("refresh_token").is_none());
+        let spa_sub = tl_web::oidc::jwt::verify(t["id_token"].as_str().unwrap(), &keys).unwrap()["sub"].as_str().unwrap().to_owned();
+        assert_ne!(spa_sub, sub, "{n}: two clients cannot correlate the person");
+        let id_token = t["id_token"].as_str().unwrap().to_owned();
+
+        // Client credentials: a machine client, within its scopes, with no person behind it.
+        let mc = (machine.id.as_str(), m_secret.as_str());
+        let t = app.token(Some(mc), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(t.status, StatusCode::OK, "{n}: {}", t.body);
+        let t = t.json();
+        assert_eq!(t["scope"], "api:catalog.read api:meetings", "{n}");
+        assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none());
+        let ma = t["access_token"].as_str().unwrap().to_owned();
+        let i = app.back_channel("/oidc/introspect", mc, &[("token", &ma)]).await.json();
+        assert_eq!((i["active"].as_bool(), i["sub"].as_str()), (Some(true), Some(machine.id.as_str())), "{n}");
+        assert_eq!(app.userinfo(&ma).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        let t = app.token(Some(mc), &[("grant_type", "client_credentials"), ("scope", "api:catalog.read openid")]).await;
+        assert_eq!(t.json()["error"], "invalid_scope", "{n}");
+        let t = app.token(Some(basic), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(t.json()["error"], "unauthorized_client", "{n}");
+
+        // RP-initiated logout: a post-logout address not registered is never redirected to.
+        let bye = form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>();
+        let p = app.get(&format!("/oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F")).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.location().is_empty());
+        // The hint was issued to the public client, whose registered list is empty.
+        let p = app.get(&format!("/oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri={bye}")).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        // Without a hint naming this session: a confirmation page first.
+        let p = app.get(&format!("/oidc/logout?client_id={}&post_logout_redirect_uri={bye}&state=bye-1", lib.id)).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        assert!(p.has("Đăng xuất khỏi Cổng dịch vụ công?"), "{n}");
+        // With the hint of this session: ended at once, back to the client with its state.
+        let hint = claims_token(&mut app, &lib, basic).await;
+        let p = app.get(&format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={bye}&state=bye-2")).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert_eq!(p.location(), format!("{BYE}?state=bye-2"), "{n}");
+        assert!(!app.cookies.contains_key("tl_session"), "{n}: the session cookie is cleared");
+        let p = app.get(&authorize_url(&lib.id, "&prompt=none")).await;
+        assert_eq!(query_of(p.location())["error"], "login_required", "{n}: the session has ended");
+    }
+}
+
+/// A fresh ID token for the library client in the current session.
+async fn claims_token(app: &mut App, lib: &Client, basic: (&str, &str)) -> String {
+    let q = app.code(&lib.id, "").await;
+    let t = app
+        .token(
+            Some(basic),
+            &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+        )
+        .await
+        .json();
+    t["id_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn disabling_an_account_or_a_consent_ends_its_tokens_and_keys_rotate() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, _, _) = admin_with_clients(&mut app).await;
+        let secret = lib.secret.clone().unwrap();
+        let basic = (lib.id.as_str(), secret.as_str());
+        let account = app.add_citizen(CITIZEN).await;
+        app.sign_in(CITIZEN, PASSWORD).await;
+        let params: Vec<(String, String)> = query_of(&authorize_url(&lib.id, "")).into_iter().collect();
+        let mut f: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        f.push(("decision", "allow"));
+        let q = query_of(app.post("/oidc/consent", &f).await.location());
+        let t = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await
+            .json();
+        let access = t["access_token"].as_str().unwrap().to_owned();
+        let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(app.userinfo(&access).await.status, StatusCode::OK, "{n}");
+
+        // The person sees the application and can withdraw their consent.
+        let apps_page = app.get("/account/apps").await;
+        assert!(apps_page.has("Ứng dụng liên kết") && apps_page.has("Thư viện Hà Nội"), "{n}");
+        let q = app.code(&lib.id, "").await;
+        let t = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await
+            .json();
+        let second = t["access_token"].as_str().unwrap().to_owned();
+        let p = app.post(&format!("/account/apps/{}/revoke", lib.id), &[]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.userinfo(&second).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(app.get(&authorize_url(&lib.id, "")).await.status, StatusCode::OK, "{n}: asked again");
+
+        // Disabling the account stops its tokens on their next use.
+        let q = query_of(app.post("/oidc/consent", &f).await.location());
+        let t = app
+            .token(
+                Some(basic),
+                &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+            )
+            .await
+            .json();
+        assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED, "{n}: revoked with the consent");
+        let _ = refresh;
+        let (access, refresh) = (t["access_token"].as_str().unwrap().to_owned(), t["refresh_token"].as_str().unwrap().to_owned());
+        assert_eq!(app.userinfo(&access).await.status, StatusCode::OK, "{n}");
+        let mut w = app.db.begin().await.unwrap();
+        w.set_account_status(account, tl_storage::AccountStatus::Disabled, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(app.back_channel("/oidc/introspect", basic, &[("token", &access)]).await.json()["active"], false, "{n}");
+        assert_eq!(
+            app.token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await.json()["error"],
+            "invalid_grant"
+        );
+
+        // Key rotation: the new key signs, the old one stays published.
+        let before = jwks_keys(&mut app).await;
+        let kid = tl_web::oidc::keys::rotate(app.db.as_ref(), &app.state.signing_kek, chrono::Utc::now(), "test").await.unwrap();
+        app.state.oidc.keys.clear();
+        let after = jwks_keys(&mut app).await;
+        assert_eq!(after.len(), before.len() + 1, "{n}");
+        assert!(after.iter().any(|(k, _)| *k == kid) && before.iter().all(|(k, _)| after.iter().any(|(a, _)| a == k)), "{n}");
+        let published = app.db.read().await.unwrap().list_oidc_keys(chrono::Utc::now() + chrono::Duration::minutes(30)).await.unwrap();
+        assert_eq!(published.len(), 1, "{n}: the retired key goes once its tokens have expired");
+        // Sealed at rest: the stored private key is not the DER of a key.
+        assert!(published[0].sealed_key.len() > 100 && published[0].sealed_key[0] == 1);
+    }
+}
+
+#[tokio::test]
+async fn hostile_requests_to_the_oidc_endpoints_get_the_specs_errors_never_a_500() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, spa, _) = admin_with_clients(&mut app).await;
+        let secret = lib.secret.clone().unwrap();
+        let basic = (lib.id.as_str(), secret.as_str());
+
+        // Token endpoint: content type, client authentication, grant types, sizes, repeats.
+        let req = Request::post("/oidc/token").header(header::CONTENT_TYPE, "application/json").body(Body::from("{}")).unwrap();
+        let p = app.send(req).await;
+        assert_eq!((p.status, p.json()["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{n}");
+        let p = app.token(None, &[("grant_type", "authorization_code")]).await;
+        assert_eq!((p.status, p.json()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{n}");
+        let p = app.token(Some((lib.id.as_str(), "tls_wrong")), &[("grant_type", "authorization_code")]).await;
+        assert_eq!((p.status, p.json()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{n}");
+        assert!(p.headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"), "{n}");
+        let p = app.token(None, &[("grant_type", "authorization_code"), ("client_id", &lib.id), ("client_secret", "nope")]).await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{n}");
+        let p = app.token(Some(basic), &[("grant_type", "authorization_code"), ("client_secret", &secret)]).await;
+        assert_eq!(p.json()["error"], "invalid_request", "{n}: two authentication methods");
+        let p = app.token(Some(basic), &[("grant_type", "password"), ("username", "a"), ("password", "b")]).await;
+        assert_eq!((p.status, p.json()["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")), "{n}");
+        let p = app.token(Some(basic), &[]).await;
+        assert_eq!(p.json()["error"], "invalid_request", "{n}");
+        let p = app.token(Some(basic), &[("grant_type", "authorization_code"), ("code", "x")]).await;
+        assert_eq!(p.json()["error"], "invalid_request", "{n}: no redirect_uri");
+        let p = app.token(Some(basic), &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)]).await;
+        assert_eq!(p.json()["error"], "invalid_grant", "{n}");
+        let huge = "x".repeat(200_000);
+        let p = app.token(Some(basic), &[("grant_type", "authorization_code"), ("code", &huge)]).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        let p = app.token(Some(basic), &[("grant_type", "refresh_token"), ("grant_type", "refresh_token")]).await;
+        assert_eq!(p.json()["error"], "invalid_request", "{n}: repeated parameter");
+        for auth in ["Basic !!!", "Basic ", "Bearer abc", "Basic Og==", &format!("Basic {}", b64(&"a".repeat(5000)))] {
+            let req = Request::post("/oidc/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::AUTHORIZATION, auth)
+                .body(Body::from("grant_type=client_credentials"))
+                .unwrap();
+            let p = app.send(req).await;
+            assert!(p.status == StatusCode::BAD_REQUEST || p.status == StatusCode::UNAUTHORIZED, "{n}: {auth}: {}", p.status);
+            assert!(p.json()["error"].is_string(), "{n}");
+        }
+        assert_eq!(app.get("/oidc/token").await.status, StatusCode::METHOD_NOT_ALLOWED, "{n}");
+
+        // Authorization endpoint: unknown client, bad redirect: our page; the rest: redirected.
+        let p =
+            app.get("/oidc/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fevil.example%2F&response_type=code&scope=openid").await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.location().is_empty() && p.has("không được đăng ký"), "{n}");
+        let wrong = authorize_url(&lib.id, "").replace("%2Fcb", "%2Fcb%2F..%2Fevil");
+        let p = app.get(&wrong).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.location().is_empty() && p.has("không khớp"), "{n}");
+        let p = app.get(&format!("{}&state={}", authorize_url(&lib.id, ""), "s".repeat(5000))).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        let p = app.get(&format!("{}&state=again", authorize_url(&lib.id, ""))).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: repeated state");
+        let p = app.get(&authorize_url(&spa.id, "").replace("S256", "plain")).await;
+        assert_eq!(query_of(p.location())["error"], "invalid_request", "{n}: plain PKCE is refused");
+        let no_pkce = authorize_url(&spa.id, "").replace(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"), "");
+        let q = query_of(app.get(&no_pkce).await.location());
+        assert_eq!((q["error"].as_str(), q["state"].as_str()), ("invalid_request", "st-1"), "{n}: public clients need PKCE");
+        let q = query_of(app.get(&authorize_url(&lib.id, "&prompt=none")).await.location());
+        assert_eq!(q["error"], "login_required", "{n}");
+        let q = query_of(app.get(&authorize_url(&lib.id, "").replace("response_type=code", "response_type=id_token")).await.location());
+        assert_eq!(q["error"], "unsupported_response_type", "{n}");
+        let req = Request::post("/oidc/authorize").header(header::CONTENT_TYPE, "application/json").body(Body::from("{}")).unwrap();
+        assert_eq!(app.send(req).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{n}");
+
+        // Userinfo: no token, a bad one, junk in the header.
+        let p = app.get("/oidc/userinfo").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert!(p.headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"), "{n}");
+        let p = app.userinfo("tla_forged").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert!(p.headers[header::WWW_AUTHENTICATE].to_str().unwrap().contains("invalid_token"), "{n}");
+        assert_eq!(app.userinfo(&"x".repeat(10_000)).await.status, StatusCode::UNAUTHORIZED, "{n}");
+
+        // Logout: forged and unsigned hints are refused on our page.
+        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let none = format!("{}.{}.", b(r#"{"alg":"none"}"#), b(&format!(r#"{{"iss":"{ISS}","aud":"{}"}}"#, lib.id)));
+        let hs = format!("{}.{}.{}", b(r#"{"alg":"HS256"}"#), b(r#"{"iss":"x"}"#), b("sig"));
+        for hint in [none.as_str(), hs.as_str(), "garbage", "a.b.c", &"e".repeat(9000)] {
+            let p = app
+                .get(&format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fthuvien.example.vn%2Fbye"))
+                .await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {hint}");
+            assert!(p.location().is_empty(), "{n}");
+        }
+        // Introspection and revocation need the parameters and the client.
+        assert_eq!(app.back_channel("/oidc/introspect", basic, &[]).await.json()["error"], "invalid_request", "{n}");
+        assert_eq!(
+            app.back_channel("/oidc/revoke", (lib.id.as_str(), "bad"), &[("token", "x")]).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{n}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_throttled_per_client_and_per_address() {
+    let mut app = apps().await.remove(0);
+    let config = tl_web::WebConfig { oidc_requests_per_minute: 3, ..app_config(&app) };
+    app.state = tl_web::state(app.db.clone(), config);
+    app.router = tl_web::router(app.state.clone());
+    for i in 0..3 {
+        let p = app.token(Some(("someone", "x")), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let p = app.token(Some(("someone", "x")), &[("grant_type", "client_credentials")]).await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(p.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(p.json()["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn administrators_edit_suspend_and_renew_the_secret_of_a_client() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, _, _) = admin_with_clients(&mut app).await;
+        let old_secret = lib.secret.clone().unwrap();
+        // Only administrators reach the pages.
+        assert_eq!(app.get("/admin/oidc/clients").await.status, StatusCode::UNAUTHORIZED, "{n}");
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        let edit = app.get(&format!("/admin/oidc/clients/{}", lib.id)).await;
+        assert!(edit.has("Thư viện Hà Nội") && edit.has(CB), "{n}");
+        let p = app
+            .post(
+                &format!("/admin/oidc/clients/{}", lib.id),
+                &[
+                    ("name", "Thư viện Quốc gia"),
+                    ("redirect_uris", &format!("{CB}\nhttps://thuvien.example.vn/cb2")),
+                    ("post_logout_redirect_uris", BYE),
+                    ("scope", "openid"),
+                    ("grant_type", "authorization_code"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        let c = app.db.read().await.unwrap().get_oidc_client(&lib.id).await.unwrap().unwrap();
+        assert_eq!((c.name.as_str(), c.redirect_uris.len(), c.scopes.len()), ("Thư viện Quốc gia", 2, 1), "{n}");
+        assert!(c.is_confidential(), "{n}: the secret is kept");
+        // A new secret: the old one stops working.
+        let p = app.post(&format!("/admin/oidc/clients/{}/secret", lib.id), &[]).await;
+        let new_secret = input_value(&p, "client-secret");
+        assert_ne!(new_secret, old_secret);
+        let t = app
+            .token(
+                Some((lib.id.as_str(), old_secret.as_str())),
+                &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)],
+            )
+            .await;
+        assert_eq!(t.status, StatusCode::UNAUTHORIZED, "{n}");
+        let t = app
+            .token(
+                Some((lib.id.as_str(), new_secret.as_str())),
+                &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CB)],
+            )
+            .await;
+        assert_eq!(t.json()["error"], "invalid_grant", "{n}: authenticated with the new secret");
+        // Suspended: its sign-in requests are refused on our page, its secret no longer works.
+        let p = app.post(&format!("/admin/oidc/clients/{}/status", lib.id), &[("status", "disabled")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}");
+        assert!(app.get("/admin/oidc/clients").await.has("Cho hoạt động lại"), "{n}");
+        assert_eq!(app.get(&authorize_url(&lib.id, "")).await.status, StatusCode::BAD_REQUEST, "{n}");
+        let t = app.token(Some((lib.id.as_str(), new_secret.as_str())), &[("grant_type", "authorization_code")]).await;
+        assert_eq!(t.status, StatusCode::UNAUTHORIZED, "{n}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("oidc_client"), Some(&lib.id), 20).await.unwrap();
+        for action in ["oidc.client_updated", "oidc.client_secret_rotated", "oidc.client_disabled"] {
+            assert!(audit.iter().any(|a| a.action == action), "{n}: {action}");
+        }
+        // A citizen may not register clients.
+        app.post("/signout", &[]).await;
+        app.add_citizen(CITIZEN).await;
+        app.sign_in(CITIZEN, PASSWORD).await;
+        assert_eq!(app.get("/admin/oidc/clients/new").await.status, StatusCode::FORBIDDEN, "{n}");
+        let p = app.post("/admin/oidc/clients", &[("name", "x"), ("grant_type", "client_credentials"), ("api_scopes", "a")]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+    }
+}
