@@ -135,7 +135,7 @@ pub async fn signin(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
 
 /// Creates a fresh session (the old one, if any, is deleted: the id rotates at sign-in), a
 /// fresh CSRF token, and redirects to `next`.
-async fn start_session(st: &AppState, v: &Visitor, account_id: i64, action: &str, next: &str) -> AppResult<Response> {
+pub(crate) async fn start_session(st: &AppState, v: &Visitor, account_id: i64, action: &str, next: &str) -> AppResult<Response> {
     let now = Utc::now();
     let sid = new_token("");
     let mut w = st.db.begin().await?;
@@ -402,11 +402,18 @@ async fn account_view(
         None => None,
     };
     let roles: Vec<_> = v.roles.iter().map(|g| minijinja::context! { role => g.role.label(v.lang.code()), agency => g.agency }).collect();
+    let identities: Vec<_> = repo
+        .list_federated(account.id)
+        .await?
+        .into_iter()
+        .map(|f| minijinja::context! { provider => st.federation.display_name(&f.provider, v.lang.code()), verified_at => f.verified_at })
+        .collect();
     let ctx = minijinja::context! {
         account => account,
         kind_label => account.kind.label(v.lang.code()),
         agency => agency,
         roles => roles,
+        identities => identities,
         tokens => tokens,
         welcome => welcome,
         new_token => new_token,

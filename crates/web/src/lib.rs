@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod counter;
 pub mod dossiers;
 pub mod error;
+pub mod federated;
 pub mod filing;
 pub mod forms;
 pub mod govstack;
@@ -78,6 +79,8 @@ pub struct WebConfig {
     pub signing_kek: Option<SecretKey>,
     /// Sends the notification mails; None keeps them in the outbox.
     pub smtp: Option<tl_mail::SmtpConfig>,
+    /// Upstream OpenID Connect providers citizens may sign in with (the national VNeID).
+    pub identity_providers: Vec<federated::IdentityProvider>,
 }
 
 /// A 32-byte secret that never shows in logs.
@@ -112,6 +115,7 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             signing_kek: None,
             smtp: None,
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -134,25 +138,33 @@ pub struct AppInner {
     pub calendar: office::CalendarCache,
     /// Seals signing keys at rest (see `WebConfig::signing_kek`).
     pub signing_kek: [u8; 32],
+    /// Sign-in with upstream identity providers.
+    pub federation: federated::Federation,
 }
 
 pub type AppState = Arc<AppInner>;
 
 pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
+    let signing_kek = config.signing_kek.as_ref().map_or_else(
+        || {
+            tracing::warn!("no signing key-encryption key configured: using a random one for this process");
+            rand::random()
+        },
+        |k| k.0,
+    );
+    let federation = federated::Federation::new(&config.identity_providers, &signing_kek, &config.public_url);
+    let mut env = templates::environment();
+    // The sign-in buttons appear on several pages (and on their re-renders with errors).
+    env.add_global("identity_providers", minijinja::Value::from_serialize(federation.buttons()));
     Arc::new(AppInner {
         filer: tl_storage::filer::Filer::start(db.clone()),
         calendar: office::CalendarCache::default(),
-        signing_kek: config.signing_kek.as_ref().map_or_else(
-            || {
-                tracing::warn!("no signing key-encryption key configured: using a random one for this process");
-                rand::random()
-            },
-            |k| k.0,
-        ),
+        signing_kek,
+        federation,
         db,
         config: config.clone(),
-        env: templates::environment(),
+        env,
         metrics: metrics::Metrics::default(),
         throttle,
         openapi_json: api::openapi_json(),
@@ -209,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))
+        .route("/signin/with/{provider}", post(federated::start))
+        .route("/signin/with/{provider}/callback", get(federated::callback))
         .route("/account", get(auth::account_page))
         .route("/account/tokens", post(auth::create_token))
         .route("/account/tokens/{id}/revoke", post(auth::revoke_token))
