@@ -2954,3 +2954,6 @@ async fn the_result_follows_the_procedures_template() {
         }
     }
 }
+
+#[path = "app/vneid.rs"]
+mod vneid;
