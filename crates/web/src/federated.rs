@@ -9,11 +9,11 @@
 //! and unforgeable by anyone else, and cleared on the callback so it is used once.
 
 use crate::error::{AppError, AppResult};
-use crate::web::{cookie, read_cookie, render_status, safe_next, CsrfForm, Visitor};
+use crate::web::{cookie, read_cookie, render_status, safe_next, Visitor};
 use crate::AppState;
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce as AesNonce};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine;
@@ -396,16 +396,19 @@ impl FederatedError {
 }
 
 #[derive(Deserialize, Default)]
-pub struct StartForm {
+pub struct StartQuery {
     next: Option<String>,
 }
 
 /// The button: sends the browser to the provider's authorization endpoint (OIDC Core §3.1.2.1).
+/// A plain link, not a form: the pages' CSP says `form-action 'self'`, which browsers apply to
+/// a form's redirects too, and starting a sign-in changes nothing (the state, bound to this
+/// browser's cookie, is what stops a forged callback, RFC 6749 §10.12).
 pub async fn start(
     State(st): State<AppState>,
     v: Visitor,
     Path(provider): Path<String>,
-    CsrfForm(f): CsrfForm<StartForm>,
+    Query(f): Query<StartQuery>,
 ) -> AppResult<Response> {
     let fed = &st.federation;
     let up = fed.upstream(&provider).ok_or(AppError::NotFound)?;
@@ -461,11 +464,14 @@ pub async fn callback(
     v: Visitor,
     Path(provider): Path<String>,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     if st.federation.upstream(&provider).is_none() {
         return Err(AppError::NotFound);
     }
+    // Whatever arrives here is parsed leniently: a malformed answer is a refused sign-in
+    // (no state, so no match), shown on our page rather than as a bare extractor error.
+    let q: CallbackQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let flow = read_cookie(&headers, FLOW_COOKIE)
         .and_then(|c| st.federation.open(c))
         .filter(|f| f.provider == provider && f.expires > Utc::now().timestamp());
@@ -495,13 +501,6 @@ async fn verify(st: &AppState, provider: &str, flow: &Flow, q: &CallbackQuery) -
     if !state_ok {
         return Err(FederatedError::StateMismatch);
     }
-    if let Some(err) = q.error.as_deref() {
-        return Err(match err {
-            "access_denied" | "consent_required" | "login_required" | "interaction_required" => FederatedError::Cancelled,
-            other => FederatedError::ProviderRefused(other.chars().take(64).collect()),
-        });
-    }
-    let code = q.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048).ok_or(FederatedError::StateMismatch)?;
     let metadata = fed.metadata(up, false).await?;
     // RFC 9207 §2.4: a response naming another issuer is not ours to redeem (mix-up attack);
     // when the provider promises the parameter, it must be there.
@@ -513,6 +512,13 @@ async fn verify(st: &AppState, provider: &str, flow: &Flow, q: &CallbackQuery) -
         None if promised => return Err(FederatedError::BadAnswer("the response does not name its issuer (RFC 9207)".into())),
         _ => {}
     }
+    if let Some(err) = q.error.as_deref() {
+        return Err(match err {
+            "access_denied" | "consent_required" | "login_required" | "interaction_required" => FederatedError::Cancelled,
+            other => FederatedError::ProviderRefused(other.chars().take(64).collect()),
+        });
+    }
+    let code = q.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048).ok_or(FederatedError::StateMismatch)?;
     let mut client = fed.client(up, metadata)?;
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))

@@ -221,7 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))
-        .route("/signin/with/{provider}", post(federated::start))
+        .route("/signin/with/{provider}", get(federated::start))
         .route("/signin/with/{provider}/callback", get(federated::callback))
         .route("/account", get(auth::account_page))
         .route("/account/tokens", post(auth::create_token))

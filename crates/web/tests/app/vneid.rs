@@ -250,8 +250,11 @@ fn local(url: &str) -> String {
 }
 
 async fn start(app: &mut App) -> Page {
-    app.get("/signin").await;
-    let p = app.post("/signin/with/vneid", &[("next", "/dossiers")]).await;
+    start_to(app, "%2Fdossiers").await
+}
+
+async fn start_to(app: &mut App, next: &str) -> Page {
+    let p = app.get(&format!("/signin/with/vneid?next={next}")).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}: {}", app.name, p.body);
     let loc = p.location();
     // The authorization request carries PKCE S256, a state and a nonce (OIDC Core §3.1.2.1).
@@ -286,9 +289,11 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
 
         // Second time, another browser: the same account, found by subject.
         let mut other = App { cookies: HashMap::new(), router: app.router.clone(), state: app.state.clone(), db: app.db.clone(), files_dir: app.files_dir.clone(), name: n };
-        let p = start(&mut other).await;
+        // (Asked to go to another site afterwards: it goes to the account page instead.)
+        let p = start_to(&mut other, "https%3A%2F%2Fevil.example%2F").await;
         let back = at_the_provider(p.location(), "079198001234", true).await;
-        assert_eq!(other.get(&local(&back)).await.status, StatusCode::SEE_OTHER, "{n}");
+        let done = other.get(&local(&back)).await;
+        assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/account"), "{n}");
         let mut r = app.db.read().await.unwrap();
         let accounts = r.list_accounts(&tl_storage::AccountFilter { text: Some("Trần Thị Mai".into()), ..Default::default() }).await.unwrap();
         assert_eq!(accounts.len(), 1, "{n}: one account, not two");
@@ -301,6 +306,14 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         let tampered = back.replacen("state=", "state=x", 1);
         let refused = third.get(&local(&tampered)).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(!third.cookies.contains_key("tl_session"), "{n}");
+
+        // A response naming another issuer (RFC 9207 mix-up): refused before the code is used.
+        let p = start(&mut third).await;
+        let back = at_the_provider(p.location(), "036088001122", true).await;
+        assert!(back.contains("iss=http"), "{n}: the stand-in names its issuer: {back}");
+        let mixed = third.get(&local(&back.replacen("iss=http", "iss=https", 1))).await;
+        assert_eq!(mixed.status, StatusCode::BAD_GATEWAY, "{n}");
         assert!(!third.cookies.contains_key("tl_session"), "{n}");
 
         // Declined at the provider: a clear page, not an error.
@@ -326,7 +339,7 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         }
         let failures: Vec<String> =
             audit.iter().filter(|a| a.action == "account.federated_failed").map(|a| a.detail["code"].as_str().unwrap_or("").to_owned()).collect();
-        for code in ["federated_no_flow", "federated_state_mismatch", "federated_cancelled", "federated_personal_id_invalid"] {
+        for code in ["federated_no_flow", "federated_state_mismatch", "federated_bad_answer", "federated_cancelled", "federated_personal_id_invalid"] {
             assert!(failures.iter().any(|c| c == code), "{n}: {code} not in {failures:?}");
         }
     }
@@ -338,17 +351,19 @@ async fn vneid_unreachable_is_a_502_and_unknown_providers_404() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     for mut app in apps_with(vec![provider(&format!("http://127.0.0.1:{port}"))]).await {
         let n = app.name;
-        app.get("/signin").await;
-        let p = app.post("/signin/with/vneid", &[]).await;
+        let p = app.get("/signin/with/vneid").await;
         assert_eq!(p.status, StatusCode::BAD_GATEWAY, "{n}");
         assert!(p.has("Chưa kết nối được với hệ thống định danh"), "{n}");
-        assert_eq!(app.post("/signin/with/nope", &[]).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.get("/signin/with/nope").await.status, StatusCode::NOT_FOUND, "{n}");
         assert_eq!(app.get("/signin/with/nope/callback?code=x&state=y").await.status, StatusCode::NOT_FOUND, "{n}");
         // Without the sign-in cookie, a callback is refused whatever it carries.
         let p = app.get("/signin/with/vneid/callback?code=x&state=y").await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
-        // Without a CSRF token, no sign-in starts.
-        assert_eq!(app.post_raw("/signin/with/vneid", "next=%2F").await.status, StatusCode::FORBIDDEN, "{n}");
+        assert!(p.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}");
+        // A malformed answer is the same clear page, not an extractor error.
+        let p = app.get("/signin/with/vneid/callback?state=a&state=b&code=%FF").await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}");
     }
     // No provider configured: no button.
     for mut app in apps_with(vec![]).await {
