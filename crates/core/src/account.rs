@@ -109,6 +109,18 @@ impl RoleGrant {
     }
 }
 
+/// Whether an officer holding `grants` must sign in with a second factor, given the agencies
+/// that require one (for their subtree). A grant inside such a subtree is bound by it, and so is
+/// a grant above it: a city-level leader acts on a ward's dossiers, so the ward's rule applies.
+pub fn second_factor_required(grants: &[RoleGrant], requiring: &[String]) -> bool {
+    grants.iter().any(|g| {
+        requiring.iter().any(|r| {
+            let rule = RoleGrant { role: g.role, agency: r.clone() };
+            rule.covers(&g.agency) || g.covers(r)
+        })
+    })
+}
+
 /// Why a password was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
@@ -189,6 +201,19 @@ pub fn check_password(password: &str, login: &str) -> Result<(), PasswordError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_factor_binds_the_subtree_and_those_above_it() {
+        let g = |role, agency: &str| RoleGrant { role, agency: agency.into() };
+        let rule = vec!["H26.31".to_string()];
+        assert!(second_factor_required(&[g(Role::Specialist, "H26.31")], &rule));
+        assert!(second_factor_required(&[g(Role::Reception, "H26.31.02")], &rule), "inside the subtree");
+        assert!(second_factor_required(&[g(Role::Leader, "H26")], &rule), "a city grant acts on the ward");
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.32")], &rule), "a sibling");
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.310")], &rule), "a prefix is not a parent");
+        assert!(!second_factor_required(&[], &rule), "citizens hold no grant");
+        assert!(!second_factor_required(&[g(Role::Specialist, "H26.31")], &[]));
+    }
 
     #[test]
     fn grants_cover_subtree_only() {

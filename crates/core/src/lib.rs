@@ -17,3 +17,4 @@ pub mod process;
 pub mod search;
 pub mod text;
 pub mod time;
+pub mod totp;

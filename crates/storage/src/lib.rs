@@ -9,6 +9,7 @@ pub mod filer;
 mod import;
 mod model;
 mod postgres;
+mod security;
 mod shared;
 mod sqlite;
 pub mod synth;
@@ -115,7 +116,18 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Database>> {
 /// All repositories over one connection or transaction.
 #[async_trait]
 pub trait Repo:
-    CatalogRepo + AccountRepo + SessionRepo + AuditRepo + SettingsRepo + DossierRepo + FileRepo + CalendarRepo + ResultRepo + NoticeRepo + Send
+    CatalogRepo
+    + AccountRepo
+    + SessionRepo
+    + SecurityRepo
+    + AuditRepo
+    + SettingsRepo
+    + DossierRepo
+    + FileRepo
+    + CalendarRepo
+    + ResultRepo
+    + NoticeRepo
+    + Send
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
@@ -195,6 +207,39 @@ pub trait SessionRepo: Send {
     async fn delete_session(&mut self, id_hash: &str) -> Result<()>;
     async fn delete_sessions_of(&mut self, account_id: i64) -> Result<u64>;
     async fn purge_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64>;
+}
+
+/// Second factors, the agencies that require them, and an owner's view of their sessions.
+#[async_trait]
+pub trait SecurityRepo: Send {
+    /// Stores a new, unconfirmed TOTP secret, replacing an unconfirmed one; refused (false)
+    /// while a confirmed one exists (it must be removed first).
+    async fn put_totp(&mut self, account_id: i64, secret_sealed: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    async fn get_totp(&mut self, account_id: i64) -> Result<Option<TotpRecord>>;
+    /// Marks the secret confirmed with the step of its first code.
+    async fn confirm_totp(&mut self, account_id: i64, step: i64, now: DateTime<Utc>) -> Result<bool>;
+    /// Records `step` as used if it is later than the last one used: false means the code was
+    /// used already (also by a request running at the same moment).
+    async fn use_totp_step(&mut self, account_id: i64, step: i64) -> Result<bool>;
+    /// Removes the TOTP secret and the recovery codes.
+    async fn delete_totp(&mut self, account_id: i64) -> Result<bool>;
+    /// Replaces every recovery code of the account with these hashes.
+    async fn replace_recovery_codes(&mut self, account_id: i64, hashes: &[String], now: DateTime<Utc>) -> Result<()>;
+    /// Spends an unused recovery code; false if there is none with this hash.
+    async fn use_recovery_code(&mut self, account_id: i64, hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn recovery_codes_left(&mut self, account_id: i64) -> Result<i64>;
+    async fn set_second_factor_required(&mut self, agency_id: i64, required: bool, by: Option<i64>, now: DateTime<Utc>) -> Result<()>;
+    /// Electronic IDs of the agencies that require a second factor (for their whole subtree).
+    async fn agencies_requiring_second_factor(&mut self) -> Result<Vec<String>>;
+    /// The owner's live, fully signed-in sessions, most recent first.
+    async fn list_sessions(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<Vec<SessionInfo>>;
+    /// Ends one of the owner's sessions; false if it is not theirs (or gone).
+    async fn delete_session_of(&mut self, account_id: i64, id_hash: &str) -> Result<bool>;
+    /// Ends every session of the account but `keep`.
+    async fn delete_other_sessions(&mut self, account_id: i64, keep: &str) -> Result<u64>;
+    /// Ends the sessions of officers holding a role at one of `agency_ids` who have no
+    /// confirmed second factor (an agency has just required one).
+    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64]) -> Result<u64>;
 }
 
 #[async_trait]

@@ -200,6 +200,63 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub stage: SessionStage,
+    /// How the holder authenticated (RFC 8176 values, space-separated: "pwd", "pwd otp", "fed").
+    pub amr: String,
+}
+
+/// How far a session is through sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    /// Signed in.
+    Full,
+    /// The password was right; the second factor is awaited.
+    SecondFactor,
+    /// The password was right; the agency requires a second factor the officer has not set up.
+    Enrol,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::SecondFactor => "second_factor",
+            Self::Enrol => "enrol",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "full" => Self::Full,
+            "second_factor" => Self::SecondFactor,
+            "enrol" => Self::Enrol,
+            _ => return None,
+        })
+    }
+}
+
+/// A session as its owner sees it in the list of their sessions.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub amr: String,
+}
+
+/// An account's TOTP secret (sealed) and its state.
+#[derive(Debug, Clone)]
+pub struct TotpRecord {
+    pub account_id: i64,
+    pub secret_sealed: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// Set once the officer typed a first correct code; until then it is not a factor.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +266,8 @@ pub struct SessionRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    pub stage: SessionStage,
+    pub amr: String,
 }
 
 #[derive(Debug, Clone)]

@@ -927,8 +927,8 @@ macro_rules! shared_impl {
         impl SessionRepo for $repo {
             async fn create_session(&mut self, s: &NewSession) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (id_hash, account_id, created_at, expires_at, last_seen_at, ip, user_agent) \
-                     VALUES ($1, $2, $3, $4, $3, $5, $6)",
+                    "INSERT INTO sessions (id_hash, account_id, created_at, expires_at, last_seen_at, ip, user_agent, stage, amr) \
+                     VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8)",
                 )
                 .bind(&s.id_hash)
                 .bind(s.account_id)
@@ -936,6 +936,8 @@ macro_rules! shared_impl {
                 .bind(s.expires_at)
                 .bind(&s.ip)
                 .bind(&s.user_agent)
+                .bind(s.stage.as_str())
+                .bind(&s.amr)
                 .execute(self.conn())
                 .await?;
                 Ok(())
@@ -943,7 +945,7 @@ macro_rules! shared_impl {
 
             async fn get_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<(SessionRow, Account)>> {
                 let row = sqlx::query(
-                    "SELECT id_hash, account_id, created_at, expires_at, last_seen_at FROM sessions \
+                    "SELECT id_hash, account_id, created_at, expires_at, last_seen_at, stage, amr FROM sessions \
                      WHERE id_hash = $1 AND expires_at > $2",
                 )
                 .bind(id_hash)
@@ -957,6 +959,11 @@ macro_rules! shared_impl {
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
                     last_seen_at: r.try_get("last_seen_at")?,
+                    stage: {
+                        let st: String = r.try_get("stage")?;
+                        SessionStage::parse(&st).ok_or_else(|| corrupt("session stage", &st))?
+                    },
+                    amr: r.try_get("amr")?,
                 };
                 let account = self.get_account(s.account_id).await?;
                 Ok(account.filter(|a| a.status == AccountStatus::Active).map(|a| (s, a)))

@@ -242,6 +242,8 @@ async fn accounts_roles_sessions_and_tokens() {
             expires_at: now + Duration::hours(8),
             ip: Some("127.0.0.1".into()),
             user_agent: None,
+            stage: SessionStage::Full,
+            amr: "pwd".into(),
         };
         w.create_session(&s).await.unwrap();
         assert!(w.get_session("h1", now + Duration::hours(1)).await.unwrap().is_some(), "{backend}");
@@ -946,6 +948,87 @@ async fn results_signing_keys_notices_and_the_outbox_lease() {
         assert!(w.claim_outbox(now + Duration::minutes(59), now + Duration::hours(2), 10).await.unwrap().is_empty(), "{backend}");
         w.outbox_sent(first[0].id, now).await.unwrap();
         assert!(w.claim_outbox(now + Duration::days(1), now + Duration::days(2), 10).await.unwrap().is_empty(), "{backend}: sent is final");
+        w.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn second_factors_agency_requirements_and_the_owners_sessions() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (me, _) = citizen(&db, "001303012345").await;
+        let (other, _) = citizen(&db, "001303054321").await;
+        let now = Utc::now().trunc_subsecs(6);
+        let mut w = db.begin().await.unwrap();
+
+        // TOTP: an unconfirmed secret can be replaced; a confirmed one cannot until removed.
+        assert!(w.put_totp(me, b"sealed-1", now).await.unwrap(), "{backend}");
+        assert!(w.put_totp(me, b"sealed-2", now).await.unwrap(), "{backend}");
+        let t = w.get_totp(me).await.unwrap().unwrap();
+        assert_eq!((t.secret_sealed.as_slice(), t.confirmed_at), (&b"sealed-2"[..], None), "{backend}");
+        assert!(!w.use_totp_step(me, 10).await.unwrap(), "{backend}: an unconfirmed secret is not a factor");
+        assert!(w.confirm_totp(me, 100, now).await.unwrap(), "{backend}");
+        assert!(!w.confirm_totp(me, 101, now).await.unwrap(), "{backend}: confirmed once");
+        assert!(!w.put_totp(me, b"sealed-3", now).await.unwrap(), "{backend}: a confirmed secret stays");
+        assert_eq!(w.get_totp(me).await.unwrap().unwrap().last_step, Some(100), "{backend}");
+        // A step works once, and never an older one.
+        assert!(!w.use_totp_step(me, 100).await.unwrap(), "{backend}");
+        assert!(w.use_totp_step(me, 101).await.unwrap(), "{backend}");
+        assert!(!w.use_totp_step(me, 99).await.unwrap(), "{backend}");
+        assert!(w.get_totp(other).await.unwrap().is_none(), "{backend}");
+
+        // Recovery codes: each once; replacing them voids the old ones.
+        w.replace_recovery_codes(me, &["a".into(), "b".into(), "c".into()], now).await.unwrap();
+        assert_eq!(w.recovery_codes_left(me).await.unwrap(), 3, "{backend}");
+        assert!(w.use_recovery_code(me, "b", now).await.unwrap(), "{backend}");
+        assert!(!w.use_recovery_code(me, "b", now).await.unwrap(), "{backend}: used");
+        assert!(!w.use_recovery_code(other, "a", now).await.unwrap(), "{backend}: another account's code");
+        assert_eq!(w.recovery_codes_left(me).await.unwrap(), 2, "{backend}");
+        w.replace_recovery_codes(me, &["d".into()], now).await.unwrap();
+        assert!(!w.use_recovery_code(me, "a", now).await.unwrap(), "{backend}: replaced");
+        assert!(w.delete_totp(me).await.unwrap(), "{backend}");
+        assert!(w.get_totp(me).await.unwrap().is_none(), "{backend}");
+        assert_eq!(w.recovery_codes_left(me).await.unwrap(), 0, "{backend}: the codes go with the secret");
+
+        // Agencies requiring a second factor.
+        let ward = w.get_agency("H26.51").await.unwrap().unwrap().id;
+        let city = w.get_agency("H26").await.unwrap().unwrap().id;
+        assert!(w.agencies_requiring_second_factor().await.unwrap().is_empty(), "{backend}");
+        w.set_second_factor_required(ward, true, Some(me), now).await.unwrap();
+        w.set_second_factor_required(city, true, None, now).await.unwrap();
+        w.set_second_factor_required(city, false, None, now).await.unwrap();
+        assert_eq!(w.agencies_requiring_second_factor().await.unwrap(), ["H26.51"], "{backend}");
+
+        // Sessions: the owner lists their full sessions, ends one, or all others; never another's.
+        for (h, who, stage, seen) in [
+            ("s1", me, SessionStage::Full, 1),
+            ("s2", me, SessionStage::Full, 3),
+            ("s3", me, SessionStage::SecondFactor, 2),
+            ("s4", other, SessionStage::Full, 1),
+        ] {
+            w.create_session(&NewSession {
+                id_hash: h.into(),
+                account_id: who,
+                created_at: now - Duration::minutes(10 - seen),
+                expires_at: now + Duration::hours(2),
+                ip: Some("10.0.0.1".into()),
+                user_agent: Some("Mozilla/5.0 (Android)".into()),
+                stage,
+                amr: if stage == SessionStage::Full { "pwd otp".into() } else { "pwd".into() },
+            })
+            .await
+            .unwrap();
+        }
+        let listed: Vec<String> = w.list_sessions(me, now).await.unwrap().into_iter().map(|s| s.id_hash).collect();
+        assert_eq!(listed, ["s2", "s1"], "{backend}: full sessions only, most recent first");
+        assert_eq!(w.get_session("s3", now).await.unwrap().unwrap().0.stage, SessionStage::SecondFactor, "{backend}");
+        assert!(!w.delete_session_of(me, "s4").await.unwrap(), "{backend}: not mine");
+        assert!(w.get_session("s4", now).await.unwrap().is_some(), "{backend}");
+        assert!(w.delete_session_of(me, "s1").await.unwrap(), "{backend}");
+        assert_eq!(w.delete_other_sessions(me, "s2").await.unwrap(), 1, "{backend}: s3");
+        let listed: Vec<String> = w.list_sessions(me, now).await.unwrap().into_iter().map(|s| s.id_hash).collect();
+        assert_eq!(listed, ["s2"], "{backend}");
+        assert!(w.get_session("s4", now).await.unwrap().is_some(), "{backend}: another account's session stays");
         w.commit().await.unwrap();
     }
 }

@@ -137,7 +137,8 @@ async fn agency_form(
             .iter()
             .map(|l| json!({"code": l.as_str(), "label": l.label(v.lang.code())}))
             .collect();
-    let ctx = minijinja::context! { form => form, editing => editing, parents => parents, units => units, levels => levels, errors => errors.items, field_errors => errors.by_field() };
+    let mfa_required = editing && repo.agencies_requiring_second_factor().await?.contains(&form.electronic_id);
+    let ctx = minijinja::context! { form => form, editing => editing, parents => parents, units => units, levels => levels, errors => errors.items, field_errors => errors.by_field(), mfa_required => mfa_required };
     render_status(st, v, "admin/agency_form.html", ctx, status)
 }
 
@@ -785,7 +786,8 @@ pub async fn account(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
         .map(|x| json!({"electronic_id": x.electronic_id, "name": x.name, "depth": x.depth()}))
         .collect();
     let history = repo.list_audit(Some("account"), Some(&id.to_string()), 50).await?;
-    let ctx = minijinja::context! { a => a, kind_label => a.kind.label(v.lang.code()), agency => agency, grants => grants, agencies => agencies, roles => roles_json(v.lang), history => history };
+    let totp_on = repo.get_totp(id).await?.is_some_and(|t| t.confirmed_at.is_some());
+    let ctx = minijinja::context! { totp_on => totp_on, a => a, kind_label => a.kind.label(v.lang.code()), agency => agency, grants => grants, agencies => agencies, roles => roles_json(v.lang), history => history };
     render(&st, &v, "admin/account.html", ctx)
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::time::Instant;
 use tl_core::account::{check_password, AccountKind};
 use tl_core::ids::{PersonalId, TaxCode};
-use tl_storage::{AuditEntry, NewAccount, NewApiToken, NewSession};
+use tl_storage::{AuditEntry, NewAccount, NewApiToken, NewSession, SessionStage};
 
 pub const TOKEN_PREFIX: &str = "tl_";
 
@@ -130,35 +130,65 @@ pub async fn signin(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
         );
         return fail(errors, StatusCode::FORBIDDEN);
     }
-    start_session(&st, &v, account.id, "account.signin", &safe_next(f.next.as_deref(), "/account")).await
+    // Officers with a second factor (or whose agency requires one) are not signed in yet.
+    crate::second_factor::after_password(&st, &v, &account, &safe_next(f.next.as_deref(), "/account")).await
 }
 
 /// Creates a fresh session (the old one, if any, is deleted: the id rotates at sign-in), a
 /// fresh CSRF token, and redirects to `next`.
 pub(crate) async fn start_session(st: &AppState, v: &Visitor, account_id: i64, action: &str, next: &str) -> AppResult<Response> {
+    let cookies = open_session(st, v, account_id, SessionStage::Full, "pwd", action).await?;
+    let mut resp = see_other(next);
+    for c in cookies {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(resp)
+}
+
+/// Opens a session at `stage` in place of the visitor's current one and returns the cookies
+/// to set (session and a fresh CSRF token). Only a full sign-in resets the failure counter; a
+/// half-way one lasts ten minutes.
+pub(crate) async fn open_session(
+    st: &AppState,
+    v: &Visitor,
+    account_id: i64,
+    stage: SessionStage,
+    amr: &str,
+    action: &str,
+) -> AppResult<[axum::http::HeaderValue; 2]> {
     let now = Utc::now();
     let sid = new_token("");
     let mut w = st.db.begin().await?;
     if let Some(old) = &v.session_hash {
         w.delete_session(old).await?;
     }
+    let full = stage == SessionStage::Full;
     w.create_session(&NewSession {
         id_hash: sha256_hex(&sid),
         account_id,
         created_at: now,
-        expires_at: now + st.config.session_idle,
+        expires_at: now + if full { st.config.session_idle } else { chrono::Duration::minutes(10) },
         ip: Some(v.ip.to_string()),
-        user_agent: None,
+        user_agent: v.user_agent.clone(),
+        stage,
+        amr: amr.into(),
     })
     .await?;
-    w.record_login_success(account_id, now).await?;
-    w.append_audit(&audit(v, Some(account_id), action, "account", &account_id.to_string(), serde_json::json!({}))).await?;
+    if full {
+        w.record_login_success(account_id, now).await?;
+    }
+    w.append_audit(&audit(
+        v,
+        Some(account_id),
+        action,
+        "account",
+        &account_id.to_string(),
+        serde_json::json!({"stage": stage.as_str(), "amr": amr}),
+    ))
+    .await?;
     w.commit().await?;
     let secure = st.config.secure_cookies;
-    let mut resp = see_other(next);
-    resp.headers_mut().append(header::SET_COOKIE, cookie("tl_session", &sid, None, secure, "Lax"));
-    resp.headers_mut().append(header::SET_COOKIE, cookie("tl_csrf", &new_token(""), None, secure, "Lax"));
-    Ok(resp)
+    Ok([cookie("tl_session", &sid, None, secure, "Lax"), cookie("tl_csrf", &new_token(""), None, secure, "Lax")])
 }
 
 pub fn audit(v: &Visitor, actor: Option<i64>, action: &str, target_type: &str, target_id: &str, detail: serde_json::Value) -> AuditEntry {

@@ -481,7 +481,17 @@ pub async fn callback(
     };
     let mut resp = match outcome {
         Ok(((person, claims), next)) => match link(&st, &v, &provider, &person, claims).await? {
-            Ok(account_id) => crate::auth::start_session(&st, &v, account_id, "account.signin_federated", &next).await?,
+            Ok(account_id) => {
+                // Only citizens' accounts are reached this way (officers sign in with their
+                // second factor); "fed": authenticated by a federated provider.
+                let cookies =
+                    crate::auth::open_session(&st, &v, account_id, tl_storage::SessionStage::Full, "fed", "account.signin_federated").await?;
+                let mut resp = crate::web::see_other(&next);
+                for c in cookies {
+                    resp.headers_mut().append(header::SET_COOKIE, c);
+                }
+                resp
+            }
             Err(e) => failure(&st, &v, &provider, e).await?,
         },
         Err(e) => failure(&st, &v, &provider, e).await?,

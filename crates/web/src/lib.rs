@@ -24,6 +24,7 @@ pub mod portal;
 pub mod process_admin;
 pub mod receipt;
 pub mod results;
+pub mod second_factor;
 pub mod security;
 pub mod templates;
 pub mod uploads;
@@ -226,6 +227,16 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(auth::account_page))
         .route("/account/tokens", post(auth::create_token))
         .route("/account/tokens/{id}/revoke", post(auth::revoke_token))
+        .route("/signin/second-factor", get(second_factor::challenge_page).post(second_factor::challenge))
+        .route("/signin/enrol", get(second_factor::enrol_page).post(second_factor::enrol))
+        .route("/account/security", get(second_factor::security_page))
+        .route("/account/security/totp", get(second_factor::setup_page).post(second_factor::setup))
+        .route("/account/security/totp/remove", post(second_factor::remove))
+        .route("/account/security/recovery-codes", post(second_factor::regenerate))
+        .route("/account/sessions/{handle}/end", post(second_factor::end_session))
+        .route("/account/sessions/end-others", post(second_factor::end_other_sessions))
+        .route("/admin/agencies/{eid}/second-factor", post(second_factor::require_for_agency))
+        .route("/admin/accounts/{id}/second-factor/reset", post(second_factor::reset_for_account))
         .merge(admin::routes())
         .route("/static/{*path}", get(portal::static_file));
     let api = api::routes();

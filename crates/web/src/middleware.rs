@@ -146,6 +146,12 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
         account: None,
         roles: vec![],
         session_hash: None,
+        pending: None,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect())
+            .filter(|s: &String| !s.is_empty()),
         ip,
         request_id,
         path: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned(),
@@ -153,10 +159,14 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
     let mut clear_session = false;
     if let Some(sid) = session_cookie {
         match load_session(&st, &sid).await {
-            Ok(Some((hash, account, roles))) => {
+            Ok(Some((hash, account, roles, stage))) => {
                 v.session_hash = Some(hash);
-                v.account = Some(account);
-                v.roles = roles;
+                if stage == tl_storage::SessionStage::Full {
+                    v.account = Some(account);
+                    v.roles = roles;
+                } else {
+                    v.pending = Some((account, stage));
+                }
             }
             Ok(None) => clear_session = true,
             Err(e) => return e.into_response(),
@@ -183,7 +193,7 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
     resp
 }
 
-type LoadedSession = (String, tl_storage::Account, Vec<tl_core::account::RoleGrant>);
+type LoadedSession = (String, tl_storage::Account, Vec<tl_core::account::RoleGrant>, tl_storage::SessionStage);
 
 async fn load_session(st: &AppState, sid: &str) -> Result<Option<LoadedSession>, AppError> {
     if sid.len() > 128 {
@@ -208,7 +218,7 @@ async fn load_session(st: &AppState, sid: &str) -> Result<Option<LoadedSession>,
         w.touch_session(&hash, now, now + st.config.session_idle).await?;
         w.commit().await?;
     }
-    Ok(Some((hash, account, roles)))
+    Ok(Some((hash, account, roles, session.stage)))
 }
 
 /// Turns error responses into an HTML page in the visitor's language, or RFC 9457

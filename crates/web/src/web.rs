@@ -23,6 +23,11 @@ pub struct Visitor {
     pub account: Option<Account>,
     pub roles: Vec<RoleGrant>,
     pub session_hash: Option<String>,
+    /// A sign-in half-way through (password checked, second factor awaited or to be set up):
+    /// not signed in for any page but the second-factor ones.
+    pub pending: Option<(Account, tl_storage::SessionStage)>,
+    /// The browser's User-Agent (shortened), kept with new sessions so their owner can tell them apart.
+    pub user_agent: Option<String>,
     pub ip: std::net::IpAddr,
     pub request_id: String,
     pub path: String,
