@@ -284,7 +284,8 @@ mod tests {
 
     #[test]
     fn linking_rules() {
-        let person = person_from_claims(&claims(json!({"sub": "s", "cccd": "001303012345", "name": "Lê Thị Hoa"})), &names(), 2026).unwrap();
+        let person =
+            person_from_claims(&claims(json!({"sub": "s", "cccd": "001303012345", "name": "Lê Thị Hoa"})), &names(), 2026).unwrap();
         let citizen = AccountFacts { id: 7, kind: AccountKind::Citizen, login: "001303012345".into(), active: true };
         // Same subject again: sign in.
         assert_eq!(decide(Some(&citizen), Some(&citizen), &person), LinkDecision::SignIn(7));

@@ -121,7 +121,8 @@ type RpProviderMetadata = openidconnect::ProviderMetadata<
     openidconnect::core::CoreSubjectIdentifierType,
 >;
 
-type IdFields = IdTokenFields<ExtraClaims, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type IdFields =
+    IdTokenFields<ExtraClaims, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 type RpTokenResponse = StandardTokenResponse<IdFields, CoreTokenType>;
 type RpClient = openidconnect::Client<
     ExtraClaims,
@@ -256,7 +257,8 @@ impl Federation {
     }
 
     fn client(&self, up: &Upstream, metadata: RpProviderMetadata) -> Result<RpClient, FederatedError> {
-        let redirect = RedirectUrl::new(self.redirect_uri(&up.cfg.id)).map_err(|e| FederatedError::Unreachable(format!("redirect URI: {e}")))?;
+        let redirect =
+            RedirectUrl::new(self.redirect_uri(&up.cfg.id)).map_err(|e| FederatedError::Unreachable(format!("redirect URI: {e}")))?;
         let client = RpClient::from_provider_metadata(
             metadata,
             ClientId::new(up.cfg.client_id.clone()),
@@ -275,7 +277,8 @@ impl Federation {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let cipher = Aes256Gcm::new((&self.cookie_key).into());
         let msg = serde_json::to_vec(flow).expect("a flow serialises");
-        let sealed = cipher.encrypt(AesNonce::from_slice(&nonce), Payload { msg: &msg, aad: FLOW_COOKIE.as_bytes() }).expect("AES-GCM encrypts");
+        let sealed =
+            cipher.encrypt(AesNonce::from_slice(&nonce), Payload { msg: &msg, aad: FLOW_COOKIE.as_bytes() }).expect("AES-GCM encrypts");
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([&nonce[..], &sealed].concat())
     }
 
@@ -485,7 +488,8 @@ pub async fn callback(
                 // Only citizens' accounts are reached this way (officers sign in with their
                 // second factor); "fed": authenticated by a federated provider.
                 let cookies =
-                    crate::auth::open_session(&st, &v, account_id, tl_storage::SessionStage::Full, "fed", "account.signin_federated").await?;
+                    crate::auth::open_session(&st, &v, account_id, tl_storage::SessionStage::Full, "fed", "account.signin_federated")
+                        .await?;
                 let mut resp = crate::web::see_other(&next);
                 for c in cookies {
                     resp.headers_mut().append(header::SET_COOKIE, c);
@@ -517,7 +521,10 @@ async fn verify(st: &AppState, provider: &str, flow: &Flow, q: &CallbackQuery) -
     let promised = metadata.additional_metadata().authorization_response_iss_parameter_supported;
     match q.iss.as_deref() {
         Some(iss) if iss.trim_end_matches('/') != metadata.issuer().as_str().trim_end_matches('/') => {
-            return Err(FederatedError::BadAnswer(format!("the response names another issuer: {}", iss.chars().take(200).collect::<String>())))
+            return Err(FederatedError::BadAnswer(format!(
+                "the response names another issuer: {}",
+                iss.chars().take(200).collect::<String>()
+            )))
         }
         None if promised => return Err(FederatedError::BadAnswer("the response does not name its issuer (RFC 9207)".into())),
         _ => {}
@@ -537,7 +544,9 @@ async fn verify(st: &AppState, provider: &str, flow: &Flow, q: &CallbackQuery) -
         .request_async(&fed.http)
         .await
         .map_err(|e| match &e {
-            RequestTokenError::ServerResponse(r) if *r.error() == CoreErrorResponseType::InvalidGrant => FederatedError::CodeRefused(error_chain(&e)),
+            RequestTokenError::ServerResponse(r) if *r.error() == CoreErrorResponseType::InvalidGrant => {
+                FederatedError::CodeRefused(error_chain(&e))
+            }
             RequestTokenError::Request(_) => FederatedError::Unreachable(error_chain(&e)),
             _ => FederatedError::BadAnswer(error_chain(&e)),
         })?;
@@ -553,15 +562,20 @@ async fn verify(st: &AppState, provider: &str, flow: &Flow, q: &CallbackQuery) -
         }
         other => other,
     }
-    .map_err(|e| FederatedError::BadAnswer(e.map_or_else(|| "at_hash does not match the access token".into(), |e| format!("ID token: {}", error_chain(&e)))))?;
+    .map_err(|e| {
+        FederatedError::BadAnswer(
+            e.map_or_else(|| "at_hash does not match the access token".into(), |e| format!("ID token: {}", error_chain(&e))),
+        )
+    })?;
     let mut all = claims_json(&claims);
     if up.cfg.userinfo {
         if let Ok(req) = client.user_info(token.access_token().clone(), Some(SubjectIdentifier::new(claims.subject().to_string()))) {
             // The crate checks that userinfo's `sub` is the ID token's (OIDC Core §5.3.2).
-            let info: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> = req.request_async(&fed.http).await.map_err(|e| match &e {
-                openidconnect::UserInfoError::Request(_) => FederatedError::Unreachable(error_chain(&e)),
-                _ => FederatedError::BadAnswer(format!("userinfo: {}", error_chain(&e))),
-            })?;
+            let info: openidconnect::UserInfoClaims<ExtraClaims, CoreGenderClaim> =
+                req.request_async(&fed.http).await.map_err(|e| match &e {
+                    openidconnect::UserInfoError::Request(_) => FederatedError::Unreachable(error_chain(&e)),
+                    _ => FederatedError::BadAnswer(format!("userinfo: {}", error_chain(&e))),
+                })?;
             if let Ok(Value::Object(m)) = serde_json::to_value(&info) {
                 for (k, v) in m {
                     all.entry(k).or_insert(v);
@@ -608,7 +622,13 @@ fn claims_json(c: &IdTokenClaims<ExtraClaims, CoreGenderClaim>) -> Map<String, V
 
 /// Finds, links or creates the account in one transaction with its audit record. The inner
 /// error is a refusal the person sees; the outer one a storage failure.
-async fn link(st: &AppState, v: &Visitor, provider: &str, person: &VerifiedPerson, claims: Value) -> AppResult<Result<i64, FederatedError>> {
+async fn link(
+    st: &AppState,
+    v: &Visitor,
+    provider: &str,
+    person: &VerifiedPerson,
+    claims: Value,
+) -> AppResult<Result<i64, FederatedError>> {
     let mut w = st.db.begin().await?;
     let now = Utc::now();
     match link_in(w.as_mut(), provider, person, claims, now).await? {
@@ -663,8 +683,14 @@ pub async fn link_in(
             (a.id, "account.federated_signup")
         }
     };
-    w.link_federated(&FederatedLink { provider: provider.to_owned(), subject: person.subject.clone(), account_id, verified_at: now, claims })
-        .await?;
+    w.link_federated(&FederatedLink {
+        provider: provider.to_owned(),
+        subject: person.subject.clone(),
+        account_id,
+        verified_at: now,
+        claims,
+    })
+    .await?;
     Ok(Ok((account_id, action)))
 }
 

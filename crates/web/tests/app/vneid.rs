@@ -104,7 +104,11 @@ async fn vneid_links_by_subject_then_by_verified_personal_id_or_creates_a_citize
         )
         .await
         .unwrap();
-        assert_eq!(link_in(w.as_mut(), "vneid", &officer_like, serde_json::json!({}), now).await.unwrap(), Err(LinkRefusal::NotCitizen), "{n}");
+        assert_eq!(
+            link_in(w.as_mut(), "vneid", &officer_like, serde_json::json!({}), now).await.unwrap(),
+            Err(LinkRefusal::NotCitizen),
+            "{n}"
+        );
         let moved = person_from_claims(&claims("sub-hoa", "079198001234", "Lê Thị Hoa"), &names(), 2026).unwrap();
         assert_eq!(link_in(w.as_mut(), "vneid", &moved, serde_json::json!({}), now).await.unwrap(), Err(LinkRefusal::Mismatch), "{n}");
         // Another provider's subject of the same name is another identity.
@@ -288,19 +292,34 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         assert!(again.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}");
 
         // Second time, another browser: the same account, found by subject.
-        let mut other = App { cookies: HashMap::new(), router: app.router.clone(), state: app.state.clone(), db: app.db.clone(), files_dir: app.files_dir.clone(), name: n };
+        let mut other = App {
+            cookies: HashMap::new(),
+            router: app.router.clone(),
+            state: app.state.clone(),
+            db: app.db.clone(),
+            files_dir: app.files_dir.clone(),
+            name: n,
+        };
         // (Asked to go to another site afterwards: it goes to the account page instead.)
         let p = start_to(&mut other, "https%3A%2F%2Fevil.example%2F").await;
         let back = at_the_provider(p.location(), "079198001234", true).await;
         let done = other.get(&local(&back)).await;
         assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/account"), "{n}");
         let mut r = app.db.read().await.unwrap();
-        let accounts = r.list_accounts(&tl_storage::AccountFilter { text: Some("Trần Thị Mai".into()), ..Default::default() }).await.unwrap();
+        let accounts =
+            r.list_accounts(&tl_storage::AccountFilter { text: Some("Trần Thị Mai".into()), ..Default::default() }).await.unwrap();
         assert_eq!(accounts.len(), 1, "{n}: one account, not two");
         drop(r);
 
         // A tampered state: refused, nobody signed in.
-        let mut third = App { cookies: HashMap::new(), router: app.router.clone(), state: app.state.clone(), db: app.db.clone(), files_dir: app.files_dir.clone(), name: n };
+        let mut third = App {
+            cookies: HashMap::new(),
+            router: app.router.clone(),
+            state: app.state.clone(),
+            db: app.db.clone(),
+            files_dir: app.files_dir.clone(),
+            name: n,
+        };
         let p = start(&mut third).await;
         let back = at_the_provider(p.location(), "036088001122", true).await;
         let tampered = back.replacen("state=", "state=x", 1);
@@ -337,9 +356,18 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         for a in ["account.federated_signup", "account.federated_signin", "account.signin_federated", "account.federated_failed"] {
             assert!(actions.contains(&a), "{n}: {a} not in {actions:?}");
         }
-        let failures: Vec<String> =
-            audit.iter().filter(|a| a.action == "account.federated_failed").map(|a| a.detail["code"].as_str().unwrap_or("").to_owned()).collect();
-        for code in ["federated_no_flow", "federated_state_mismatch", "federated_bad_answer", "federated_cancelled", "federated_personal_id_invalid"] {
+        let failures: Vec<String> = audit
+            .iter()
+            .filter(|a| a.action == "account.federated_failed")
+            .map(|a| a.detail["code"].as_str().unwrap_or("").to_owned())
+            .collect();
+        for code in [
+            "federated_no_flow",
+            "federated_state_mismatch",
+            "federated_bad_answer",
+            "federated_cancelled",
+            "federated_personal_id_invalid",
+        ] {
             assert!(failures.iter().any(|c| c == code), "{n}: {code} not in {failures:?}");
         }
     }
