@@ -61,6 +61,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// Roles that read and act on dossiers (hồ sơ) of the agencies they cover.
+    pub fn handles_dossiers(self) -> bool {
+        matches!(self, Self::Reception | Self::Specialist | Self::Leader)
+    }
+
     pub const ALL: [Role; 6] = [Role::Admin, Role::CatalogEditor, Role::Reception, Role::Specialist, Role::Leader, Role::Monitor];
 
     pub fn as_str(self) -> &'static str {
@@ -110,13 +115,15 @@ impl RoleGrant {
 }
 
 /// Whether an officer holding `grants` must sign in with a second factor, given the agencies
-/// that require one (for their subtree). A grant inside such a subtree is bound by it, and so is
-/// a grant above it: a city-level leader acts on a ward's dossiers, so the ward's rule applies.
+/// that require one (for their subtree). Every grant inside such a subtree is bound by it; a
+/// dossier-handling grant above it is too (a city-level leader acts on a ward's dossiers, so
+/// the ward's rule applies), but not an administrator's or a monitor's above it — a ward does
+/// not set the rules of the city's administrators.
 pub fn second_factor_required(grants: &[RoleGrant], requiring: &[String]) -> bool {
     grants.iter().any(|g| {
         requiring.iter().any(|r| {
             let rule = RoleGrant { role: g.role, agency: r.clone() };
-            rule.covers(&g.agency) || g.covers(r)
+            rule.covers(&g.agency) || (g.role.handles_dossiers() && g.covers(r))
         })
     })
 }
@@ -209,6 +216,8 @@ mod tests {
         assert!(second_factor_required(&[g(Role::Specialist, "H26.31")], &rule));
         assert!(second_factor_required(&[g(Role::Reception, "H26.31.02")], &rule), "inside the subtree");
         assert!(second_factor_required(&[g(Role::Leader, "H26")], &rule), "a city grant acts on the ward");
+        assert!(!second_factor_required(&[g(Role::Admin, "H26")], &rule), "the city's administrators follow the city's rule");
+        assert!(second_factor_required(&[g(Role::Admin, "H26.31")], &rule));
         assert!(!second_factor_required(&[g(Role::Specialist, "H26.32")], &rule), "a sibling");
         assert!(!second_factor_required(&[g(Role::Specialist, "H26.310")], &rule), "a prefix is not a parent");
         assert!(!second_factor_required(&[], &rule), "citizens hold no grant");

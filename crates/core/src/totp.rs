@@ -91,6 +91,12 @@ pub fn base32(secret: &[u8]) -> String {
     data_encoding::BASE32_NOPAD.encode(secret)
 }
 
+/// Reads a base32 secret as people copy it (spaces, lower case, padding allowed).
+pub fn from_base32(s: &str) -> Option<Vec<u8>> {
+    let clean: String = s.chars().filter(|c| !c.is_whitespace() && *c != '=').map(|c| c.to_ascii_uppercase()).collect();
+    data_encoding::BASE32_NOPAD.decode(clean.as_bytes()).ok()
+}
+
 /// The `otpauth://` URI an authenticator app scans from the QR code (the de-facto "Key Uri
 /// Format": issuer and account label, secret in base32, the parameters spelled out).
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
@@ -189,6 +195,8 @@ mod tests {
 
     #[test]
     fn the_otpauth_uri_names_issuer_account_and_secret() {
+        assert_eq!(from_base32("gezd gnbv GY3T QOJQ GEZDGNBVGY3TQOJQ").as_deref(), Some(RFC_SECRET));
+        assert_eq!(from_base32("not base32!"), None);
         let uri = otpauth_uri("Thăng Long", "can.bo@h26", RFC_SECRET);
         assert_eq!(
             uri,

@@ -5,6 +5,7 @@
 //! connection), does its work, and commits data and audit rows together.
 
 pub mod blob;
+mod delegation;
 pub mod filer;
 mod import;
 mod model;
@@ -120,6 +121,7 @@ pub trait Repo:
     + AccountRepo
     + SessionRepo
     + SecurityRepo
+    + DelegationRepo
     + AuditRepo
     + SettingsRepo
     + DossierRepo
@@ -239,7 +241,29 @@ pub trait SecurityRepo: Send {
     async fn delete_other_sessions(&mut self, account_id: i64, keep: &str) -> Result<u64>;
     /// Ends the sessions of officers holding a role at one of `agency_ids` who have no
     /// confirmed second factor (an agency has just required one).
-    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64]) -> Result<u64>;
+    /// `roles`: only grants of these roles count (None: any role).
+    async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64], roles: Option<&[Role]>) -> Result<u64>;
+}
+
+/// Who may act for whom: business members and citizens' authorisations.
+#[async_trait]
+pub trait DelegationRepo: Send {
+    /// Adds a member to a business; false if they are one already.
+    async fn add_member(&mut self, business_id: i64, member_id: i64, by: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn remove_member(&mut self, business_id: i64, member_id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn list_members(&mut self, business_id: i64) -> Result<Vec<MemberRow>>;
+    /// The businesses `member_id` currently acts for.
+    async fn businesses_of(&mut self, member_id: i64) -> Result<Vec<MemberRow>>;
+    async fn is_member(&mut self, business_id: i64, member_id: i64) -> Result<bool>;
+    async fn create_authorisation(&mut self, a: &NewAuthorisation) -> Result<i64>;
+    /// Revokes one of the grantor's authorisations; false if it is not theirs or already revoked.
+    async fn revoke_authorisation(&mut self, grantor_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn authorisations_given(&mut self, grantor_id: i64) -> Result<Vec<AuthorisationRow>>;
+    /// The live authorisations `grantee_id` holds on `day` (not revoked, within their period).
+    async fn authorisations_held(&mut self, grantee_id: i64, day: NaiveDate) -> Result<Vec<AuthorisationRow>>;
+    /// Whether `actor` may file `procedure_code` for `principal` on `day`: a member of the
+    /// business `principal`, or holding a live authorisation from them for that procedure.
+    async fn may_act_for(&mut self, actor: i64, principal: i64, procedure_code: &str, day: NaiveDate) -> Result<bool>;
 }
 
 #[async_trait]

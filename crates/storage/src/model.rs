@@ -619,3 +619,44 @@ pub struct NewNotice {
     pub email: Option<String>,
     pub now: DateTime<Utc>,
 }
+
+/// A member of a business account (an employee acting for it), as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberRow {
+    pub business_id: i64,
+    pub business_login: String,
+    pub business_name: String,
+    pub member_id: i64,
+    pub member_login: String,
+    pub member_name: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// A citizen's authorisation for another person or organisation to file one procedure for them.
+#[derive(Debug, Clone)]
+pub struct NewAuthorisation {
+    pub grantor_id: i64,
+    pub grantee_id: i64,
+    pub procedure_code: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub note: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorisationRow {
+    pub id: i64,
+    pub grantor_id: i64,
+    pub grantor_login: String,
+    pub grantor_name: String,
+    pub grantee_id: i64,
+    pub grantee_login: String,
+    pub grantee_name: String,
+    pub procedure_code: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

@@ -79,3 +79,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 
 crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnection);
 crate::security::security_impl!(PgRepo, sqlx::postgres::PgRow);
+crate::delegation::delegation_impl!(PgRepo, sqlx::postgres::PgRow);

@@ -170,8 +170,12 @@ macro_rules! security_impl {
                 Ok(r.rows_affected())
             }
 
-            async fn end_sessions_without_second_factor(&mut self, agency_ids: &[i64]) -> $crate::Result<u64> {
-                if agency_ids.is_empty() {
+            async fn end_sessions_without_second_factor(
+                &mut self,
+                agency_ids: &[i64],
+                roles: Option<&[tl_core::account::Role]>,
+            ) -> $crate::Result<u64> {
+                if agency_ids.is_empty() || roles.is_some_and(|r| r.is_empty()) {
                     return Ok(0);
                 }
                 let mut q = sqlx::QueryBuilder::new(
@@ -181,7 +185,16 @@ macro_rules! security_impl {
                 for id in agency_ids {
                     sep.push_bind(*id);
                 }
-                q.push(")) AND account_id NOT IN (SELECT account_id FROM account_totp WHERE confirmed_at IS NOT NULL)");
+                q.push(")");
+                if let Some(roles) = roles {
+                    q.push(" AND role IN (");
+                    let mut sep = q.separated(", ");
+                    for r in roles {
+                        sep.push_bind(r.as_str());
+                    }
+                    q.push(")");
+                }
+                q.push(") AND account_id NOT IN (SELECT account_id FROM account_totp WHERE confirmed_at IS NOT NULL)");
                 Ok(q.build().execute(self.conn()).await?.rows_affected())
             }
         }

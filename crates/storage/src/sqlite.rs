@@ -107,3 +107,4 @@ fn ranked_sql(cols: &str, joins: &str, filters: &str) -> String {
 
 crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow, SqliteConnection);
 crate::security::security_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
+crate::delegation::delegation_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);

@@ -1032,3 +1032,55 @@ async fn second_factors_agency_requirements_and_the_owners_sessions() {
         w.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn business_members_and_authorisations_say_who_may_act_for_whom() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (business, _) = citizen(&db, "0100109106").await;
+        let (employee, _) = citizen(&db, "001303012345").await;
+        let (mother, _) = citizen(&db, "001303054321").await;
+        let (neighbour, _) = citizen(&db, "001303099999").await;
+        let now = Utc::now().trunc_subsecs(6);
+        let today = day(2026, 12, 4);
+        let mut w = db.begin().await.unwrap();
+
+        assert!(w.add_member(business, employee, business, now).await.unwrap(), "{backend}");
+        assert!(!w.add_member(business, employee, business, now).await.unwrap(), "{backend}: once");
+        assert_eq!(w.list_members(business).await.unwrap().len(), 1, "{backend}");
+        assert_eq!(w.businesses_of(employee).await.unwrap()[0].business_id, business, "{backend}");
+        assert!(w.may_act_for(employee, business, "ANY", today).await.unwrap(), "{backend}: a member acts for the business");
+        assert!(!w.may_act_for(business, employee, "ANY", today).await.unwrap(), "{backend}: not the other way");
+
+        // The mother authorises the neighbour for birth registration during December.
+        let id = w
+            .create_authorisation(&NewAuthorisation {
+                grantor_id: mother,
+                grantee_id: neighbour,
+                procedure_code: "1.001193".into(),
+                valid_from: day(2026, 12, 1),
+                valid_to: day(2026, 12, 31),
+                note: Some("Nộp hộ khi tôi đi công tác".into()),
+                now,
+            })
+            .await
+            .unwrap();
+        assert!(w.may_act_for(neighbour, mother, "1.001193", today).await.unwrap(), "{backend}");
+        assert!(!w.may_act_for(neighbour, mother, "1.001612", today).await.unwrap(), "{backend}: another procedure");
+        assert!(!w.may_act_for(neighbour, mother, "1.001193", day(2027, 1, 1)).await.unwrap(), "{backend}: after the period");
+        assert!(!w.may_act_for(neighbour, mother, "1.001193", day(2026, 11, 30)).await.unwrap(), "{backend}: before it");
+        assert!(!w.may_act_for(employee, mother, "1.001193", today).await.unwrap(), "{backend}: someone else");
+        let held = w.authorisations_held(neighbour, today).await.unwrap();
+        assert_eq!((held.len(), held[0].grantor_name.as_str()), (1, "Lê Thị Hoa"), "{backend}");
+        assert!(!w.revoke_authorisation(neighbour, id, now).await.unwrap(), "{backend}: only the grantor revokes");
+        assert!(w.revoke_authorisation(mother, id, now).await.unwrap(), "{backend}");
+        assert!(!w.may_act_for(neighbour, mother, "1.001193", today).await.unwrap(), "{backend}: revoked at once");
+        assert!(w.authorisations_held(neighbour, today).await.unwrap().is_empty(), "{backend}");
+        assert!(w.authorisations_given(mother).await.unwrap()[0].revoked_at.is_some(), "{backend}: kept, marked revoked");
+
+        assert!(w.remove_member(business, employee, now).await.unwrap(), "{backend}");
+        assert!(!w.may_act_for(employee, business, "ANY", today).await.unwrap(), "{backend}: removed");
+        assert!(w.add_member(business, employee, business, now).await.unwrap(), "{backend}: can be added again");
+        w.commit().await.unwrap();
+    }
+}

@@ -115,14 +115,31 @@ pub fn editable(d: &Dossier) -> bool {
     matches!(d.status, DossierStatus::Draft | DossierStatus::SupplementRequested)
 }
 
+fn not_authorised() -> AppError {
+    AppError::invalid(
+        "not_authorised",
+        "Bạn không (hoặc không còn) được ủy quyền nộp thủ tục này cho người này.",
+        "You are not (or no longer) authorised to file this procedure for this person.",
+    )
+}
+
+/// A dossier the visitor may change: their own, one they filed at the counter as an officer,
+/// or one they file for someone who still authorises them (a business they work for: any of
+/// its dossiers). A revoked or expired authorisation stops editing at once.
 pub async fn load_own(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dossier> {
     let me = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
-    if d.applicant_id != me.id && d.acted_by_id != me.id {
-        return Err(AppError::NotFound);
+    if d.applicant_id == me.id || (d.acted_by_id == me.id && me.kind == tl_core::account::AccountKind::Officer) {
+        return Ok(d);
     }
-    Ok(d)
+    if d.acted_by_id == me.id || st.db.read().await?.is_member(d.applicant_id, me.id).await? {
+        if crate::delegation::may_act_for(st, me, d.applicant_id, &d.procedure_code).await? {
+            return Ok(d);
+        }
+        return Err(not_authorised());
+    }
+    Err(AppError::NotFound)
 }
 
 /// Roles whose holders handle dossiers and may read them (answers and files) at the agencies
@@ -145,7 +162,12 @@ pub async fn load_visible(st: &AppState, v: &Visitor, id: &str) -> AppResult<Dos
     let me = v.require_account()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let d = st.db.read().await?.get_dossier(id).await?.ok_or(AppError::NotFound)?;
-    if d.applicant_id == me.id || d.acted_by_id == me.id || entitled_officer(v, &d) || partner_officer(st, v, &d).await? {
+    if d.applicant_id == me.id
+        || d.acted_by_id == me.id
+        || entitled_officer(v, &d)
+        || partner_officer(st, v, &d).await?
+        || st.db.read().await?.is_member(d.applicant_id, me.id).await?
+    {
         Ok(d)
     } else {
         Err(AppError::NotFound)
@@ -197,11 +219,22 @@ pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<Stri
         AppError::invalid("wrong_agency", "Vui lòng chọn cơ quan tiếp nhận hồ sơ.", "Choose the agency that will receive the dossier.")
     })?;
     let key = p.get("idem").filter(|k| (8..=100).contains(&k.len())).map(str::to_owned);
+    // Filing for a business the visitor works for, or a person who authorised them.
+    let applicant_id = match p.get("for").filter(|s| !s.is_empty()) {
+        None => me.id,
+        Some(s) => {
+            let principal: i64 = s.parse().map_err(|_| not_authorised())?;
+            if principal != me.id && !crate::delegation::may_act_for(&st, &me, principal, &proc.code).await? {
+                return Err(not_authorised());
+            }
+            principal
+        }
+    };
     let new = NewDossier {
         procedure_code: proc.code.clone(),
         version_no: proc.version_no,
         agency_id: agency.id,
-        applicant_id: me.id,
+        applicant_id,
         acted_by_id: me.id,
         channel: Channel::Online,
         answers: json!({}),
@@ -585,12 +618,29 @@ pub struct ListQuery {
 pub async fn mine(State(st): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let Some(me) = v.account.clone() else { return Ok(sign_in_first("/dossiers")) };
     let rows = st.db.read().await?.list_dossiers_of(me.id, 200).await?;
+    // Dossiers filed for others (a business, a person who authorised the visitor).
+    let for_others = if me.kind == tl_core::account::AccountKind::Officer {
+        vec![]
+    } else {
+        st.db.read().await?.list_dossiers_acted_by(me.id, 200).await?
+    };
     let snap = st.catalog.snapshot(&st.db).await?;
     let names: HashMap<&str, String> =
         snap.index.docs().map(|d| (d.payload.code.as_str(), d.payload.name.get(v.lang.code()).to_owned())).collect();
     let items: Vec<Value> = rows
         .iter()
         .map(|d| json!({"id": d.id, "code": d.code, "draft": d.status == DossierStatus::Draft, "status": d.status.label(v.lang.code()), "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()), "updated_at": d.updated_at}))
+        .collect();
+    let mut applicants: HashMap<i64, String> = HashMap::new();
+    for d in &for_others {
+        if !applicants.contains_key(&d.applicant_id) {
+            let name = st.db.read().await?.get_account(d.applicant_id).await?.map(|a| a.display_name).unwrap_or_default();
+            applicants.insert(d.applicant_id, name);
+        }
+    }
+    let acted_for: Vec<Value> = for_others
+        .iter()
+        .map(|d| json!({"id": d.id, "code": d.code, "draft": d.status == DossierStatus::Draft, "status": d.status.label(v.lang.code()), "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()), "updated_at": d.updated_at, "applicant": applicants.get(&d.applicant_id)}))
         .collect();
     let results = st.db.read().await?.list_results_of_applicant(me.id, 50).await?;
     let lang = v.lang.code();
@@ -610,7 +660,7 @@ pub async fn mine(State(st): State<AppState>, v: Visitor, Query(q): Query<ListQu
         &st,
         &v,
         "filing/mine.html",
-        minijinja::context! { items => items, saved => q.saved.is_some(), deleted => q.deleted.is_some(), results => results, notices => notices },
+        minijinja::context! { items => items, acted_for => acted_for, saved => q.saved.is_some(), deleted => q.deleted.is_some(), results => results, notices => notices },
     )
 }
 
@@ -673,6 +723,16 @@ async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, act
     } else {
         None
     };
+    let officer = me.kind == tl_core::account::AccountKind::Officer;
+    // Filed by someone for someone else: both are on the record (and on the page).
+    let on_behalf = if d.acted_by_id != d.applicant_id {
+        let mut r = st.db.read().await?;
+        let applicant = r.get_account(d.applicant_id).await?.map(|a| a.display_name);
+        let actor = r.get_account(d.acted_by_id).await?.map(|a| a.display_name);
+        Some(json!({"applicant": applicant, "acted_by": actor}))
+    } else {
+        None
+    };
     let ctx = minijinja::context! {
         clock => flow.clock, step => flow.step, can_act => flow.can_act, decisions => flow.decisions, can_delay => flow.can_delay,
         can_supplement => flow.can_supplement, supplement_until => d.flow.supplement_due_at, handoffs => flow.handoffs,
@@ -680,7 +740,8 @@ async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, act
         can_revoke => v.roles.iter().any(|g| g.role == tl_core::account::Role::Leader && g.covers(&d.agency_electronic_id)) && me.kind == tl_core::account::AccountKind::Officer,
         can_receive => can_receive, reception_left => reception_left.map(|m| json!({"minutes": m, "h": m.abs() / 60, "m": m.abs() % 60, "late": m < 0})),
         last_decision => last_decision, acted => q.acted.is_some(), supplemented_now => q.supplemented.is_some(),
-        files => files, officer_view => d.applicant_id != me.id && d.acted_by_id != me.id, counter => d.acted_by_id == me.id && d.applicant_id != me.id,
+        files => files, officer_view => officer && d.applicant_id != me.id && d.acted_by_id != me.id, counter => officer && d.acted_by_id == me.id && d.applicant_id != me.id,
+        on_behalf => on_behalf,
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
         steps => step_view(&form, v.lang), answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,

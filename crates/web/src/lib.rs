@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod catalog;
 pub mod counter;
+pub mod delegation;
 pub mod dossiers;
 pub mod error;
 pub mod federated;
@@ -235,6 +236,11 @@ pub fn router(state: AppState) -> Router {
         .route("/account/security/recovery-codes", post(second_factor::regenerate))
         .route("/account/sessions/{handle}/end", post(second_factor::end_session))
         .route("/account/sessions/end-others", post(second_factor::end_other_sessions))
+        .route("/account/delegation", get(delegation::page))
+        .route("/account/delegation/members", post(delegation::add_member))
+        .route("/account/delegation/members/{id}/remove", post(delegation::remove_member))
+        .route("/account/delegation/authorisations", post(delegation::authorise))
+        .route("/account/delegation/authorisations/{id}/revoke", post(delegation::revoke))
         .route("/admin/agencies/{eid}/second-factor", post(second_factor::require_for_agency))
         .route("/admin/accounts/{id}/second-factor/reset", post(second_factor::reset_for_account))
         .merge(admin::routes())

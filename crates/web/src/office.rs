@@ -124,6 +124,13 @@ pub const RECEPTION_MINUTES: i64 = 8 * 60;
 use crate::workflow::{local, utc};
 
 /// Working minutes left of the reception limit for a dossier filed online.
+/// The moment the 8 working hours of an online dossier run out.
+pub fn reception_due(cal: &Calendar, d: &Dossier) -> Option<chrono::DateTime<Utc>> {
+    let filed = d.flow.step_started_at.or(d.submitted_at)?;
+    (d.channel == tl_core::catalog::Channel::Online && d.status == DossierStatus::Submitted)
+        .then(|| utc(cal.add_working_minutes(cal.effective_start(local(filed), None), RECEPTION_MINUTES)))
+}
+
 pub fn reception_left(cal: &Calendar, d: &Dossier, now: chrono::DateTime<Utc>) -> Option<i64> {
     // A completed supplement starts the 8 hours again.
     let filed = d.flow.step_started_at.or(d.submitted_at)?;
@@ -164,10 +171,21 @@ pub async fn queue(State(st): State<AppState>, v: Visitor) -> AppResult<Response
     let names: HashMap<&str, String> =
         snap.index.docs().map(|d| (d.payload.code.as_str(), d.payload.name.get(v.lang.code()).to_owned())).collect();
     let en = v.lang == crate::i18n::Lang::En;
+    // The applicants' names: a queue holds dozens of dossiers, a few hundred at most.
+    let mut applicants: HashMap<i64, String> = HashMap::new();
+    {
+        let mut r = st.db.read().await?;
+        for d in &rows {
+            if let std::collections::hash_map::Entry::Vacant(e) = applicants.entry(d.applicant_id) {
+                e.insert(r.get_account(d.applicant_id).await?.map(|a| a.display_name).unwrap_or_default());
+            }
+        }
+    }
     let mut items: Vec<(i64, Value)> = rows
         .iter()
         .map(|d| {
-            let left = reception_left(cals.by_agency.get(&d.agency_id).unwrap_or(&cals.standard), d, now);
+            let cal = cals.by_agency.get(&d.agency_id).unwrap_or(&cals.standard);
+            let left = reception_left(cal, d, now);
             let state = match left {
                 Some(m) if m < 0 => "late",
                 Some(m) if m < 120 => "soon",
@@ -176,7 +194,8 @@ pub async fn queue(State(st): State<AppState>, v: Visitor) -> AppResult<Response
             let item = json!({
                 "id": d.id, "code": d.code, "procedure": names.get(d.procedure_code.as_str()).cloned().unwrap_or_else(|| d.procedure_code.clone()),
                 "channel": d.channel.label(v.lang.code()), "submitted_at": d.submitted_at, "agency": d.agency_electronic_id,
-                "left": left.map(|m| hours_label(m, en)), "state": state,
+                "left": left.map(|m| hours_label(m, en)), "state": state, "due_at": reception_due(cal, d),
+                "applicant": applicants.get(&d.applicant_id),
             });
             (left.unwrap_or(i64::MAX), item)
         })

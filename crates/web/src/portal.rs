@@ -265,11 +265,21 @@ pub async fn procedure(
     let current =
         detail.versions.iter().find(|x| x.effective_from <= day && x.effective_to.is_none_or(|to| to > day)).map(|x| x.version_no);
     let view = procedure_view(&detail, v.lang);
+    // Whom the visitor may file this procedure for, beside themselves (businesses they work
+    // for, people who authorised them).
+    let principals: Vec<_> = match &v.account {
+        Some(me) if me.kind != tl_core::account::AccountKind::Officer => crate::delegation::principals(&st, me, &code)
+            .await?
+            .into_iter()
+            .map(|(id, name)| minijinja::context! { id => id, name => name })
+            .collect(),
+        _ => vec![],
+    };
     render(
         &st,
         &v,
         "procedure.html",
-        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no), idem => crate::security::new_token("") },
+        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no), idem => crate::security::new_token(""), principals => principals },
     )
 }
 

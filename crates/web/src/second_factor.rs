@@ -169,7 +169,10 @@ fn setup_context(v: &Visitor, account: &Account, secret: &[u8], action: &str, ne
 /// Checks a typed code — six digits from the app, or a recovery code — for a confirmed factor,
 /// and spends it. Ok(amr) on success.
 async fn check_code(st: &AppState, account_id: i64, typed: &str) -> AppResult<Result<&'static str, &'static [&'static str; 2]>> {
-    const WRONG: [&str; 2] = ["Mã không đúng. Vui lòng nhập mã 6 chữ số đang hiện trên ứng dụng xác thực, hoặc một mã khôi phục chưa dùng.", "The code is not correct. Enter the 6-digit code your authenticator app shows, or an unused recovery code."];
+    const WRONG: [&str; 2] = [
+        "Mã không đúng. Vui lòng nhập mã 6 chữ số đang hiện trên ứng dụng xác thực, hoặc một mã khôi phục chưa dùng.",
+        "The code is not correct. Enter the 6-digit code your authenticator app shows, or an unused recovery code.",
+    ];
     let Some(t) = st.db.read().await?.get_totp(account_id).await?.filter(|t| t.confirmed_at.is_some()) else {
         return Ok(Err(&WRONG));
     };
@@ -200,8 +203,10 @@ async fn check_code(st: &AppState, account_id: i64, typed: &str) -> AppResult<Re
     Ok(Err(&WRONG))
 }
 
-const REPLAYED: [&str; 2] =
-    ["Mã này vừa được dùng. Vui lòng chờ mã tiếp theo trên ứng dụng rồi nhập lại.", "That code has just been used. Wait for the next code in your app and enter it."];
+const REPLAYED: [&str; 2] = [
+    "Mã này vừa được dùng. Vui lòng chờ mã tiếp theo trên ứng dụng rồi nhập lại.",
+    "That code has just been used. Wait for the next code in your app and enter it.",
+];
 
 fn pick(v: &Visitor, m: &[&str; 2]) -> String {
     if v.lang == crate::i18n::Lang::En {
@@ -351,8 +356,7 @@ async fn confirm(st: &AppState, v: &Visitor, account: &Account, typed: &str) -> 
         return Err(AppError::Conflict("totp".into()));
     }
     let codes = new_recovery_codes(w.as_mut(), account.id).await?;
-    w.append_audit(&audit(v, Some(account.id), "account.totp_enabled", "account", &account.id.to_string(), serde_json::json!({})))
-        .await?;
+    w.append_audit(&audit(v, Some(account.id), "account.totp_enabled", "account", &account.id.to_string(), serde_json::json!({}))).await?;
     w.commit().await?;
     Ok(Ok(codes))
 }
@@ -481,7 +485,9 @@ pub async fn setup(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfForm
         return Err(AppError::TooManyRequests { retry_after_secs: wait });
     }
     match confirm(&st, &v, &account, &f.code).await? {
-        Ok(codes) => render(&st, &v, "recovery_codes.html", minijinja::context! { codes => codes, next => "/account/security", fresh_setup => true }),
+        Ok(codes) => {
+            render(&st, &v, "recovery_codes.html", minijinja::context! { codes => codes, next => "/account/security", fresh_setup => true })
+        }
         Err(msg) => {
             let secret = setup_secret(&st, &account).await?;
             let ctx = setup_context(&v, &account, &secret, "/account/security/totp", None);
@@ -562,8 +568,15 @@ pub async fn end_session(
     if !w.delete_session_of(account.id, &handle).await? {
         return Err(AppError::NotFound);
     }
-    w.append_audit(&audit(&v, None, "account.session_end", "account", &account.id.to_string(), serde_json::json!({"session": &handle[..12]})))
-        .await?;
+    w.append_audit(&audit(
+        &v,
+        None,
+        "account.session_end",
+        "account",
+        &account.id.to_string(),
+        serde_json::json!({"session": &handle[..12]}),
+    ))
+    .await?;
     w.commit().await?;
     if v.session_hash.as_deref() == Some(handle.as_str()) {
         // Ending the session in use signs out here.
@@ -619,18 +632,19 @@ pub async fn require_for_agency(
     w.set_second_factor_required(agency.id, required, Some(me.id), Utc::now()).await?;
     let mut ended = 0;
     if required {
-        let rule = tl_core::account::RoleGrant { role: tl_core::account::Role::Admin, agency: agency.electronic_id.clone() };
-        let bound: Vec<i64> = w
-            .list_agencies()
-            .await?
-            .into_iter()
-            .filter(|a| {
-                let g = tl_core::account::RoleGrant { role: tl_core::account::Role::Admin, agency: a.electronic_id.clone() };
-                rule.covers(&a.electronic_id) || g.covers(&agency.electronic_id)
-            })
+        // The same reach as `second_factor_required`: any grant in the subtree, a
+        // dossier-handling grant above it.
+        use tl_core::account::{Role, RoleGrant};
+        let grant = |eid: &str| RoleGrant { role: Role::Admin, agency: eid.to_owned() };
+        let all = w.list_agencies().await?;
+        let inside: Vec<i64> = all.iter().filter(|a| grant(&agency.electronic_id).covers(&a.electronic_id)).map(|a| a.id).collect();
+        let above: Vec<i64> = all
+            .iter()
+            .filter(|a| a.electronic_id != agency.electronic_id && grant(&a.electronic_id).covers(&agency.electronic_id))
             .map(|a| a.id)
             .collect();
-        ended = w.end_sessions_without_second_factor(&bound).await?;
+        ended = w.end_sessions_without_second_factor(&inside, None).await?;
+        ended += w.end_sessions_without_second_factor(&above, Some(&[Role::Reception, Role::Specialist, Role::Leader])).await?;
     }
     w.append_audit(&audit(
         &v,

@@ -25,6 +25,11 @@ sources!(
     "federated.html",
     "federated_error.html",
     "account.html",
+    "security.html",
+    "delegation.html",
+    "second_factor.html",
+    "totp_setup.html",
+    "recovery_codes.html",
     "lookup.html",
     "counter.html",
     "office/queue.html",
@@ -157,4 +162,21 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("datetime", datetime);
     env.add_filter("thousands", thousands);
     env
+}
+
+#[cfg(test)]
+mod tests {
+    /// A page's title block is text for the browser tab and screen readers' first words: a
+    /// misplaced section there once made the tab read a whole panel (three pages had it).
+    #[test]
+    fn title_blocks_hold_text_only() {
+        for (name, src) in super::SOURCES {
+            if let Some(i) = src.find("{% block title %}") {
+                let rest = &src[i..];
+                let end = rest.find("{% endblock %}").unwrap_or_else(|| panic!("{name}: title block not closed"));
+                let title = &rest[..end];
+                assert!(!title.contains('<') && !title.contains('\n'), "{name}: the title block holds markup: {title}");
+            }
+        }
+    }
 }

@@ -2955,5 +2955,472 @@ async fn the_result_follows_the_procedures_template() {
     }
 }
 
+/// The secret shown on the set-up page (grouped base32), and the code of `step` for it.
+fn secret_on(p: &Page) -> Vec<u8> {
+    let start = p.body.find("class=\"secret\"").expect("the set-up page shows the key");
+    let text = &p.body[start..];
+    let text = &text[text.find('>').unwrap() + 1..];
+    let text = &text[..text.find('<').unwrap()];
+    tl_core::totp::from_base32(text).expect("the key is base32")
+}
+
+fn now_step() -> i64 {
+    tl_core::totp::step_of(chrono::Utc::now().timestamp())
+}
+
+#[tokio::test]
+async fn officers_sign_in_with_a_second_factor_their_agency_requires_and_manage_their_sessions() {
+    use tl_core::account::Role;
+    use tl_core::totp::code_at;
+    for app in apps().await {
+        let be = app.name;
+        let pw = "Mật khẩu cán bộ phường 2026";
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        let officer = app.add_officer("chuyenvien", pw, "H26.31", &[Role::Specialist]).await;
+        app.add_officer("lanhdao.thanhpho", pw, "H26", &[Role::Leader]).await;
+        let mut admin = app.second_browser();
+        assert_eq!(admin.sign_in("quantri", "Quản trị hệ thống 2026").await.location(), "/account", "{be}");
+
+        // Without a requirement an officer signs in with the password alone, and sees the factor off.
+        let mut phone = app.second_browser();
+        assert_eq!(phone.sign_in("chuyenvien", pw).await.location(), "/account", "{be}");
+        let sec = phone.get("/account/security").await;
+        assert!(sec.has("Chưa bật") && sec.has("Các phiên đăng nhập"), "{be}: {} {}", sec.status, sec.body);
+        let mut city = app.second_browser();
+        assert_eq!(city.sign_in("lanhdao.thanhpho", pw).await.location(), "/account", "{be}");
+
+        // The administrator requires it for the ward: the ward's officer and the city leader who
+        // acts on the ward's dossiers are signed out at once; the administrator is not.
+        let set = admin.post("/admin/agencies/H26.31/second-factor", &[("required", "1")]).await;
+        assert_eq!(set.status, StatusCode::SEE_OTHER, "{be}: {}", set.body);
+        assert!(
+            admin.get("/admin/agencies/H26.31/edit").await.body.contains("id=\"mfa-required\" name=\"required\" value=\"1\" checked"),
+            "{be}"
+        );
+        assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: signed out");
+        assert_eq!(city.get("/account").await.location(), "/signin?next=/account", "{be}: the city leader too");
+        assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}: the administrator stays");
+
+        // Next sign-in: the password leads to the set-up, and nothing else opens until it is done.
+        let p = phone.sign_in("chuyenvien", pw).await;
+        assert_eq!(p.location(), "/signin/enrol?next=%2Faccount", "{be}");
+        assert_eq!(phone.get("/account").await.location(), "/signin?next=/account", "{be}: not signed in half-way");
+        assert_eq!(phone.get("/signin/second-factor").await.location(), "/signin", "{be}: not the other half-way page");
+        let setup = phone.get("/signin/enrol?next=%2Faccount").await;
+        assert!(setup.has("Cơ quan của bạn yêu cầu") && setup.body.contains("<svg class=\"qr\""), "{be}");
+        let secret = secret_on(&setup);
+        assert_eq!(secret_on(&phone.get("/signin/enrol").await), secret, "{be}: the same key until confirmed");
+        let wrong = phone.post("/signin/enrol", &[("code", "000000"), ("next", "/account")]).await;
+        let wrong = if code_at(&secret, now_step()) == "000000" { phone.post("/signin/enrol", &[("code", "111111")]).await } else { wrong };
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(wrong.has("Mã không đúng"), "{be}");
+        let step = now_step();
+        let done = phone.post("/signin/enrol", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
+        assert_eq!(done.status, StatusCode::OK, "{be}: {}", done.body);
+        assert!(done.has("Mã khôi phục") && done.has("Đã bật xác thực hai lớp"), "{be}");
+        let codes: Vec<String> = done.body.split("<li><code>").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect();
+        assert_eq!(codes.len(), 10, "{be}");
+        assert!(phone.get("/account").await.has("Cán bộ chuyenvien"), "{be}: signed in");
+
+        // Signing in again asks for a code; the code already used is refused, the next one works.
+        let mut laptop = app.second_browser();
+        assert_eq!(laptop.sign_in("chuyenvien", pw).await.location(), "/signin/second-factor?next=%2Faccount", "{be}");
+        let replay = laptop.post("/signin/second-factor", &[("code", &code_at(&secret, step)), ("next", "/account")]).await;
+        assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(replay.has("vừa được dùng"), "{be}");
+        let ok = laptop.post("/signin/second-factor", &[("code", &code_at(&secret, step + 1)), ("next", "/dossiers")]).await;
+        assert_eq!(ok.location(), "/dossiers", "{be}: {}", ok.body);
+        assert!(laptop.get("/account").await.has("Cán bộ chuyenvien"), "{be}");
+
+        // A recovery code works once, typed in capitals without its dash.
+        let mut spare = app.second_browser();
+        spare.sign_in("chuyenvien", pw).await;
+        let typed = codes[0].replace('-', "").to_uppercase();
+        assert_eq!(spare.post("/signin/second-factor", &[("code", &typed)]).await.location(), "/account", "{be}");
+        let mut again = app.second_browser();
+        again.sign_in("chuyenvien", pw).await;
+        assert_eq!(again.post("/signin/second-factor", &[("code", &codes[0])]).await.status, StatusCode::BAD_REQUEST, "{be}: used");
+
+        // The owner sees three sessions, ends the spare one, then every other one.
+        let sec = phone.get("/account/security").await;
+        assert!(sec.has("Đang bật") && sec.has("phiên này") && sec.body.contains("<strong>9</strong>"), "{be}: nine codes left");
+        let handles: Vec<String> =
+            sec.body.split("/account/sessions/").skip(1).filter_map(|s| s.split_once("/end").map(|(h, _)| h.to_owned())).collect();
+        assert_eq!(handles.len(), 3, "{be}: three browsers signed in");
+        let spare_hash = tl_web::sha256_hex(&spare.cookies["tl_session"]);
+        assert!(handles.contains(&spare_hash), "{be}");
+        assert_eq!(
+            phone.post(&format!("/account/sessions/{spare_hash}/end"), &[]).await.location(),
+            "/account/security?done=session",
+            "{be}"
+        );
+        assert_eq!(spare.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the spare browser is signed out");
+        // Someone else's session is not theirs to end.
+        let admin_hash = tl_web::sha256_hex(&admin.cookies["tl_session"]);
+        assert_eq!(phone.post(&format!("/account/sessions/{admin_hash}/end"), &[]).await.status, StatusCode::NOT_FOUND, "{be}");
+        assert_eq!(admin.get("/admin").await.status, StatusCode::OK, "{be}");
+        phone.post("/account/sessions/end-others", &[]).await;
+        assert_eq!(laptop.get("/account").await.status, StatusCode::SEE_OTHER, "{be}: the laptop is signed out");
+        assert_eq!(phone.get("/account").await.status, StatusCode::OK, "{be}: this one stays");
+
+        // The agency requires it: it cannot be turned off, even with a good code.
+        let off = phone.post("/account/security/totp/remove", &[("code", &code_at(&secret, now_step() + 1))]).await;
+        assert_eq!(off.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(app.db.read().await.unwrap().get_totp(officer).await.unwrap().is_some(), "{be}");
+
+        // Wrong codes lock the account like wrong passwords; each failure is audited.
+        let mut thief = app.second_browser();
+        thief.sign_in("chuyenvien", pw).await;
+        for _ in 0..5 {
+            thief.post("/signin/second-factor", &[("code", "12345a")]).await;
+        }
+        let locked = thief.post("/signin/second-factor", &[("code", &code_at(&secret, now_step() + 1))]).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{be}");
+        assert!(locked.has("tạm thời bị khóa"), "{be}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("account"), Some(&officer.to_string()), 100).await.unwrap();
+        assert!(audit.iter().filter(|e| e.action == "account.second_factor_failed").count() >= 5, "{be}");
+        assert!(audit.iter().any(|e| e.action == "account.totp_enabled"), "{be}");
+
+        // The phone is lost: the administrator resets the factor; the officer's sessions end.
+        assert_eq!(admin.post(&format!("/admin/accounts/{officer}/second-factor/reset"), &[]).await.status, StatusCode::SEE_OTHER, "{be}");
+        assert_eq!(phone.get("/account").await.status, StatusCode::SEE_OTHER, "{be}");
+        assert!(app.db.read().await.unwrap().get_totp(officer).await.unwrap().is_none(), "{be}");
+
+        // Hostile input: a session handle that is not one, a malformed requirement value.
+        assert_eq!(admin.post("/account/sessions/..%2F..%2Fetc/end", &[]).await.status, StatusCode::NOT_FOUND, "{be}");
+        assert_eq!(
+            admin.post("/admin/agencies/H26.31/second-factor", &[("required", "maybe")]).await.status,
+            StatusCode::BAD_REQUEST,
+            "{be}"
+        );
+        let mut citizen = app.second_browser();
+        assert_eq!(citizen.post("/admin/agencies/H26.31/second-factor", &[("required", "")]).await.status.as_u16() / 100, 4, "{be}");
+    }
+}
+
+#[tokio::test]
+async fn employees_file_for_their_business_and_people_file_for_whoever_authorised_them_until_revoked() {
+    for app in apps().await {
+        let be = app.name;
+        let pw = "Mật khẩu thử nghiệm 2026";
+        let (employee, _) = app.citizen_account("001203011111", None, Some(pw)).await;
+        let (colleague, _) = app.citizen_account("001203022222", None, Some(pw)).await;
+        let (mother, _) = app.citizen_account("001303033333", None, Some(pw)).await;
+        let (neighbour, _) = app.citizen_account("001203044444", None, Some(pw)).await;
+        let business = {
+            let mut w = app.db.begin().await.unwrap();
+            let a = w
+                .create_account(
+                    &tl_storage::NewAccount {
+                        kind: tl_core::account::AccountKind::Business,
+                        login: "0100109106".into(),
+                        display_name: "Công ty TNHH Sông Hồng".into(),
+                        email: None,
+                        phone: None,
+                        password_hash: Some(tl_web::hash_password(pw).unwrap()),
+                        agency_id: None,
+                    },
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            w.commit().await.unwrap();
+            a.id
+        };
+
+        // The business adds its employees; an unknown ID number is refused with the reason.
+        let mut boss = app.second_browser();
+        boss.sign_in("0100109106", pw).await;
+        let bad = boss.post("/account/delegation/members", &[("login", "001203099999")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(bad.has("Không tìm thấy công dân"), "{be}");
+        for id in ["001 203 011 111", "001203022222"] {
+            assert_eq!(
+                boss.post("/account/delegation/members", &[("login", id)]).await.location(),
+                "/account/delegation?done=member_added",
+                "{be}"
+            );
+        }
+        assert!(boss.get("/account/delegation").await.has("Nhân viên được nộp hồ sơ thay doanh nghiệp"), "{be}");
+
+        // The employee files for the business: the procedure page offers it, the dossier keeps both.
+        let mut emp = app.second_browser();
+        emp.sign_in("001203011111", pw).await;
+        let page = emp.get("/procedures/1.001193").await;
+        assert!(page.has("Nộp hồ sơ cho") && page.has("Công ty TNHH Sông Hồng"), "{be}");
+        let started =
+            emp.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-001"), ("for", &business.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}: {}", started.body);
+        let id: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        let d = app.dossier(id).await;
+        assert_eq!((d.applicant_id, d.acted_by_id), (business, employee), "{be}: the applicant and who acted");
+        assert!(emp.get("/dossiers").await.has("Hồ sơ bạn nộp thay người khác"), "{be}");
+        assert!(boss.get("/dossiers").await.body.contains(&format!("/dossiers/{id}")), "{be}: the business sees its dossier");
+        let shown = boss.get(&format!("/dossiers/{id}")).await;
+        assert!(shown.has("Người nộp thay") && shown.has("Lê Thị Hoa"), "{be}");
+        // A colleague works on the business's dossiers too; someone else does not see them.
+        let mut col = app.second_browser();
+        col.sign_in("001203022222", pw).await;
+        assert_eq!(col.get(&format!("/dossiers/{id}/edit")).await.status, StatusCode::OK, "{be}");
+        let mut other = app.second_browser();
+        other.sign_in("001203044444", pw).await;
+        assert_eq!(other.get(&format!("/dossiers/{id}")).await.status, StatusCode::NOT_FOUND, "{be}");
+        // Removed from the business: no more editing at once (the record stays readable to who acted).
+        boss.post(&format!("/account/delegation/members/{employee}/remove"), &[]).await;
+        let refused = emp.get(&format!("/dossiers/{id}/edit")).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{be}");
+        assert!(refused.has("không còn) được ủy quyền"), "{be}");
+        assert_eq!(emp.get(&format!("/dossiers/{id}")).await.status, StatusCode::OK, "{be}");
+        let _ = colleague;
+
+        // A mother authorises her neighbour for birth registration; bad forms change nothing.
+        let mut mum = app.second_browser();
+        mum.sign_in("001303033333", pw).await;
+        let today = tl_web::portal::today();
+        let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+        for (fields, says) in [
+            (
+                vec![
+                    ("grantee", "001303033333".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "chính mình",
+            ),
+            (
+                vec![
+                    ("grantee", "001203099999".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Không tìm thấy tài khoản",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "9.999999".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today)),
+                ],
+                "Vui lòng chọn thủ tục",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today - chrono::Duration::days(1))),
+                    ("valid_to", fmt(today)),
+                ],
+                "quá khứ",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", fmt(today)),
+                    ("valid_to", fmt(today + chrono::Duration::days(400))),
+                ],
+                "tối đa một năm",
+            ),
+            (
+                vec![
+                    ("grantee", "001203044444".to_string()),
+                    ("procedure", "1.001193".to_string()),
+                    ("valid_from", "31/02/2026".into()),
+                    ("valid_to", fmt(today)),
+                ],
+                "ngày/tháng/năm",
+            ),
+        ] {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let p = mum.post("/account/delegation/authorisations", &f).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{be}: {says}");
+            assert!(p.has(says), "{be}: {says}");
+        }
+        assert!(app.db.read().await.unwrap().authorisations_given(mother).await.unwrap().is_empty(), "{be}: nothing stored");
+        let ok = mum
+            .post(
+                "/account/delegation/authorisations",
+                &[
+                    ("grantee", "001203044444"),
+                    ("procedure", "1.001193"),
+                    ("valid_from", &fmt(today)),
+                    ("valid_to", &fmt(today + chrono::Duration::days(30))),
+                    ("note", "Nộp hộ khi tôi nằm viện"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.location(), "/account/delegation?done=authorised", "{be}: {}", ok.body);
+        assert!(other.get("/account/delegation").await.has("Ủy quyền bạn đang được nhận"), "{be}");
+        assert!(other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        // The neighbour files birth registration for the mother, nothing else, for no one else.
+        let started =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-002"), ("for", &mother.to_string())]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{be}");
+        let nid: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        assert_eq!((app.dossier(nid).await.applicant_id, app.dossier(nid).await.acted_by_id), (mother, neighbour), "{be}");
+        let forged = other
+            .post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-003"), ("for", &business.to_string())])
+            .await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{be}: not authorised by the business");
+        let other_proc =
+            other.post("/procedures/1.000894/file", &[("agency", "H26.31"), ("idem", "deleg-key-004"), ("for", &mother.to_string())]).await;
+        assert_eq!(other_proc.status.as_u16() / 100, 4, "{be}: another procedure");
+        let garbage =
+            other.post("/procedures/1.001193/file", &[("agency", "H26.31"), ("idem", "deleg-key-005"), ("for", "1 OR 1=1")]).await;
+        assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(app.db.read().await.unwrap().list_dossiers_of(mother, 10).await.unwrap().len(), 1, "{be}: one dossier for the mother");
+        assert!(mum.get("/dossiers").await.body.contains(&format!("/dossiers/{nid}")), "{be}");
+        // Revoked: the neighbour can no longer edit it; the mother still can.
+        let given = app.db.read().await.unwrap().authorisations_given(mother).await.unwrap();
+        assert_eq!(
+            other.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.status,
+            StatusCode::NOT_FOUND,
+            "{be}: only the grantor"
+        );
+        assert_eq!(
+            mum.post(&format!("/account/delegation/authorisations/{}/revoke", given[0].id), &[]).await.location(),
+            "/account/delegation?done=revoked",
+            "{be}"
+        );
+        assert_eq!(other.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::BAD_REQUEST, "{be}");
+        assert_eq!(mum.get(&format!("/dossiers/{nid}/edit")).await.status, StatusCode::OK, "{be}");
+        assert!(!other.get("/procedures/1.001193").await.has("Nộp hồ sơ cho"), "{be}");
+        let audit = app.db.read().await.unwrap().list_audit(None, None, 200).await.unwrap();
+        for action in ["business.member_add", "business.member_remove", "authorisation.create", "authorisation.revoke"] {
+            assert!(audit.iter().any(|e| e.action == action), "{be}: {action} audited");
+        }
+    }
+}
+
+/// The authorisation matrix of issue #5: every kind of actor against one dossier, on the pages,
+/// the JSON API and the GovStack API. Allowed readers read; everyone else gets 404 (or 401/403)
+/// and no action of theirs changes the dossier; the one entitled officer then acts.
+#[tokio::test]
+async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
+    use tl_core::account::Role;
+    for mut app in apps().await {
+        let n = app.name;
+        publish_text_form(&app).await;
+        let (_, owner_token) = app.citizen_account("001303012345", None, Some("Mật khẩu chủ hồ sơ 2026")).await;
+        let (_, other_token) = app.citizen_account("001203054321", None, Some("Mật khẩu công dân khác 2026")).await;
+        let id = app.file_for(&owner_token, "1.001193", "matrix-1", "Lê Minh An").await;
+        let code = app.dossier(id).await.code.unwrap();
+        let pw = "Mật khẩu ma trận quyền 2026";
+        let actors: [(&str, &str, &[Role]); 8] = [
+            ("reception", "H26.31", &[Role::Reception]),
+            ("specialist", "H26.31", &[Role::Specialist]),
+            ("leader", "H26.31", &[Role::Leader]),
+            ("specialist.other", "H26.50", &[Role::Specialist]),
+            ("leader.city", "H26", &[Role::Leader]),
+            ("admin.city", "H26", &[Role::Admin]),
+            ("monitor.city", "H26", &[Role::Monitor]),
+            ("editor.city", "H26", &[Role::CatalogEditor]),
+        ];
+        let mut tokens = HashMap::new();
+        for (login, agency, roles) in actors {
+            let aid = app.add_officer(login, pw, agency, roles).await;
+            let token = tl_web::new_token("tl_");
+            let mut w = app.db.begin().await.unwrap();
+            w.create_api_token(&tl_storage::NewApiToken {
+                account_id: aid,
+                name: "matrix".into(),
+                token_hash: tl_web::sha256_hex(&token),
+                prefix: token[..10].into(),
+                created_at: chrono::Utc::now(),
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+            w.commit().await.unwrap();
+            tokens.insert(login, token);
+        }
+        // Reception accepts: the dossier waits at the review step (specialist, H26.31).
+        let mut desk = app.second_browser();
+        desk.sign_in("reception", pw).await;
+        assert_eq!(desk.act("reception", id, &[("action", "accept")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        let before = app.dossier(id).await.revision;
+
+        // Who may read the dossier (page, receipt, GovStack application): its applicant and the
+        // dossier-handling officers of its agency or above it. No one else.
+        let readers = ["citizen.owner", "reception", "specialist", "leader", "leader.city"];
+        let mut browsers: Vec<(&str, App)> = vec![];
+        let mut owner = app.second_browser();
+        assert_eq!(owner.sign_in("001303012345", "Mật khẩu chủ hồ sơ 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.owner", owner));
+        let mut other = app.second_browser();
+        assert_eq!(other.sign_in("001203054321", "Mật khẩu công dân khác 2026").await.status, StatusCode::SEE_OTHER, "{n}");
+        browsers.push(("citizen.other", other));
+        for (login, _, _) in actors {
+            let mut b = app.second_browser();
+            assert_eq!(b.sign_in(login, pw).await.status, StatusCode::SEE_OTHER, "{n}: {login}");
+            browsers.push((login, b));
+        }
+        let mut anon = app.second_browser();
+        assert_eq!(anon.get(&format!("/dossiers/{id}")).await.status, StatusCode::SEE_OTHER, "{n}: anonymous → sign in");
+        for (who, b) in browsers.iter_mut() {
+            let allowed = readers.contains(who);
+            for path in [format!("/dossiers/{id}"), format!("/dossiers/{id}/receipt.pdf"), format!("/dossiers/{id}/forms/01.pdf")] {
+                let got = b.get(&path).await.status;
+                let expected = if allowed { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                assert_eq!(got, expected, "{n}: {who} GET {path}");
+            }
+            let inbox = b.get("/office/inbox").await;
+            assert_eq!(inbox.has(&format!("/dossiers/{id}\"")), *who == "specialist", "{n}: {who}'s inbox ({})", inbox.status);
+            // Nobody but the review step's specialist may decide; no one may receive it again or
+            // stop it (no withdrawal was asked); a delay (Form 04) is for the step's officer and
+            // the agency's leaders (and above).
+            let delayers = ["specialist", "leader", "leader.city"];
+            for (action, fields) in [
+                ("decide", vec![("decision", "propose")]),
+                ("reception", vec![("action", "refuse"), ("reasons", "Thử")]),
+                ("stop", vec![]),
+                ("delay", vec![("reason", "Thử"), ("new_date", "31/12/2030")]),
+            ] {
+                if (action == "decide" && *who == "specialist") || (action == "delay" && delayers.contains(who)) {
+                    continue;
+                }
+                let s = b.act(action, id, &fields).await.status;
+                assert!(matches!(s.as_u16(), 400 | 403 | 404 | 409), "{n}: {who} POST {action} → {s}");
+            }
+        }
+        assert_eq!(app.dossier(id).await.revision, before, "{n}: no refused action changed the dossier");
+
+        // The JSON API: the applicant's token reads it; another citizen's and officers' tokens
+        // do not (the JSON API is the applicant's); no token is 401.
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&owner_token)).await.status, StatusCode::OK, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), Some(&other_token)).await.status, StatusCode::NOT_FOUND, "{n}");
+        assert_eq!(app.api(&format!("/api/v1/dossiers/{id}"), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(
+            app.api(&format!("/api/v1/dossiers/{id}"), Some("tl_forged_token_value_000000000000000")).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{n}"
+        );
+        // GovStack: the applicant and the agency's officers read the application; others do not.
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&owner_token), None).await.status, StatusCode::OK, "{n}");
+        let gs = app.govstack("GET", &format!("/applications/{code}"), Some(&other_token), None).await.status;
+        assert!(matches!(gs.as_u16(), 403 | 404), "{n}: another citizen → {gs}");
+        for (login, _, _) in actors {
+            let s = app.govstack("GET", &format!("/applications/{code}"), Some(&tokens[login]), None).await.status;
+            if readers.contains(&login) {
+                assert_eq!(s, StatusCode::OK, "{n}: {login} reads the application");
+            } else {
+                assert!(matches!(s.as_u16(), 403 | 404), "{n}: {login} GovStack → {s}");
+            }
+            // Operator tasks: only the step's specialist has this dossier's task.
+            let tasks = app.govstack("GET", &format!("/tasks?fileId={code}"), Some(&tokens[login]), None).await;
+            let has = tasks.status == StatusCode::OK && tasks.body.contains(&code);
+            assert_eq!(has, login == "specialist", "{n}: {login}'s tasks ({}): {}", tasks.status, tasks.body);
+        }
+
+        // And the entitled officer acts.
+        let spec = browsers.iter_mut().find(|(w, _)| *w == "specialist").unwrap();
+        assert_eq!(spec.1.act("decide", id, &[("decision", "propose")]).await.status, StatusCode::SEE_OTHER, "{n}");
+        assert_eq!(app.dossier(id).await.revision, before + 1, "{n}");
+    }
+}
+
 #[path = "app/vneid.rs"]
 mod vneid;

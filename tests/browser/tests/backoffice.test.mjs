@@ -445,7 +445,7 @@ describe('one-stop back office: filing, reception, processing with a supplement,
     }
     assert.ok(await panel.getByRole('button', { name: /^Từ chối/ }).isVisible(), 'a refusal is offered');
     const clock = await facts(page, section(page, 'Thời hạn giải quyết').locator('dl.facts'));
-    assert.match(clock['Còn lại'] ?? '', /\d/, `the clock shows the time left: ${JSON.stringify(clock)}`);
+    assert.match(clock['Tiến độ'] ?? '', /\d/, `the clock shows the time left: ${JSON.stringify(clock)}`);
     await checkPage(t, soft, page, 'dossier page (specialist, decision forms)', 'specialist-dossier');
   });
 

@@ -292,14 +292,7 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         assert!(again.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}");
 
         // Second time, another browser: the same account, found by subject.
-        let mut other = App {
-            cookies: HashMap::new(),
-            router: app.router.clone(),
-            state: app.state.clone(),
-            db: app.db.clone(),
-            files_dir: app.files_dir.clone(),
-            name: n,
-        };
+        let mut other = app.second_browser();
         // (Asked to go to another site afterwards: it goes to the account page instead.)
         let p = start_to(&mut other, "https%3A%2F%2Fevil.example%2F").await;
         let back = at_the_provider(p.location(), "079198001234", true).await;
@@ -312,14 +305,7 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         drop(r);
 
         // A tampered state: refused, nobody signed in.
-        let mut third = App {
-            cookies: HashMap::new(),
-            router: app.router.clone(),
-            state: app.state.clone(),
-            db: app.db.clone(),
-            files_dir: app.files_dir.clone(),
-            name: n,
-        };
+        let mut third = app.second_browser();
         let p = start(&mut third).await;
         let back = at_the_provider(p.location(), "036088001122", true).await;
         let tampered = back.replacen("state=", "state=x", 1);
