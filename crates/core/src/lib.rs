@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod catalog_doc;
 pub mod contact;
 pub mod dossier;
+pub mod federation;
 pub mod fee;
 pub mod fmt;
 pub mod form;

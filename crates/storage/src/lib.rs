@@ -193,6 +193,8 @@ pub trait AccountRepo: Send {
     async fn roles_of(&mut self, account_id: i64) -> Result<Vec<RoleGrant>>;
     async fn link_federated(&mut self, link: &FederatedLink) -> Result<()>;
     async fn find_federated(&mut self, provider: &str, subject: &str) -> Result<Option<Account>>;
+    /// The identity-provider links of an account (what vouched for it and when), oldest first.
+    async fn list_federated(&mut self, account_id: i64) -> Result<Vec<FederatedIdentity>>;
     async fn create_api_token(&mut self, token: &NewApiToken) -> Result<i64>;
     /// The live (unrevoked, unexpired) token with this hash and its account.
     async fn find_api_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, Account)>>;

@@ -182,6 +182,16 @@ pub struct FederatedLink {
     pub claims: serde_json::Value,
 }
 
+/// A stored link to an identity provider. `verified_at` is when the provider first vouched
+/// for the account's holder (the 766 index counts accounts verified by the national IdP).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FederatedIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub verified_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub id_hash: String,

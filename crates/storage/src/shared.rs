@@ -832,6 +832,26 @@ macro_rules! shared_impl {
                 row.as_ref().map(account_row).transpose()
             }
 
+            async fn list_federated(&mut self, account_id: i64) -> Result<Vec<FederatedIdentity>> {
+                let rows = sqlx::query(
+                    "SELECT provider, subject, verified_at, last_login_at FROM federated_identities \
+                     WHERE account_id = $1 ORDER BY verified_at, id",
+                )
+                .bind(account_id)
+                .fetch_all(self.conn())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(FederatedIdentity {
+                            provider: r.try_get("provider")?,
+                            subject: r.try_get("subject")?,
+                            verified_at: r.try_get("verified_at")?,
+                            last_login_at: r.try_get("last_login_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn create_api_token(&mut self, t: &NewApiToken) -> Result<i64> {
                 Ok(sqlx::query_scalar(
                     "INSERT INTO api_tokens (account_id, name, token_hash, prefix, created_at, expires_at) \

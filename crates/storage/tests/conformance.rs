@@ -282,6 +282,22 @@ async fn accounts_roles_sessions_and_tokens() {
         .unwrap();
         assert_eq!(w.find_federated("vneid", "sub-123").await.unwrap().unwrap().id, a.id, "{backend}");
         assert!(w.find_federated("vneid", "other").await.unwrap().is_none(), "{backend}");
+        // A later sign-in keeps when it was first verified and records the latest one.
+        let later = now + Duration::days(3);
+        w.link_federated(&FederatedLink {
+            provider: "vneid".into(),
+            subject: "sub-123".into(),
+            account_id: a.id,
+            verified_at: later,
+            claims: serde_json::json!({"name": "Nguyễn Văn A"}),
+        })
+        .await
+        .unwrap();
+        let links = w.list_federated(a.id).await.unwrap();
+        assert_eq!(links.len(), 1, "{backend}");
+        assert_eq!((links[0].provider.as_str(), links[0].subject.as_str()), ("vneid", "sub-123"), "{backend}");
+        assert_eq!((links[0].verified_at, links[0].last_login_at), (now, Some(later)), "{backend}");
+        assert!(w.list_federated(a.id + 1000).await.unwrap().is_empty(), "{backend}");
         w.commit().await.unwrap();
 
         let mut r = db.read().await.unwrap();

@@ -31,6 +31,91 @@ struct FileConfig {
     signing: SigningFile,
     /// The SMTP server notification mails go through (kept in the outbox without one).
     smtp: Option<tl_mail::SmtpConfig>,
+    /// Upstream OpenID Connect providers citizens may sign in with (the national VNeID).
+    #[serde(default)]
+    identity_providers: Vec<ProviderFile>,
+}
+
+/// One `[[identity_providers]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFile {
+    id: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+    /// Completes "Đăng nhập bằng …".
+    name_vi: String,
+    name_en: Option<String>,
+    issuer: String,
+    client_id: String,
+    /// The environment variable holding the client secret (never the secret itself here).
+    client_secret_env: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth: tl_web::federated::TokenAuth,
+    #[serde(default = "default_scopes")]
+    scopes: Vec<String>,
+    #[serde(default = "yes")]
+    userinfo: bool,
+    #[serde(default)]
+    claims: tl_core::federation::ClaimNames,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "phone", "email"].map(String::from).to_vec()
+}
+
+/// Checks one provider; the client secret is read from the environment through `env`.
+fn identity_provider(p: ProviderFile, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<tl_web::federated::IdentityProvider> {
+    let id = p.id.trim().to_owned();
+    if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        bail!("identity_providers: id `{id}` must be 1–32 lowercase letters, digits or dashes (it appears in URLs)");
+    }
+    let ctx = |what: &str| format!("identity_providers `{id}`: {what}");
+    let url = p.issuer.trim().trim_end_matches('/').to_owned();
+    let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+    // OpenID Connect Discovery §3 wants https; plain http only for a stand-in on this machine.
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !(url.starts_with("https://") || (url.starts_with("http://") && loopback)) || host.is_empty() {
+        bail!("{} (got `{url}`)", ctx("issuer must be an https:// URL (http:// only on 127.0.0.1 or localhost)"));
+    }
+    if p.client_id.trim().is_empty() {
+        bail!("{}", ctx("client_id is empty"));
+    }
+    let client_secret = match &p.client_secret_env {
+        None => None,
+        Some(var) => Some(tl_web::federated::SecretString(
+            env(var).with_context(|| ctx(&format!("the client secret is read from the environment variable {var}, which is not set")))?,
+        )),
+    };
+    if !p.scopes.iter().any(|s| s == "openid") {
+        bail!("{}", ctx("scopes must include \"openid\""));
+    }
+    if p.scopes.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+        bail!("{}", ctx("scopes must be single words"));
+    }
+    if p.claims.personal_id.trim().is_empty() || p.claims.name.trim().is_empty() {
+        bail!("{}", ctx("claims.personal_id and claims.name must name a claim"));
+    }
+    if p.name_vi.trim().is_empty() {
+        bail!("{}", ctx("name_vi is empty"));
+    }
+    Ok(tl_web::federated::IdentityProvider {
+        name_en: p.name_en.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| p.name_vi.clone()),
+        id,
+        name_vi: p.name_vi,
+        issuer: url,
+        client_id: p.client_id.trim().to_owned(),
+        client_secret,
+        token_auth: p.token_endpoint_auth,
+        scopes: p.scopes,
+        claims: p.claims,
+        userinfo: p.userinfo,
+        enabled: p.enabled,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +296,13 @@ impl Config {
             tl_mail::Mailer::new(&smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
             web.smtp = Some(smtp);
         }
+        for p in file.identity_providers {
+            let p = identity_provider(p, &env)?;
+            if web.identity_providers.iter().any(|q| q.id == p.id) {
+                bail!("identity_providers: the id `{}` is used twice", p.id);
+            }
+            web.identity_providers.push(p);
+        }
         Ok(Self { listen, database_url, data_dir, log_format: common.log_format.or(file.log_format).unwrap_or_default(), web })
     }
 }
@@ -218,6 +310,50 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn provider(toml_text: &str, env: &[(&str, &str)]) -> anyhow::Result<tl_web::federated::IdentityProvider> {
+        let f: FileConfig = toml::from_str(toml_text)?;
+        let p = f.identity_providers.into_iter().next().expect("one provider");
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        identity_provider(p, &|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn identity_providers_are_validated_and_secrets_come_from_the_environment() {
+        let vneid = r#"
+            [[identity_providers]]
+            id = "vneid"
+            name_vi = "tài khoản định danh điện tử VNeID"
+            name_en = "your VNeID electronic identity account"
+            issuer = "https://sso.example.gov.vn/"
+            client_id = "thanglong"
+            client_secret_env = "THANGLONG_VNEID_CLIENT_SECRET"
+            scopes = ["openid", "profile", "phone"]
+            [identity_providers.claims]
+            personal_id = "cccd"
+        "#;
+        let p = provider(vneid, &[("THANGLONG_VNEID_CLIENT_SECRET", "s3cret-value")]).unwrap();
+        assert_eq!((p.id.as_str(), p.issuer.as_str(), p.claims.personal_id.as_str()), ("vneid", "https://sso.example.gov.vn", "cccd"));
+        assert_eq!(p.claims.birth_date, "birthdate", "unnamed claims keep the standard names");
+        assert!(p.enabled && p.userinfo);
+        assert!(!format!("{p:?}").contains("s3cret-value"), "the secret never prints");
+        let err = provider(vneid, &[]).unwrap_err().to_string();
+        assert!(err.contains("THANGLONG_VNEID_CLIENT_SECRET") && err.contains("not set"), "{err}");
+        for (bad, says) in [
+            (vneid.replace("https://sso.example.gov.vn/", "http://sso.example.gov.vn"), "https://"),
+            (vneid.replace(r#"id = "vneid""#, r#"id = "VNeID!""#), "lowercase"),
+            (vneid.replace(r#"["openid", "profile", "phone"]"#, r#"["profile"]"#), "openid"),
+            (vneid.replace(r#"personal_id = "cccd""#, r#"personal_id = """#), "personal_id"),
+        ] {
+            let err = provider(&bad, &[("THANGLONG_VNEID_CLIENT_SECRET", "x")]).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+        // A stand-in on this machine may speak plain HTTP.
+        let local = vneid.replace("https://sso.example.gov.vn/", "http://127.0.0.1:4000");
+        assert!(provider(&local, &[("THANGLONG_VNEID_CLIENT_SECRET", "x")]).is_ok());
+        // Unknown keys are refused, so a typo does not silently disable something.
+        assert!(provider(&format!("{vneid}\nclaim_typo = 1"), &[]).is_err());
+    }
 
     #[test]
     fn redacts_passwords() {

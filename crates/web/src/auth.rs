@@ -432,11 +432,18 @@ async fn account_view(
         None => None,
     };
     let roles: Vec<_> = v.roles.iter().map(|g| minijinja::context! { role => g.role.label(v.lang.code()), agency => g.agency }).collect();
+    let identities: Vec<_> = repo
+        .list_federated(account.id)
+        .await?
+        .into_iter()
+        .map(|f| minijinja::context! { provider => st.federation.display_name(&f.provider, v.lang.code()), verified_at => f.verified_at })
+        .collect();
     let ctx = minijinja::context! {
         account => account,
         kind_label => account.kind.label(v.lang.code()),
         agency => agency,
         roles => roles,
+        identities => identities,
         tokens => tokens,
         welcome => welcome,
         new_token => new_token,

@@ -11,6 +11,7 @@ pub mod counter;
 pub mod delegation;
 pub mod dossiers;
 pub mod error;
+pub mod federated;
 pub mod filing;
 pub mod forms;
 pub mod govstack;
@@ -84,6 +85,8 @@ pub struct WebConfig {
     /// Token, introspection and revocation requests allowed per client address and per
     /// client per minute.
     pub oidc_requests_per_minute: usize,
+    /// Upstream OpenID Connect providers citizens may sign in with (the national VNeID).
+    pub identity_providers: Vec<federated::IdentityProvider>,
 }
 
 /// A 32-byte secret that never shows in logs.
@@ -119,6 +122,7 @@ impl Default for WebConfig {
             signing_kek: None,
             smtp: None,
             oidc_requests_per_minute: 600,
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -143,26 +147,34 @@ pub struct AppInner {
     pub signing_kek: [u8; 32],
     /// The OpenID Connect provider's keys cache and throttles.
     pub oidc: oidc::OidcState,
+    /// Sign-in with upstream identity providers.
+    pub federation: federated::Federation,
 }
 
 pub type AppState = Arc<AppInner>;
 
 pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     let throttle = security::Throttle::new(config.login_attempts_per_ip, config.login_window);
+    let signing_kek = config.signing_kek.as_ref().map_or_else(
+        || {
+            tracing::warn!("no signing key-encryption key configured: using a random one for this process");
+            rand::random()
+        },
+        |k| k.0,
+    );
+    let federation = federated::Federation::new(&config.identity_providers, &signing_kek, &config.public_url);
+    let mut env = templates::environment();
+    // The sign-in buttons appear on several pages (and on their re-renders with errors).
+    env.add_global("identity_providers", minijinja::Value::from_serialize(federation.buttons()));
     Arc::new(AppInner {
         filer: tl_storage::filer::Filer::start(db.clone()),
         calendar: office::CalendarCache::default(),
-        signing_kek: config.signing_kek.as_ref().map_or_else(
-            || {
-                tracing::warn!("no signing key-encryption key configured: using a random one for this process");
-                rand::random()
-            },
-            |k| k.0,
-        ),
+        signing_kek,
         oidc: oidc::OidcState::new(config.oidc_requests_per_minute),
+        federation,
         db,
         config: config.clone(),
-        env: templates::environment(),
+        env,
         metrics: metrics::Metrics::default(),
         throttle,
         openapi_json: api::openapi_json(),
@@ -219,6 +231,8 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))
+        .route("/signin/with/{provider}", get(federated::start))
+        .route("/signin/with/{provider}/callback", get(federated::callback))
         .route("/account", get(auth::account_page))
         .route("/account/tokens", post(auth::create_token))
         .route("/account/tokens/{id}/revoke", post(auth::revoke_token))

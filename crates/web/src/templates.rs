@@ -22,6 +22,8 @@ sources!(
     "agency.html",
     "signin.html",
     "signup.html",
+    "federated.html",
+    "federated_error.html",
     "account.html",
     "security.html",
     "delegation.html",

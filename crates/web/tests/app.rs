@@ -3424,3 +3424,5 @@ async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
 
 #[path = "app/oidc.rs"]
 mod oidc;
+#[path = "app/vneid.rs"]
+mod vneid;

@@ -78,8 +78,11 @@ process.on('exit', () => {
  * Starts `thanglong demo --data-dir <tmp> --listen 127.0.0.1:<port>` and waits until
  * GET /readyz answers 200. Returns { baseURL, dataDir, stop(), output() } (the data directory
  * lets a test run other `thanglong` commands, e.g. `oidc client add`, on the same database).
+ * Options: `port` (else a free one), `config` (TOML text, written to the data directory and
+ * passed with --config), `env` (extra environment variables, e.g. a client secret the
+ * configuration names).
  */
-export async function startServer() {
+export async function startServer({ port: wantedPort, config, env: extraEnv } = {}) {
   try {
     fs.accessSync(THANGLONG_BIN, fs.constants.X_OK);
   } catch {
@@ -89,15 +92,22 @@ export async function startServer() {
     );
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'thanglong-browser-'));
-  const port = await freePort();
+  const port = wantedPort ?? (await freePort());
   const listen = `127.0.0.1:${port}`;
   const baseURL = `http://${listen}`;
 
   // Do not let a developer's THANGLONG_* settings (database URL, config file…) leak in.
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('THANGLONG_')) delete env[k];
+  Object.assign(env, extraEnv ?? {});
+  const args = ['demo', '--data-dir', dataDir, '--listen', listen];
+  if (config !== undefined) {
+    const file = path.join(dataDir, 'config.toml');
+    fs.writeFileSync(file, config);
+    args.push('--config', file);
+  }
 
-  const child = spawn(THANGLONG_BIN, ['demo', '--data-dir', dataDir, '--listen', listen], {
+  const child = spawn(THANGLONG_BIN, args, {
     cwd: dataDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,9 +177,9 @@ export function launchBrowser() {
  * Starts the server and the browser for one test file. Call inside `before`; the returned
  * `close` belongs in `after` (it also runs if the test file failed).
  */
-export async function setup() {
+export async function setup(serverOptions = {}) {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  const server = await startServer();
+  const server = await startServer(serverOptions);
   let browser;
   try {
     browser = await launchBrowser();
