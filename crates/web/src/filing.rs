@@ -633,9 +633,9 @@ pub async fn mine(State(st): State<AppState>, v: Visitor, Query(q): Query<ListQu
         .collect();
     let mut applicants: HashMap<i64, String> = HashMap::new();
     for d in &for_others {
-        if !applicants.contains_key(&d.applicant_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = applicants.entry(d.applicant_id) {
             let name = st.db.read().await?.get_account(d.applicant_id).await?.map(|a| a.display_name).unwrap_or_default();
-            applicants.insert(d.applicant_id, name);
+            slot.insert(name);
         }
     }
     let acted_for: Vec<Value> = for_others
