@@ -375,8 +375,8 @@ describe('one-stop back office: filing, reception, processing with a supplement,
     const row = page.locator('main tbody tr').filter({ hasText: flow.code });
     assert.equal(await row.count(), 1, `one row with ${flow.code}; the page reads: ${await mainText(page)}`);
     const left = collapse(await row.locator('td[data-label="Thời hạn tiếp nhận"]').innerText());
-    const m = left.match(/^còn (\d+) giờ (\d{2}) phút$/);
-    assert.ok(m, `the row shows the time left as "còn H giờ MM phút": "${left}"`);
+    const m = left.match(/^còn (\d+) giờ (\d{2}) phút hạn \d{2}:\d{2} \d{2}\/\d{2}\/\d{4}$/);
+    assert.ok(m, `the row shows the time left as "còn H giờ MM phút" and the clock time it runs out ("hạn HH:MM dd/mm/yyyy"): "${left}"`);
     const minutes = Number(m[1]) * 60 + Number(m[2]);
     assert.ok(minutes > 0 && minutes <= 8 * 60, `at most 8 working hours are left, and some are (${left})`);
     assert.match(collapse(await row.innerText()), /Trực tuyến/, 'the row says the dossier was filed online');
