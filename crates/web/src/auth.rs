@@ -37,7 +37,7 @@ pub struct SigninForm {
 }
 
 /// Normalises what people type as a login: trims spaces; personal IDs and tax codes as digits.
-fn normalise_login(s: &str) -> String {
+pub(crate) fn normalise_login(s: &str) -> String {
     let t = s.trim();
     if t.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-' || c == '.') && t.chars().any(|c| c.is_ascii_digit()) {
         // "001 203 012 345" → "001203012345"; keep the branch dash of a 13-digit tax code.

@@ -123,18 +123,6 @@ async fn view(
     render_status(st, v, "delegation.html", ctx, status)
 }
 
-fn normalise(s: &str) -> String {
-    let t = s.trim();
-    if t.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '.' || c == '-') {
-        let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() == 13 {
-            return format!("{}-{}", &digits[..10], &digits[10..]);
-        }
-        return digits;
-    }
-    t.to_lowercase()
-}
-
 /// The business's representative adds an employee by their personal ID number.
 pub async fn add_member(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfForm<MemberForm>) -> AppResult<Response> {
     let me = v.require_account()?.clone();
@@ -142,7 +130,7 @@ pub async fn add_member(State(st): State<AppState>, v: Visitor, CsrfForm(f): Csr
         return Err(AppError::Forbidden);
     }
     let mut errors = FormErrors::default();
-    let login = normalise(&f.login);
+    let login = crate::auth::normalise_login(&f.login);
     let member = if login.is_empty() {
         None
     } else {
@@ -198,7 +186,7 @@ pub async fn authorise(State(st): State<AppState>, v: Visitor, CsrfForm(f): Csrf
     }
     let lang = v.lang;
     let mut errors = FormErrors::default();
-    let login = normalise(&f.grantee);
+    let login = crate::auth::normalise_login(&f.grantee);
     let grantee = if login.is_empty() {
         None
     } else {
