@@ -34,6 +34,8 @@ pub struct OidcClient {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The account a machine client (client credentials) acts as on the JSON and GovStack APIs.
+    pub service_account_id: Option<i64>,
 }
 
 impl OidcClient {
@@ -175,7 +177,7 @@ macro_rules! oidc_impl {
             }
 
             const CLIENT_COLS: &str = "client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, \
-                grant_types, sector, created_at, updated_at, disabled_at";
+                grant_types, sector, created_at, updated_at, disabled_at, service_account_id";
 
             fn client_row(r: &$row) -> Result<OidcClient> {
                 Ok(OidcClient {
@@ -190,6 +192,7 @@ macro_rules! oidc_impl {
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
                     disabled_at: r.try_get("disabled_at")?,
+                    service_account_id: r.try_get("service_account_id")?,
                 })
             }
 
@@ -294,7 +297,7 @@ macro_rules! oidc_impl {
 
                 async fn create_oidc_client(&mut self, c: &OidcClient) -> Result<()> {
                     let sql = format!(
-                        "INSERT INTO oidc_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                        "INSERT INTO oidc_clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                     );
                     sqlx::query(&sql)
                         .bind(&c.client_id)
@@ -308,6 +311,7 @@ macro_rules! oidc_impl {
                         .bind(c.created_at)
                         .bind(c.updated_at)
                         .bind(c.disabled_at)
+                        .bind(c.service_account_id)
                         .execute(self.conn())
                         .await?;
                     Ok(())
@@ -316,7 +320,8 @@ macro_rules! oidc_impl {
                 async fn update_oidc_client(&mut self, c: &OidcClient) -> Result<()> {
                     let r = sqlx::query(
                         "UPDATE oidc_clients SET name = $2, secret_hash = $3, redirect_uris = $4, post_logout_redirect_uris = $5, \
-                         scopes = $6, grant_types = $7, sector = $8, updated_at = $9, disabled_at = $10 WHERE client_id = $1",
+                         scopes = $6, grant_types = $7, sector = $8, updated_at = $9, disabled_at = $10, \
+                         service_account_id = $11 WHERE client_id = $1",
                     )
                     .bind(&c.client_id)
                     .bind(&c.name)
@@ -328,6 +333,7 @@ macro_rules! oidc_impl {
                     .bind(&c.sector)
                     .bind(c.updated_at)
                     .bind(c.disabled_at)
+                    .bind(c.service_account_id)
                     .execute(self.conn())
                     .await?;
                     if r.rows_affected() == 0 {

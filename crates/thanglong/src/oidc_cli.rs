@@ -44,6 +44,10 @@ pub enum ClientCmd {
         /// Sector identifier shared with other clients (default: the client's own)
         #[arg(long)]
         sector: Option<String>,
+        /// The account (tax code, officer login) a machine client acts as on the JSON and
+        /// GovStack APIs; needed for every API scope but api:catalog.read
+        #[arg(long, value_name = "LOGIN")]
+        service_account: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -64,7 +68,17 @@ pub async fn run(cmd: OidcCmd) -> anyhow::Result<()> {
             println!("Đã tạo khóa ký mới / new signing key: {kid} (app servers use it within a minute)");
             Ok(())
         }
-        OidcCmd::Client(ClientCmd::Add { name, redirect_uris, post_logout_redirect_uris, scope, grants, public, sector, common }) => {
+        OidcCmd::Client(ClientCmd::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scope,
+            grants,
+            public,
+            sector,
+            service_account,
+            common,
+        }) => {
             let cfg = Config::load(&common, None)?;
             let db = crate::open_migrated(&cfg).await?;
             let input = tl_web::oidc::clients::ClientInput {
@@ -75,9 +89,14 @@ pub async fn run(cmd: OidcCmd) -> anyhow::Result<()> {
                 grant_types: grants,
                 confidential: !public,
                 sector,
+                service_account: service_account.unwrap_or_default(),
+            };
+            let account = match input.service_account.trim() {
+                "" => None,
+                login => db.read().await?.find_account_by_login(login).await?,
             };
             let now = chrono::Utc::now();
-            let (client, secret) = tl_web::oidc::clients::build(&input, None, now).map_err(|problems| {
+            let (client, secret) = tl_web::oidc::clients::build(&input, None, account.as_ref(), now).map_err(|problems| {
                 let lines: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.en)).collect();
                 anyhow::anyhow!("the client is not valid:\n  {}", lines.join("\n  "))
             })?;
@@ -91,7 +110,8 @@ pub async fn run(cmd: OidcCmd) -> anyhow::Result<()> {
                 target_type: "oidc_client".into(),
                 target_id: client.client_id.clone(),
                 detail: serde_json::json!({"name": client.name, "redirect_uris": client.redirect_uris, "scopes": client.scopes,
-                    "grant_types": client.grant_types, "confidential": client.is_confidential()}),
+                    "grant_types": client.grant_types, "confidential": client.is_confidential(),
+                    "service_account_id": client.service_account_id}),
                 ip: None,
                 request_id: None,
             })

@@ -61,8 +61,12 @@ pub const DOCUMENTED: &[&str] = &[
         version = "1",
         description = "Public API of the Thăng Long digital-government platform: the procedure catalog \
             (thủ tục hành chính), agencies and administrative units. Errors are RFC 9457 problem+json \
-            with a stable `code`. Send `Authorization: Bearer <token>` with a personal API token \
-            where a caller must be identified; answers are in Vietnamese unless `Accept-Language: en`.",
+            with a stable `code`. Send `Authorization: Bearer <token>` where a caller must be identified: \
+            a personal API token (`tl_…`, everything its account may do), or an OAuth access token \
+            (`tla_…`) from `/oidc/token` — a partner system's client-credentials token acts as the \
+            client's service account within its scopes (`api:account.read` for /me, `api:dossiers` \
+            for dossiers and uploads); a missing scope answers 403 `insufficient_scope`. Answers are \
+            in Vietnamese unless `Accept-Language: en`.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
@@ -132,35 +136,101 @@ impl From<&tl_core::catalog::I18nText> for Text {
     }
 }
 
-/// The caller, when it sent a valid bearer token.
-pub struct Caller(pub Option<Account>);
+/// How an API caller authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// No bearer token: what anyone may read.
+    Anonymous,
+    /// A personal API token (`tl_…`): everything its account may do.
+    Personal,
+    /// An access token from our OpenID provider (`tla_…`): a partner system's client-credentials
+    /// token acting as the client's service account, or a person's token given to an
+    /// application; limited to its scopes either way.
+    OAuth { client_id: String, scopes: Vec<String> },
+}
+
+/// The caller, when it sent a valid bearer token, and what the token allows.
+pub struct Caller(pub Option<Account>, pub Access);
+
+impl Caller {
+    /// Whether the token allows `scope` (a personal token allows everything its account may do).
+    pub fn allows(&self, scope: &str) -> bool {
+        match &self.1 {
+            Access::Anonymous => false,
+            Access::Personal => true,
+            Access::OAuth { scopes, .. } => scopes.iter().any(|s| s == scope),
+        }
+    }
+
+    /// The account acting, when the token allows `scope`: 401 without a token, 403
+    /// `insufficient_scope` when the token lacks it (or names no account to act as).
+    pub fn account_for(self, scope: &'static str) -> AppResult<Account> {
+        match self.1 {
+            Access::Anonymous => Err(AppError::Unauthenticated),
+            _ if !self.allows(scope) => Err(AppError::InsufficientScope(scope)),
+            _ => self.0.ok_or(AppError::InsufficientScope(scope)),
+        }
+    }
+
+    /// The OAuth client calling, for the audit trail.
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.1 {
+            Access::OAuth { client_id, .. } => Some(client_id),
+            _ => None,
+        }
+    }
+}
+
+/// A live account, or the token names no one who may act any more.
+fn active(a: Option<Account>) -> AppResult<Account> {
+    a.filter(|a| a.status == tl_storage::AccountStatus::Active).ok_or(AppError::Unauthenticated)
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(h) = parts.headers.get(header::AUTHORIZATION) else { return Ok(Caller(None)) };
+        let Some(h) = parts.headers.get(header::AUTHORIZATION) else { return Ok(Caller(None, Access::Anonymous)) };
         let token = h
             .to_str()
             .ok()
             .and_then(|s| s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer ")))
             .map(str::trim)
-            .filter(|t| t.starts_with(crate::auth::TOKEN_PREFIX) && t.len() <= 100)
+            .filter(|t| t.len() <= 100)
             .ok_or(AppError::Unauthenticated)?;
         let now = Utc::now();
         let hash = sha256_hex(token);
+        if token.starts_with(crate::oidc::ACCESS_TOKEN_PREFIX) {
+            let mut repo = st.db.read().await?;
+            let t = repo
+                .find_oidc_token(&hash)
+                .await?
+                .filter(|t| t.kind == tl_storage::TokenKind::Access && t.is_live(now))
+                .ok_or(AppError::Unauthenticated)?;
+            // A suspended client's tokens stop working with it.
+            let client = repo.get_oidc_client(&t.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or(AppError::Unauthenticated)?;
+            // A person's token acts as that person; a machine client's as its service account.
+            // Either account, once disabled, ends the token at once.
+            let account = match t.account_id.or(client.service_account_id) {
+                Some(id) => Some(active(repo.get_account(id).await?)?),
+                None => None,
+            };
+            let scopes = t.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            return Ok(Caller(account, Access::OAuth { client_id: client.client_id, scopes }));
+        }
+        if !token.starts_with(crate::auth::TOKEN_PREFIX) {
+            return Err(AppError::Unauthenticated);
+        }
         let mut repo = st.db.read().await?;
         let (tok, account) = repo.find_api_token(&hash, now).await?.ok_or(AppError::Unauthenticated)?;
         drop(repo);
-        if account.status != tl_storage::AccountStatus::Active {
-            return Err(AppError::Unauthenticated);
-        }
+        let account = active(Some(account))?;
         if tok.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
             let mut w = st.db.begin().await?;
             w.touch_api_token(tok.id, now).await?;
             w.commit().await?;
         }
-        Ok(Caller(Some(account)))
+        Ok(Caller(Some(account), Access::Personal))
     }
 }
 
@@ -503,8 +573,8 @@ pub struct MeDoc {
 /// The account the bearer token belongs to.
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
     responses((status = 200, body = MeDoc), (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn me(State(st): State<AppState>, Caller(c): Caller) -> AppResult<Json<MeDoc>> {
-    let a = c.ok_or(AppError::Unauthenticated)?;
+async fn me(State(st): State<AppState>, c: Caller) -> AppResult<Json<MeDoc>> {
+    let a = c.account_for(crate::oidc::protocol::API_ACCOUNT_READ)?;
     let mut repo = st.db.read().await?;
     let roles = repo.roles_of(a.id).await?.into_iter().map(|g| format!("{}@{}", g.role.as_str(), g.agency)).collect();
     Ok(Json(MeDoc { id: a.id, kind: a.kind.as_str().into(), login: a.login, display_name: a.display_name, roles }))

@@ -48,7 +48,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 fn require(c: Caller) -> AppResult<Account> {
-    c.0.ok_or(AppError::Unauthenticated)
+    c.account_for(crate::oidc::protocol::API_DOSSIERS)
 }
 
 /// The caller's own dossier; someone else's looks exactly like a missing one.

@@ -21,6 +21,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("forbidden")]
     Forbidden,
+    /// An OAuth access token without the scope an API call needs (RFC 6750 §3.1).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(&'static str),
     #[error("csrf check failed")]
     Csrf,
     #[error("conflict: {0}")]
@@ -45,7 +48,7 @@ impl AppError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -62,6 +65,7 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::Csrf => "csrf_failed",
             Self::Conflict(_) => "conflict",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -85,6 +89,8 @@ impl AppError {
             Self::Unauthenticated => "Vui lòng đăng nhập",
             Self::Forbidden if en => "You do not have permission",
             Self::Forbidden => "Bạn không có quyền truy cập",
+            Self::InsufficientScope(_) if en => "The access token does not allow this",
+            Self::InsufficientScope(_) => "Mã truy cập không cho phép thao tác này",
             Self::Csrf if en => "The form has expired",
             Self::Csrf => "Biểu mẫu đã hết hạn",
             Self::Conflict(_) if en => "This conflicts with existing data",
@@ -120,6 +126,12 @@ impl AppError {
             Self::Forbidden => {
                 "Tài khoản của bạn không được phép thực hiện thao tác này. Liên hệ quản trị viên nếu bạn cần quyền truy cập.".into()
             }
+            Self::InsufficientScope(scope) if en => {
+                format!("This call needs the scope “{scope}”, which the access token was not issued with. Ask the administrator to grant it to your application, then request a new token.")
+            }
+            Self::InsufficientScope(scope) => format!(
+                "Thao tác này cần phạm vi «{scope}», nhưng mã truy cập không được cấp phạm vi đó. Đề nghị quản trị viên cấp phạm vi cho ứng dụng của bạn rồi xin mã truy cập mới."
+            ),
             Self::Csrf if en => "For your safety the form could not be accepted. Go back, reload the page and try again.".into(),
             Self::Csrf => "Để bảo đảm an toàn, biểu mẫu không được chấp nhận. Vui lòng quay lại, tải lại trang và thử lại.".into(),
             Self::Conflict(m) if en => format!("The change was not saved: {m}"),

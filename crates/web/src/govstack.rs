@@ -26,6 +26,7 @@ mod operator;
 use crate::api::{ApiLang, Caller};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::oidc::protocol::{GOVSTACK_APPLICATIONS, GOVSTACK_TASKS};
 use crate::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -284,8 +285,10 @@ async fn procedure_of(st: &AppState, d: &Dossier) -> AppResult<ProcedureDetail> 
     Ok(snap.procedure(&st.db, &d.procedure_code, Some(d.version_no)).await?.ok_or(AppError::NotFound)?.as_ref().clone())
 }
 
+/// The applicant side's caller: a person's or business's token, or a partner system's
+/// client-credentials token with `govstack:applications` acting as its service account.
 fn caller(c: Caller) -> AppResult<Account> {
-    c.0.ok_or(AppError::Unauthenticated)
+    c.account_for(GOVSTACK_APPLICATIONS)
 }
 
 #[derive(Deserialize)]
@@ -323,6 +326,7 @@ async fn apply(
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
     let client = mediator_client(&headers)?;
+    let oauth_client = c.client_id().map(str::to_owned);
     let me = caller(c)?;
     let p = resolve(&st, &id).await?;
     let b: ApplicationSubmit = serde_json::from_slice(&body).map_err(|e| {
@@ -332,18 +336,31 @@ async fn apply(
             format!("The body is not a valid applicationFileSubmit: {e}"),
         )
     })?;
-    if b.applicant_id != me.login && b.applicant_id != me.id.to_string() {
-        return Err(AppError::invalid(
-            "applicant_mismatch",
-            "applicantId phải là tài khoản đang gọi (số định danh hoặc mã số thuế của người nộp).",
-            "applicantId must be the calling account (the applicant's personal ID number or tax code).",
-        ));
-    }
+    // The applicant: the caller, or someone the caller may file this procedure for (the business
+    // it works for, a person who authorised it — a partner organisation's service account too).
+    let applicant = if b.applicant_id == me.login || b.applicant_id == me.id.to_string() {
+        me.clone()
+    } else {
+        let mismatch = || {
+            AppError::invalid(
+                "applicant_mismatch",
+                "applicantId phải là tài khoản đang gọi, hoặc người (doanh nghiệp) đã ủy quyền cho tài khoản này nộp thủ tục này và ủy quyền còn hiệu lực.",
+                "applicantId must be the calling account, or a person (business) who authorised this account to file this procedure, with the authorisation still in force.",
+            )
+        };
+        let login = crate::auth::normalise_login(&b.applicant_id);
+        let found = if login.is_empty() || login.len() > 100 { None } else { st.db.read().await?.find_account_by_login(&login).await? };
+        let principal = found.ok_or_else(mismatch)?;
+        if !crate::delegation::may_act_for(&st, &me, principal.id, &p.code).await? {
+            return Err(mismatch());
+        }
+        principal
+    };
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 200).map(str::to_owned);
     if let Some(k) = &key {
         // A retry (a timeout, a double send): the application the key already made.
-        if let Some(d) = st.db.read().await?.find_dossier_by_key(me.id, k).await?.filter(|d| d.status != DossierStatus::Draft) {
-            return Ok(Json(application_doc(&d, &procedure_of(&st, &d).await?, &me, lang)).into_response());
+        if let Some(d) = st.db.read().await?.find_dossier_by_key(applicant.id, k).await?.filter(|d| d.status != DossierStatus::Draft) {
+            return Ok(Json(application_doc(&d, &procedure_of(&st, &d).await?, &applicant, lang)).into_response());
         }
     }
     let form = p.version.form.clone().ok_or_else(|| {
@@ -446,7 +463,7 @@ async fn apply(
         procedure_code: p.code.clone(),
         version_no: p.version_no,
         agency_id: agency.id,
-        applicant_id: me.id,
+        applicant_id: applicant.id,
         acted_by_id: me.id,
         channel: tl_core::catalog::Channel::Online,
         answers,
@@ -472,13 +489,14 @@ async fn apply(
         action: "govstack.application".into(),
         target_type: "dossier".into(),
         target_id: d.id.to_string(),
-        detail: json!({"client": client, "service": p.code, "code": d.code, "name": b.application_name}),
+        detail: json!({"client": client, "oauth_client": oauth_client, "service": p.code, "code": d.code, "name": b.application_name,
+            "applicant": applicant.login}),
         ip: None,
         request_id: headers.get(&crate::middleware::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned),
     })
     .await?;
     w.commit().await?;
-    Ok(Json(application_doc(&d, &p, &me, lang)).into_response())
+    Ok(Json(application_doc(&d, &p, &applicant, lang)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -567,21 +585,26 @@ async fn applications(
 ) -> AppResult<Json<Vec<Value>>> {
     mediator_client(&headers)?;
     let me = caller(c)?;
-    if q.applicant_id.as_deref().is_some_and(|a| a != me.login && a != me.id.to_string()) {
-        return Ok(Json(vec![]));
-    }
     let wanted = match q.service_id.as_deref() {
         Some(s) => Some(resolve(&st, s).await?.code),
         None => None,
     };
-    let mut rows: Vec<Dossier> = st
-        .db
-        .read()
-        .await?
-        .list_dossiers_of(me.id, 1000)
-        .await?
+    // The caller's own applications and those it filed for others (delegation).
+    let mut r = st.db.read().await?;
+    let mut rows: Vec<Dossier> = r.list_dossiers_of(me.id, 1000).await?;
+    rows.extend(r.list_dossiers_acted_by(me.id, 1000).await?);
+    let mut logins: std::collections::HashMap<i64, String> = std::collections::HashMap::from([(me.id, me.login.clone())]);
+    for d in &rows {
+        if let std::collections::hash_map::Entry::Vacant(e) = logins.entry(d.applicant_id) {
+            e.insert(r.get_account(d.applicant_id).await?.map(|a| a.login).unwrap_or_default());
+        }
+    }
+    drop(r);
+    let login_of = |d: &Dossier| logins.get(&d.applicant_id).cloned().unwrap_or_default();
+    let named = |d: &Dossier| q.applicant_id.as_deref().is_none_or(|a| a == login_of(d) || a == d.applicant_id.to_string());
+    let mut rows: Vec<Dossier> = rows
         .into_iter()
-        .filter(|d| d.status != DossierStatus::Draft && wanted.as_ref().is_none_or(|w| &d.procedure_code == w))
+        .filter(|d| d.status != DossierStatus::Draft && wanted.as_ref().is_none_or(|w| &d.procedure_code == w) && named(d))
         .collect();
     let desc = q.sort_order.as_deref() == Some("desc");
     match q.sort_by.as_deref() {
@@ -603,7 +626,7 @@ async fn applications(
             "mainTaskId": d.code,
             "taskTitle": p.version.name.get(lang.code()),
             "status": file_status(&d, lang),
-            "applicantId": me.login,
+            "applicantId": login_of(&d),
             "created": d.created_at,
             "registered": d.submitted_at,
             "description": d.status.label(lang.code()),
@@ -627,16 +650,24 @@ async fn application(
     Path(file_id): Path<String>,
 ) -> AppResult<Json<Value>> {
     mediator_client(&headers)?;
-    let me = caller(c)?;
+    let (as_applicant, as_operator) = (c.allows(GOVSTACK_APPLICATIONS), c.allows(GOVSTACK_TASKS));
+    let me = c.account_for(if as_applicant || !as_operator { GOVSTACK_APPLICATIONS } else { GOVSTACK_TASKS })?;
     if tl_core::dossier::DossierCode::parse(&file_id).is_none() {
         return Err(AppError::NotFound);
     }
     let d = st.db.read().await?.get_dossier_by_code(&file_id).await?.ok_or(AppError::NotFound)?;
-    let applicant = if d.applicant_id == me.id || d.acted_by_id == me.id {
+    let applicant = if as_applicant && d.applicant_id == me.id {
         me
-    } else {
+    } else if as_applicant
+        && (d.acted_by_id == me.id || crate::delegation::may_act_for(&st, &me, d.applicant_id, &d.procedure_code).await?)
+    {
+        // Filed for someone else (a business the caller works for, a person who authorised it).
+        st.db.read().await?.get_account(d.applicant_id).await?.ok_or(AppError::NotFound)?
+    } else if as_operator {
         // An operator's view: officers entitled to the dossier's agency.
         operator::applicant_for_officer(&st, &me, &d).await?.ok_or(AppError::NotFound)?
+    } else {
+        return Err(AppError::NotFound);
     };
     let p = procedure_of(&st, &d).await?;
     Ok(Json(application_doc(&d, &p, &applicant, lang)))

@@ -48,6 +48,10 @@ impl IntoResponse for AppError {
             },
         };
         let mut r = info.status.into_response();
+        if let AppError::InsufficientScope(scope) = &self {
+            let challenge = format!("Bearer realm=\"thanglong\", error=\"insufficient_scope\", scope=\"{scope}\"");
+            r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).expect("ASCII scope"));
+        }
         r.extensions_mut().insert(info);
         r
     }
@@ -319,6 +323,10 @@ pub async fn errors(State(st): State<AppState>, req: Request, next: Next) -> Res
     };
     if let Some(s) = info.retry_after {
         out.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    // Keep the RFC 6750 challenge of a token without the scope a call needs.
+    if let Some(c) = resp.headers().get(header::WWW_AUTHENTICATE) {
+        out.headers_mut().insert(header::WWW_AUTHENTICATE, c.clone());
     }
     // Keep cookies set by inner layers (a fresh CSRF token, a cleared session).
     for c in resp.headers().get_all(header::SET_COOKIE) {

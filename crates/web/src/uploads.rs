@@ -378,7 +378,7 @@ pub async fn upload_api(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
-    let me = c.0.ok_or(AppError::Unauthenticated)?;
+    let me = c.account_for(crate::oidc::protocol::API_DOSSIERS)?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let d = st
         .db

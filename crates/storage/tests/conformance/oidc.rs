@@ -16,6 +16,7 @@ fn client(id: &str, now: chrono::DateTime<Utc>) -> OidcClient {
         created_at: now,
         updated_at: now,
         disabled_at: None,
+        service_account_id: None,
     }
 }
 

@@ -46,10 +46,11 @@
 //! - Every error is the spec's `systemError`; a caller that is not an officer gets 403, a task
 //!   or application outside the caller's roles 404.
 
-use super::{application_doc, caller, eform_id, file_status, mediator_client, procedure_of, resolve, service_id};
+use super::{application_doc, eform_id, file_status, mediator_client, procedure_of, resolve, service_id};
 use crate::api::{ApiLang, Caller};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::oidc::protocol::GOVSTACK_TASKS;
 use crate::workflow::{self, Actor, DecisionInput, InboxParams};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -71,7 +72,7 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 
 /// The caller as a back-office actor: an officer's token, with the officer's role grants.
 async fn officer(st: &AppState, c: Caller, headers: &HeaderMap) -> AppResult<Actor> {
-    let account = caller(c)?;
+    let account = c.account_for(GOVSTACK_TASKS)?;
     if account.kind != AccountKind::Officer {
         return Err(AppError::Forbidden);
     }
@@ -557,7 +558,7 @@ pub(super) async fn statistics(
         None => None,
         Some(login) => {
             // How one officer works is for the back office, not for anyone.
-            if !caller(c)?.kind.eq(&AccountKind::Officer) {
+            if !c.account_for(GOVSTACK_TASKS)?.kind.eq(&AccountKind::Officer) {
                 return Err(AppError::Forbidden);
             }
             let a = st.db.read().await?.find_account_by_login(login).await?.filter(|a| a.kind == AccountKind::Officer);

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 use serde_json::json;
-use tl_storage::OidcClient;
+use tl_storage::{Account, OidcClient};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,8 +38,7 @@ fn lines(s: &str) -> Vec<String> {
 
 /// The form as the administrator filled it in (checkbox groups repeat their name).
 fn input_of(f: &Form) -> ClientInput {
-    let mut scopes: Vec<String> = f.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
-    scopes.extend(one(f, "api_scopes").split([' ', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
+    let scopes: Vec<String> = f.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
     ClientInput {
         name: one(f, "name").to_owned(),
         redirect_uris: lines(one(f, "redirect_uris")),
@@ -48,6 +47,7 @@ fn input_of(f: &Form) -> ClientInput {
         grant_types: f.iter().filter(|(k, _)| k == "grant_type").map(|(_, v)| v.clone()).collect(),
         confidential: one(f, "client_type") != "public",
         sector: Some(one(f, "sector").to_owned()),
+        service_account: one(f, "service_account").trim().to_owned(),
     }
 }
 
@@ -59,7 +59,10 @@ fn form_view(input: &ClientInput, lang: Lang) -> minijinja::Value {
         .iter()
         .map(|s| minijinja::context! { name => s.name, label => if en { s.en } else { s.vi }, checked => chosen.contains(&s.name) })
         .collect();
-    let api_scopes: Vec<&str> = chosen.iter().copied().filter(|s| !s.is_empty() && !protocol::is_user_scope(s)).collect();
+    let api_scopes: Vec<minijinja::Value> = protocol::API_SCOPES
+        .iter()
+        .map(|s| minijinja::context! { name => s.name, label => if en { s.en } else { s.vi }, checked => chosen.contains(&s.name) })
+        .collect();
     let grants: Vec<minijinja::Value> = protocol::GRANT_TYPES
         .iter()
         .map(|g| minijinja::context! { name => g, checked => input.grant_types.iter().any(|x| x == g) })
@@ -69,15 +72,21 @@ fn form_view(input: &ClientInput, lang: Lang) -> minijinja::Value {
         redirect_uris => input.redirect_uris.join("\n"),
         post_logout_redirect_uris => input.post_logout_redirect_uris.join("\n"),
         scopes,
-        api_scopes => api_scopes.join(" "),
+        api_scopes,
         grants,
         confidential => input.confidential,
         sector => input.sector.clone().unwrap_or_default(),
+        service_account => input.service_account,
     }
 }
 
-fn input_from_client(c: &OidcClient) -> ClientInput {
-    ClientInput {
+async fn input_from_client(st: &AppState, c: &OidcClient) -> AppResult<ClientInput> {
+    let service_account = match c.service_account_id {
+        Some(id) => st.db.read().await?.get_account(id).await?.map(|a| a.login).unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(ClientInput {
+        service_account,
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
@@ -85,7 +94,16 @@ fn input_from_client(c: &OidcClient) -> ClientInput {
         grant_types: c.grant_types.clone(),
         confidential: c.is_confidential(),
         sector: Some(c.sector.clone()),
+    })
+}
+
+/// The account the form's "service account" names, if any.
+async fn service_account(st: &AppState, input: &ClientInput) -> AppResult<Option<Account>> {
+    let login = crate::auth::normalise_login(&input.service_account);
+    if login.is_empty() || login.len() > 200 {
+        return Ok(None);
     }
+    Ok(st.db.read().await?.find_account_by_login(&login).await?)
 }
 
 pub async fn list(State(st): State<AppState>, v: Visitor) -> AppResult<Response> {
@@ -117,7 +135,8 @@ pub async fn create(State(st): State<AppState>, v: Visitor, CsrfForm(f): CsrfFor
     v.require_admin()?;
     let input = input_of(&f);
     let now = Utc::now();
-    let (client, secret) = match clients::build(&input, None, now) {
+    let account = service_account(&st, &input).await?;
+    let (client, secret) = match clients::build(&input, None, account.as_ref(), now) {
         Ok(x) => x,
         Err(problems) => {
             let errors = problems_to_errors(&problems, v.lang);
@@ -141,6 +160,7 @@ fn client_detail(c: &OidcClient) -> serde_json::Value {
         "grant_types": c.grant_types,
         "confidential": c.is_confidential(),
         "sector": c.sector,
+        "service_account_id": c.service_account_id,
     })
 }
 
@@ -154,7 +174,7 @@ async fn load(st: &AppState, id: &str) -> AppResult<OidcClient> {
 pub async fn edit(State(st): State<AppState>, v: Visitor, Path(id): Path<String>) -> AppResult<Response> {
     v.require_admin()?;
     let client = load(&st, &id).await?;
-    let form = form_view(&input_from_client(&client), v.lang);
+    let form = form_view(&input_from_client(&st, &client).await?, v.lang);
     render(&st, &v, "admin/oidc_client_form.html", minijinja::context! { form, client })
 }
 
@@ -165,7 +185,8 @@ pub async fn update(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
     // The kind of client is fixed at registration: a public client has no secret to keep.
     input.confidential = old.is_confidential();
     let now = Utc::now();
-    let mut client = match clients::build(&input, Some(&old.client_id), now) {
+    let account = service_account(&st, &input).await?;
+    let mut client = match clients::build(&input, Some(&old.client_id), account.as_ref(), now) {
         Ok((c, _)) => c,
         Err(problems) => {
             let errors = problems_to_errors(&problems, v.lang);

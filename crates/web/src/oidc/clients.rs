@@ -2,10 +2,11 @@
 //! Secrets are shown once and stored as SHA-256 (they are 256-bit random, so a fast hash is
 //! enough: there is nothing to guess).
 
-use super::protocol::{check_redirect_uri, is_user_scope, parse_scope, GRANT_TYPES};
+use super::protocol::{api_scope, check_redirect_uri, is_user_scope, parse_scope, API_SCOPES, GRANT_TYPES};
 use crate::security::{new_token, sha256_hex};
 use chrono::{DateTime, Utc};
-use tl_storage::OidcClient;
+use tl_core::account::AccountKind;
+use tl_storage::{Account, AccountStatus, OidcClient};
 
 /// What an administrator fills in.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +19,8 @@ pub struct ClientInput {
     pub confidential: bool,
     /// Clients of one organisation may share a sector, and so a person's `sub`.
     pub sector: Option<String>,
+    /// The login (tax code, officer login) of the account a machine client acts as.
+    pub service_account: String,
 }
 
 /// A problem with one field, in both languages.
@@ -46,7 +49,13 @@ fn uri_problem(field: &'static str, uri: &str, why: &str) -> FieldProblem {
 }
 
 /// Checks the input and builds the client; the secret (confidential clients) is returned once.
-pub fn build(input: &ClientInput, client_id: Option<&str>, now: DateTime<Utc>) -> Result<(OidcClient, Option<String>), Vec<FieldProblem>> {
+/// `service_account` is the account `input.service_account` names, looked up by the caller.
+pub fn build(
+    input: &ClientInput,
+    client_id: Option<&str>,
+    service_account: Option<&Account>,
+    now: DateTime<Utc>,
+) -> Result<(OidcClient, Option<String>), Vec<FieldProblem>> {
     let mut problems = vec![];
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -106,12 +115,74 @@ pub fn build(input: &ClientInput, client_id: Option<&str>, now: DateTime<Utc>) -
             "Applications that sign people in need the “openid” scope.",
         ));
     }
-    if grants.iter().any(|g| g == "client_credentials") && !scopes.iter().any(|s| !is_user_scope(s)) && !code_flow {
+    let machine = grants.iter().any(|g| g == "client_credentials");
+    if machine && !scopes.iter().any(|s| !is_user_scope(s)) && !code_flow {
         problems.push(problem(
             "scopes",
             "Ứng dụng máy (client_credentials) cần ít nhất một phạm vi API, ví dụ «api:catalog.read».",
             "A machine client (client_credentials) needs at least one API scope, e.g. “api:catalog.read”.",
         ));
+    }
+    let known: Vec<&str> = API_SCOPES.iter().map(|s| s.name).collect();
+    for s in scopes.iter().filter(|s| !is_user_scope(s)) {
+        match api_scope(s) {
+            None => problems.push(problem(
+                "api_scopes",
+                format!("Phạm vi «{s}» không tồn tại; các phạm vi API: {}.", known.join(", ")),
+                format!("There is no scope “{s}”; the API scopes are: {}.", known.join(", ")),
+            )),
+            Some(_) if !machine => problems.push(problem(
+                "api_scopes",
+                format!("Phạm vi API «{s}» chỉ dành cho ứng dụng máy (kiểu cấp quyền client_credentials)."),
+                format!("The API scope “{s}” is only for machine clients (the client_credentials grant)."),
+            )),
+            Some(_) => {}
+        }
+    }
+    let typed = input.service_account.trim();
+    let service_account_id = match (typed.is_empty(), service_account) {
+        (true, _) => None,
+        (false, None) => {
+            problems.push(problem(
+                "service_account",
+                format!("Không tìm thấy tài khoản «{typed}»."),
+                format!("There is no account “{typed}”."),
+            ));
+            None
+        }
+        (false, Some(a)) if a.kind == AccountKind::Citizen => {
+            problems.push(problem(
+                "service_account",
+                "Tài khoản dịch vụ phải là tài khoản tổ chức, doanh nghiệp hoặc cán bộ, không phải tài khoản cá nhân của công dân.",
+                "The service account must be an organisation's, a business's or an officer's account, not a citizen's own.",
+            ));
+            None
+        }
+        (false, Some(a)) if a.status != AccountStatus::Active => {
+            problems.push(problem(
+                "service_account",
+                format!("Tài khoản «{typed}» đang bị khóa."),
+                format!("The account “{typed}” is disabled."),
+            ));
+            None
+        }
+        (false, Some(a)) => Some(a.id),
+    };
+    if service_account_id.is_some() && !machine {
+        problems.push(problem(
+            "service_account",
+            "Chỉ ứng dụng máy (client_credentials) mới hoạt động nhân danh một tài khoản dịch vụ.",
+            "Only machine clients (client_credentials) act as a service account.",
+        ));
+    }
+    if typed.is_empty() && machine {
+        if let Some(s) = scopes.iter().filter_map(|s| api_scope(s)).find(|s| s.needs_account) {
+            problems.push(problem(
+                "service_account",
+                format!("Phạm vi «{}» cần một tài khoản dịch vụ để ứng dụng hoạt động nhân danh.", s.name),
+                format!("The scope “{}” needs a service account for the application to act as.", s.name),
+            ));
+        }
     }
     let sector = input.sector.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     if sector.as_ref().is_some_and(|s| s.len() > 200) {
@@ -128,6 +199,7 @@ pub fn build(input: &ClientInput, client_id: Option<&str>, now: DateTime<Utc>) -
             client_id,
             name: name.to_owned(),
             secret_hash: secret.as_deref().map(sha256_hex),
+            service_account_id,
             redirect_uris,
             post_logout_redirect_uris: logout_uris,
             scopes,
@@ -162,12 +234,12 @@ mod tests {
             confidential: true,
             ..Default::default()
         };
-        let (c, secret) = build(&ok, None, now).unwrap();
+        let (c, secret) = build(&ok, None, None, now).unwrap();
         assert_eq!(c.redirect_uris.len(), 1);
         assert_eq!(c.secret_hash, Some(sha256_hex(secret.as_deref().unwrap())));
         assert_eq!(c.sector, c.client_id);
         let public = ClientInput { confidential: false, ..ok.clone() };
-        assert!(build(&public, None, now).unwrap().1.is_none());
+        assert!(build(&public, None, None, now).unwrap().1.is_none());
         let bad = ClientInput {
             redirect_uris: vec!["http://evil.example/cb".into()],
             scopes: "profile".into(),
@@ -176,7 +248,65 @@ mod tests {
             name: String::new(),
             ..Default::default()
         };
-        let problems: Vec<&str> = build(&bad, None, now).unwrap_err().iter().map(|p| p.field).collect();
+        let problems: Vec<&str> = build(&bad, None, None, now).unwrap_err().iter().map(|p| p.field).collect();
         assert_eq!(problems, ["name", "grant_types", "confidential", "redirect_uris", "scopes"]);
+    }
+
+    fn account(kind: AccountKind, status: AccountStatus) -> Account {
+        Account {
+            id: 7,
+            kind,
+            login: "0101234567".into(),
+            display_name: "Bưu điện Hà Nội".into(),
+            email: None,
+            phone: None,
+            password_hash: None,
+            agency_id: None,
+            status,
+            failed_logins: 0,
+            locked_until: None,
+            created_at: Utc::now(),
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn machine_clients_act_as_an_organisation_or_officer_account_within_known_api_scopes() {
+        let now = Utc::now();
+        let partner = ClientInput {
+            name: "Bưu điện Hà Nội".into(),
+            scopes: "govstack:applications api:catalog.read".into(),
+            grant_types: vec!["client_credentials".into()],
+            confidential: true,
+            service_account: "0101234567".into(),
+            ..Default::default()
+        };
+        let business = account(AccountKind::Business, AccountStatus::Active);
+        let (c, _) = build(&partner, None, Some(&business), now).unwrap();
+        assert_eq!(c.service_account_id, Some(7));
+        assert_eq!(c.scopes, ["api:catalog.read", "govstack:applications"]);
+        let fields = |input: &ClientInput, a: Option<&Account>| -> Vec<&'static str> {
+            build(input, None, a, now).err().unwrap_or_default().iter().map(|p| p.field).collect()
+        };
+        // An unknown name, a citizen's own account, a disabled one: refused.
+        assert_eq!(fields(&partner, None), ["service_account"]);
+        assert_eq!(fields(&partner, Some(&account(AccountKind::Citizen, AccountStatus::Active))), ["service_account"]);
+        assert_eq!(fields(&partner, Some(&account(AccountKind::Business, AccountStatus::Disabled))), ["service_account"]);
+        // Scopes acting as someone need the account; reading the catalogue does not.
+        let anonymous = ClientInput { service_account: String::new(), ..partner.clone() };
+        assert_eq!(fields(&anonymous, None), ["service_account"]);
+        let reader = ClientInput { scopes: "api:catalog.read".into(), ..anonymous.clone() };
+        assert!(build(&reader, None, None, now).unwrap().0.service_account_id.is_none());
+        // Made-up scopes, and API scopes on a client that signs people in, are refused.
+        let made_up = ClientInput { scopes: "api:meetings".into(), ..reader.clone() };
+        assert_eq!(fields(&made_up, None), ["api_scopes"]);
+        let web = ClientInput {
+            scopes: "openid govstack:tasks".into(),
+            redirect_uris: vec!["https://thuvien.example.vn/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            service_account: String::new(),
+            ..partner.clone()
+        };
+        assert_eq!(fields(&web, None), ["api_scopes"]);
     }
 }

@@ -19,6 +19,9 @@ pub mod protocol;
 mod resource;
 mod token;
 
+/// Access tokens we issue start with this, so the APIs can tell them from personal API tokens.
+pub const ACCESS_TOKEN_PREFIX: &str = "tla_";
+
 use crate::error::{AppError, AppResult};
 use crate::security::Throttle;
 use crate::AppState;
@@ -113,7 +116,7 @@ pub async fn discovery(State(st): State<AppState>) -> Response {
     for s in protocol::USER_SCOPES {
         claims.extend_from_slice(s.claims);
     }
-    let scopes: Vec<&str> = protocol::USER_SCOPES.iter().map(|s| s.name).collect();
+    let scopes: Vec<&str> = protocol::USER_SCOPES.iter().map(|s| s.name).chain(protocol::API_SCOPES.iter().map(|s| s.name)).collect();
     let body = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oidc/authorize"),

@@ -57,6 +57,59 @@ pub const USER_SCOPES: &[ScopeInfo] = &[
     },
 ];
 
+/// What a partner system's token may do on the JSON API (`/api/v1`) and the GovStack API.
+pub struct ApiScope {
+    pub name: &'static str,
+    pub vi: &'static str,
+    pub en: &'static str,
+    /// Whether the scope acts as an account (the client's service account) rather than reading
+    /// what anyone may read.
+    pub needs_account: bool,
+}
+
+pub const API_CATALOG_READ: &str = "api:catalog.read";
+pub const API_ACCOUNT_READ: &str = "api:account.read";
+pub const API_DOSSIERS: &str = "api:dossiers";
+pub const GOVSTACK_APPLICATIONS: &str = "govstack:applications";
+pub const GOVSTACK_TASKS: &str = "govstack:tasks";
+
+pub const API_SCOPES: &[ApiScope] = &[
+    ApiScope {
+        name: API_CATALOG_READ,
+        vi: "Đọc danh mục thủ tục, lĩnh vực, cơ quan và đơn vị hành chính (dữ liệu công khai)",
+        en: "Read the catalogue of procedures, fields, agencies and administrative units (public data)",
+        needs_account: false,
+    },
+    ApiScope {
+        name: API_ACCOUNT_READ,
+        vi: "Đọc thông tin tài khoản dịch vụ của ứng dụng (/api/v1/me)",
+        en: "Read the application's service account (/api/v1/me)",
+        needs_account: true,
+    },
+    ApiScope {
+        name: API_DOSSIERS,
+        vi: "Tạo, nộp, đọc và xóa hồ sơ của tài khoản dịch vụ qua API JSON (/api/v1/dossiers)",
+        en: "Create, file, read and delete the service account's dossiers through the JSON API (/api/v1/dossiers)",
+        needs_account: true,
+    },
+    ApiScope {
+        name: GOVSTACK_APPLICATIONS,
+        vi: "Nộp và theo dõi hồ sơ qua GovStack, nhân danh tài khoản dịch vụ hoặc người đã ủy quyền cho tài khoản đó",
+        en: "File and follow applications through GovStack, as the service account or someone who authorised it",
+        needs_account: true,
+    },
+    ApiScope {
+        name: GOVSTACK_TASKS,
+        vi: "Xử lý hồ sơ qua GovStack (phía cơ quan), trong phạm vi vai trò của tài khoản dịch vụ",
+        en: "Work on applications through GovStack (agency side), within the service account's roles",
+        needs_account: true,
+    },
+];
+
+pub fn api_scope(name: &str) -> Option<&'static ApiScope> {
+    API_SCOPES.iter().find(|s| s.name == name)
+}
+
 pub fn scope_info(name: &str) -> Option<&'static ScopeInfo> {
     USER_SCOPES.iter().find(|s| s.name == name)
 }
@@ -417,6 +470,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             disabled_at: None,
+            service_account_id: None,
         }
     }
 

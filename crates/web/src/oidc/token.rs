@@ -113,7 +113,7 @@ struct Issue<'a> {
 
 async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<serde_json::Value, Response> {
     let now = Utc::now();
-    let access = new_token("tla_");
+    let access = new_token(super::ACCESS_TOKEN_PREFIX);
     let base = OidcToken {
         token_hash: sha256_hex(&access),
         kind: TokenKind::Access,

@@ -155,7 +155,7 @@ async fn admin_with_clients(app: &mut App) -> (Client, Client, Client) {
         .register(&[
             ("name", "Hệ thống họp"),
             ("client_type", "confidential"),
-            ("api_scopes", "api:catalog.read api:meetings"),
+            ("scope", "api:catalog.read"),
             ("grant_type", "client_credentials"),
         ])
         .await;
@@ -439,7 +439,7 @@ async fn a_relying_party_signs_a_citizen_in_with_pkce_consent_refresh_userinfo_a
         let t = app.token(Some(mc), &[("grant_type", "client_credentials")]).await;
         assert_eq!(t.status, StatusCode::OK, "{n}: {}", t.body);
         let t = t.json();
-        assert_eq!(t["scope"], "api:catalog.read api:meetings", "{n}");
+        assert_eq!(t["scope"], "api:catalog.read", "{n}");
         assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none());
         let ma = t["access_token"].as_str().unwrap().to_owned();
         let i = app.back_channel("/oidc/introspect", mc, &[("token", &ma)]).await.json();
@@ -744,5 +744,152 @@ async fn administrators_edit_suspend_and_renew_the_secret_of_a_client() {
         assert_eq!(app.get("/admin/oidc/clients/new").await.status, StatusCode::FORBIDDEN, "{n}");
         let p = app.post("/admin/oidc/clients", &[("name", "x"), ("grant_type", "client_credentials"), ("api_scopes", "a")]).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn partner_systems_call_the_json_and_govstack_apis_with_client_credentials_within_their_scopes() {
+    use tl_core::account::{AccountKind, Role};
+    for mut app in apps().await {
+        let n = app.name;
+        super::publish_text_form(&app).await;
+        let pw = "Mật khẩu thử nghiệm 2026";
+        // A partner organisation (the post office taking dossiers at its counters) has a business
+        // account; a mother authorises it to file birth registration for her; a stranger does not.
+        let partner = {
+            let mut w = app.db.begin().await.unwrap();
+            let a = w
+                .create_account(
+                    &tl_storage::NewAccount {
+                        kind: AccountKind::Business,
+                        login: "0100109106".into(),
+                        display_name: "Bưu điện thành phố Hà Nội".into(),
+                        email: None,
+                        phone: None,
+                        password_hash: None,
+                        agency_id: None,
+                    },
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            w.commit().await.unwrap();
+            a.id
+        };
+        let (mother, mother_token) = app.citizen_account("001303033333", None, Some(pw)).await;
+        app.citizen_account("001203044444", None, None).await;
+        let mut mum = app.second_browser();
+        mum.sign_in("001303033333", pw).await;
+        let today = tl_web::portal::today();
+        let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+        let p = mum
+            .post(
+                "/account/delegation/authorisations",
+                &[
+                    ("grantee", "0100109106"),
+                    ("procedure", "1.001193"),
+                    ("valid_from", &fmt(today)),
+                    ("valid_to", &fmt(today + chrono::Duration::days(30))),
+                ],
+            )
+            .await;
+        assert_eq!(p.location(), "/account/delegation?done=authorised", "{n}: {}", p.body);
+        // The ward's one-stop software acts as an officer service account.
+        app.add_officer("motcua.phuongbd", pw, "H26.31", &[Role::Reception]).await;
+
+        // The administrator registers the partners' machine clients; every API scope but the
+        // catalogue's acts as an account, which must be an organisation's or an officer's.
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        let form = app.get("/admin/oidc/clients/new").await;
+        assert!(form.has("govstack:applications") && form.has("Tài khoản dịch vụ"), "{n}");
+        let machine = |name: &'static str, scopes: &[&'static str], account: &'static str| -> Vec<(&'static str, &'static str)> {
+            let mut f =
+                vec![("name", name), ("client_type", "confidential"), ("grant_type", "client_credentials"), ("service_account", account)];
+            f.extend(scopes.iter().map(|s| ("scope", *s)));
+            f
+        };
+        for (fields, says) in [
+            (machine("Bưu điện", &["govstack:applications"], ""), "cần một tài khoản dịch vụ"),
+            (machine("Bưu điện", &["govstack:applications"], "001303033333"), "không phải tài khoản cá nhân của công dân"),
+            (machine("Bưu điện", &["govstack:applications"], "0999999999"), "Không tìm thấy tài khoản «0999999999»"),
+        ] {
+            let p = app.post("/admin/oidc/clients", &fields).await;
+            assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {says}");
+            assert!(p.has(says), "{n}: {says}: {}", p.body);
+        }
+        assert!(app.db.read().await.unwrap().list_oidc_clients().await.unwrap().is_empty(), "{n}: nothing registered");
+        let post = app.register(&machine("Bưu điện — tiếp nhận hồ sơ", &["govstack:applications", "api:catalog.read"], "0100109106")).await;
+        let one_stop = app.register(&machine("Phần mềm một cửa phường", &["govstack:tasks"], "motcua.phuongbd")).await;
+        let reader = app.register(&machine("Cổng thông tin quận", &["api:catalog.read"], "")).await;
+        assert!(app.get(&format!("/admin/oidc/clients/{}", post.id)).await.has("value=\"0100109106\""), "{n}: the edit form shows it");
+        async fn issue(app: &mut App, c: &Client) -> String {
+            let p = app.token(Some((&c.id, c.secret.as_deref().unwrap())), &[("grant_type", "client_credentials")]).await;
+            assert_eq!(p.status, StatusCode::OK, "{}: {}", app.name, p.body);
+            p.json()["access_token"].as_str().unwrap().to_owned()
+        }
+        let post_t = issue(&mut app, &post).await;
+        let office_t = issue(&mut app, &one_stop).await;
+        let reader_t = issue(&mut app, &reader).await;
+
+        // The catalogue reads with any valid token; acting as an account needs the scope.
+        assert_eq!(app.api("/api/v1/procedures?q=khai%20sinh", Some(&reader_t)).await.status, StatusCode::OK, "{n}");
+        let me = app.api("/api/v1/me", Some(&reader_t)).await;
+        assert_eq!(me.status, StatusCode::FORBIDDEN, "{n}");
+        assert_eq!(me.json()["code"], "insufficient_scope", "{n}");
+        assert!(me.json()["detail"].as_str().unwrap().contains("«api:account.read»"), "{n}: {}", me.body);
+        let challenge = me.headers.get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().to_owned();
+        assert!(challenge.contains("error=\"insufficient_scope\""), "{n}: {challenge}");
+        assert_eq!(app.api("/api/v1/dossiers", Some(&post_t)).await.status, StatusCode::FORBIDDEN, "{n}: no api:dossiers");
+        assert_eq!(app.api("/api/v1/me", Some(&format!("{post_t}x"))).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        // Personal API tokens keep working.
+        assert_eq!(app.api("/api/v1/me", Some(&mother_token)).await.json()["login"], "001303033333", "{n}");
+
+        // The post office files for the mother, who authorised it; not for the stranger.
+        let path = "/services/1.001193/applications";
+        let submit = |applicant: &str| {
+            serde_json::json!({"applicantId": applicant, "agencyId": "H26.31", "formData": {"data": {"child_name": "Lê Minh An"}}})
+                .to_string()
+        };
+        let refused = app.govstack("POST", path, Some(&post_t), Some(submit("001203044444"))).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{n}: {}", refused.body);
+        assert!(refused.json()["localizedMessage"].as_str().unwrap().contains("ủy quyền"), "{n}");
+        let filed = app.govstack("POST", path, Some(&post_t), Some(submit("001303033333"))).await;
+        assert_eq!(filed.status, StatusCode::OK, "{n}: {}", filed.body);
+        assert_eq!(filed.json()["applicantId"], "001303033333", "{n}");
+        let code = filed.json()["fileId"].as_str().unwrap().to_owned();
+        let d = app.db.read().await.unwrap().get_dossier_by_code(&code).await.unwrap().unwrap();
+        assert_eq!((d.applicant_id, d.acted_by_id), (mother, partner), "{n}: the dossier records both");
+        let audit = app.db.read().await.unwrap().list_audit(Some("dossier"), Some(&d.id.to_string()), 10).await.unwrap();
+        let a = audit.iter().find(|a| a.action == "govstack.application").unwrap();
+        assert_eq!(a.detail["oauth_client"], post.id.as_str(), "{n}: the audit names the client");
+        // Both the partner and the mother follow it; the partner's list names the applicant.
+        let listed = app.govstack("GET", "/applications", Some(&post_t), None).await.json();
+        assert_eq!(listed[0]["fileId"], code.as_str(), "{n}");
+        assert_eq!(listed[0]["applicantId"], "001303033333", "{n}");
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&post_t), None).await.status, StatusCode::OK, "{n}");
+        assert_eq!(app.govstack("GET", &format!("/applications/{code}"), Some(&mother_token), None).await.status, StatusCode::OK, "{n}");
+        // The partner's token is not the agency's: no tasks; the ward's software sees the file.
+        let tasks = app.govstack("GET", "/tasks", Some(&post_t), None).await;
+        assert_eq!(tasks.status, StatusCode::FORBIDDEN, "{n}: {}", tasks.body);
+        assert_eq!(tasks.json()["code"], "insufficient_scope", "{n}");
+        assert_eq!(app.govstack("GET", "/tasks", Some(&office_t), None).await.status, StatusCode::OK, "{n}");
+        let seen = app.govstack("GET", &format!("/applications/{code}"), Some(&office_t), None).await;
+        assert_eq!(seen.json()["applicantId"], "001303033333", "{n}: {}", seen.body);
+        let p = app.govstack("POST", path, Some(&office_t), Some(submit("001303033333"))).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}: the ward's software does not file");
+
+        // The mother revokes: the partner's next filing for her is refused at once.
+        let auth_id = app.db.read().await.unwrap().authorisations_given(mother).await.unwrap()[0].id;
+        mum.post(&format!("/account/delegation/authorisations/{auth_id}/revoke"), &[]).await;
+        let p = app.govstack("POST", path, Some(&post_t), Some(submit("001303033333"))).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}: {}", p.body);
+        // Suspending the client, or disabling the account it acts as, ends its tokens at once.
+        app.post(&format!("/admin/oidc/clients/{}/status", one_stop.id), &[("status", "disabled")]).await;
+        assert_eq!(app.govstack("GET", "/tasks", Some(&office_t), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        let mut w = app.db.begin().await.unwrap();
+        w.set_account_status(partner, tl_storage::AccountStatus::Disabled, chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(app.govstack("GET", "/applications", Some(&post_t), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
     }
 }
