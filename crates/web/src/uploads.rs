@@ -36,7 +36,9 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 fn field_spec<'a>(form: &'a FormDef, key: &str) -> AppResult<(&'a str, u32, &'a [String])> {
     form.fields()
         .find_map(|f| match &f.kind {
-            FieldKind::File { component, max_files, accept } if f.key == key => Some((component.as_str(), *max_files, accept.as_slice())),
+            FieldKind::File { component, max_files, accept, .. } if f.key == key => {
+                Some((component.as_str(), *max_files, accept.as_slice()))
+            }
             _ => None,
         })
         .ok_or_else(|| AppError::invalid("unknown_file_field", "Biểu mẫu không có mục tải tệp này.", "The form has no such upload."))
