@@ -1044,7 +1044,13 @@ mod tests {
         fn form_and_answers() -> impl Strategy<Value = (FormDef, Value)> {
             fields(1).prop_flat_map(|fs| {
                 let answers = object_for(&fs);
-                (Just(FormDef { steps: vec![FormStep { key: "s".into(), title: I18nText::new("Bước", "Step"), fields: fs }], persons: vec![] }), answers)
+                (
+                    Just(FormDef {
+                        steps: vec![FormStep { key: "s".into(), title: I18nText::new("Bước", "Step"), fields: fs }],
+                        persons: vec![],
+                    }),
+                    answers,
+                )
             })
         }
 

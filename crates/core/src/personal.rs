@@ -293,7 +293,15 @@ impl ConsentState {
 
 /// The hash of one consent revision, chained to the previous revision of the same citizen and
 /// agreement: changing or removing a revision breaks every later hash.
-pub fn consent_hash(prev: &str, account_id: i64, agreement: &str, agreement_version: i64, revision: i64, state: ConsentState, at: &str) -> String {
+pub fn consent_hash(
+    prev: &str,
+    account_id: i64,
+    agreement: &str,
+    agreement_version: i64,
+    revision: i64,
+    state: ConsentState,
+    at: &str,
+) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     // Length-prefixed fields: no two different records encode alike.
