@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod inbox_bench;
 mod oidc_cli;
+mod store_bench;
 mod synth;
 
 use anyhow::{bail, Context};
@@ -106,6 +107,23 @@ enum BenchCmd {
         seed: u64,
         #[arg(long, default_value_t = 730)]
         days: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A citizen with a full data store (people, items, documents with bytes) and consent to
+    /// pre-fill; the password is read from standard input
+    StoreSeed {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value_t = 20)]
+        people: usize,
+        #[arg(long, default_value_t = 200)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        documents: usize,
+        /// Leave consent to pre-fill out (the baseline: a form started empty)
+        #[arg(long)]
+        no_consent: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -348,6 +366,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let opts = inbox_bench::FillOptions { count, citizens, seed, days };
             inbox_bench::fill_dossiers(&db, &opts, chrono::Utc::now()).await
+        }
+        Command::Bench(BenchCmd::StoreSeed { login, people, items, documents, no_consent, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            let files = tl_storage::blob::BlobStore::filesystem(cfg.data_dir.join("files"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let opts =
+                store_bench::SeedOptions { login: &login, password: password.trim(), people, items, documents, consent: !no_consent };
+            store_bench::seed(&db, &files, &opts).await
         }
         Command::Bench(BenchCmd::Inbox { officers, iterations, baseline_iterations, common }) => {
             let cfg = Config::load(&common, None)?;
