@@ -100,6 +100,8 @@ pub struct DataAgreement {
     pub purpose_vi: String,
     pub purpose_en: String,
     pub controller: String,
+    /// The OAuth client the data is shared with; None: the portal itself (pre-filling).
+    pub recipient: Option<String>,
     /// Item keys, and `documents` for the documents of the store.
     pub items: Vec<String>,
     pub lawful_basis: LawfulBasis,
@@ -175,6 +177,8 @@ pub trait StoreRepo: Send {
     /// The version of an agreement in force on `day`.
     async fn data_agreement(&mut self, id: &str, day: NaiveDate) -> Result<Option<DataAgreement>>;
     async fn list_data_agreements(&mut self, day: NaiveDate) -> Result<Vec<DataAgreement>>;
+    /// Adds an agreement, or a new version of one (never edits a version in place).
+    async fn add_data_agreement(&mut self, a: &DataAgreement) -> Result<()>;
     /// Records a decision as the next revision, chained to the previous one.
     async fn record_consent(
         &mut self,
@@ -294,6 +298,7 @@ macro_rules! store_impl {
                     purpose_vi: r.try_get("purpose_vi")?,
                     purpose_en: r.try_get("purpose_en")?,
                     controller: r.try_get("controller")?,
+                    recipient: r.try_get("recipient")?,
                     items: serde_json::from_str(&items).map_err(|_| corrupt("agreement items", &items))?,
                     lawful_basis: LawfulBasis::parse(&basis).ok_or_else(|| corrupt("lawful basis", &basis))?,
                     months: r.try_get("months")?,
@@ -580,6 +585,28 @@ macro_rules! store_impl {
                         }
                     }
                     Ok(out)
+                }
+
+                async fn add_data_agreement(&mut self, a: &DataAgreement) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO data_agreements (id, version, name_vi, name_en, purpose_vi, purpose_en, controller, recipient, items, \
+                         lawful_basis, months, effective_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(&a.id)
+                    .bind(a.version)
+                    .bind(&a.name_vi)
+                    .bind(&a.name_en)
+                    .bind(&a.purpose_vi)
+                    .bind(&a.purpose_en)
+                    .bind(&a.controller)
+                    .bind(&a.recipient)
+                    .bind(serde_json::to_string(&a.items).expect("strings serialise"))
+                    .bind(a.lawful_basis.as_str())
+                    .bind(a.months)
+                    .bind(a.effective_from)
+                    .execute(self.conn())
+                    .await?;
+                    Ok(())
                 }
 
                 async fn record_consent(

@@ -1,6 +1,7 @@
 //! `thanglong`: the whole platform in one binary.
 
 mod config;
+mod data_cli;
 mod demo;
 mod inbox_bench;
 mod oidc_cli;
@@ -64,6 +65,9 @@ enum Command {
     /// The OpenID Connect provider: relying parties and signing keys
     #[command(subcommand)]
     Oidc(oidc_cli::OidcCmd),
+    /// The data store's agreements (purposes, lawful bases, sharing with partner systems)
+    #[command(subcommand)]
+    Data(data_cli::DataCmd),
     /// Baselines for the benchmarks in bench/ (measure the database alone)
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -384,6 +388,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ca(cmd) => ca(cmd).await,
         Command::Oidc(cmd) => oidc_cli::run(cmd).await,
+        Command::Data(cmd) => data_cli::run(cmd).await,
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;

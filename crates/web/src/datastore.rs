@@ -803,3 +803,146 @@ pub fn picks_of(pairs: &crate::filing::Pairs) -> AppResult<HashMap<String, i64>>
     }
     Ok(out)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sharing with partner systems
+
+#[derive(Deserialize)]
+pub struct ShareQuery {
+    agreement: Option<String>,
+    /// For a legal obligation or public task: the provision that requires the data.
+    legal_reference: Option<String>,
+}
+
+/// GET /api/v1/people/{personal_id}/data?agreement=… — a partner system (OAuth client with
+/// `api:personal-data.read`) reads what a sharing agreement made for it covers: only with the
+/// person's consent in force, or — for an agreement on a legal obligation or public task — with
+/// the provision named on the request. Every answer, and every refusal, is audited.
+pub async fn shared_data(
+    State(st): State<AppState>,
+    c: crate::api::Caller,
+    Path(personal_id): Path<String>,
+    Query(q): Query<ShareQuery>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<axum::Json<Value>> {
+    use crate::oidc::protocol::API_PERSONAL_DATA;
+    let client = c.client_id().map(str::to_owned);
+    let caller = c.account_for(API_PERSONAL_DATA)?;
+    // Only a registered partner system, never a person's own token, reads someone else's data.
+    let client = client.ok_or(AppError::InsufficientScope(API_PERSONAL_DATA))?;
+    let agreement = q.agreement.as_deref().map(str::trim).filter(|a| !a.is_empty() && a.len() <= 100).ok_or_else(|| {
+        AppError::invalid(
+            "agreement_required",
+            "Ghi rõ thỏa thuận chia sẻ dữ liệu (tham số agreement).",
+            "Name the data-sharing agreement (the agreement parameter).",
+        )
+    })?;
+    let now = Utc::now();
+    let request_id = headers.get(&crate::middleware::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let entry = |action: &str, subject: Option<i64>, detail: Value| tl_storage::AuditEntry {
+        at: now,
+        actor_id: Some(caller.id),
+        actor_label: format!("oauth:{client}"),
+        action: action.into(),
+        target_type: "account".into(),
+        target_id: subject.map(|s| s.to_string()).unwrap_or_default(),
+        detail,
+        ip: None,
+        request_id: request_id.clone(),
+    };
+    let mut w = st.db.begin().await?;
+    let a = w.data_agreement(agreement, today()).await?.filter(|a| a.recipient.as_deref() == Some(client.as_str()));
+    let login = crate::auth::normalise_login(&personal_id);
+    let subject = if login.is_empty() || login.len() > 20 { None } else { w.find_account_by_login(&login).await? }
+        .filter(|s| s.kind != AccountKind::Officer);
+    let refuse = |code: &'static str, vi: &str, en: &str| AppError::denied(code, vi, en);
+    let (a, subject) = match (a, subject) {
+        (None, s) => {
+            w.append_audit(&entry(
+                "data_sharing.refused",
+                s.map(|s| s.id),
+                json!({"client": client, "agreement": agreement, "reason": "unknown_purpose"}),
+            ))
+            .await?;
+            w.commit().await?;
+            return Err(refuse(
+                "unknown_purpose",
+                "Không có thỏa thuận chia sẻ dữ liệu này dành cho ứng dụng của bạn.",
+                "There is no such data-sharing agreement for your application.",
+            ));
+        }
+        (Some(_), None) => return Err(AppError::NotFound),
+        (Some(a), Some(s)) => (a, s),
+    };
+    let reference = q.legal_reference.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(300).collect::<String>());
+    match a.lawful_basis {
+        personal::LawfulBasis::Consent => {
+            let consent = w.current_consent(subject.id, &a.id).await?;
+            if !consent.as_ref().is_some_and(|c| c.in_force(now)) {
+                let reason = consent.map_or("none", |c| if c.state == ConsentState::Revoked { "revoked" } else { "not_in_force" });
+                w.append_audit(&entry(
+                    "data_sharing.refused",
+                    Some(subject.id),
+                    json!({"client": client, "agreement": a.id, "reason": reason}),
+                ))
+                .await?;
+                w.commit().await?;
+                return Err(refuse(
+                    "consent_required",
+                    "Người này chưa đồng ý, hoặc đã rút lại sự đồng ý, cho việc chia sẻ dữ liệu theo thỏa thuận này.",
+                    "This person has not consented, or has withdrawn consent, to sharing data under this agreement.",
+                ));
+            }
+        }
+        _ if reference.is_none() => {
+            return Err(AppError::invalid(
+                "legal_reference_required",
+                "Thỏa thuận này dựa trên quy định của pháp luật: ghi rõ điều khoản áp dụng (tham số legal_reference).",
+                "This agreement rests on a legal provision: name it (the legal_reference parameter).",
+            ))
+        }
+        _ => {}
+    }
+    // What the account holds is part of the store, even before its owner ever opened it.
+    let me = Some(ensure_self(&mut *w, &subject, now).await?);
+    let items: Map<String, Value> = w
+        .list_items(subject.id)
+        .await?
+        .into_iter()
+        .filter(|i| Some(i.person_id) == me && a.items.iter().any(|k| k == &i.item))
+        .map(|i| {
+            (
+                i.item.clone(),
+                json!({"value": i.value, "source": i.source.as_str(), "verified_by": i.agency_name, "updated_at": i.updated_at}),
+            )
+        })
+        .collect();
+    let documents: Vec<Value> = if a.items.iter().any(|k| k == "documents") {
+        w.list_documents(subject.id)
+            .await?
+            .into_iter()
+            .filter(|d| d.valid_on(today()))
+            .map(|d| {
+                json!({"kind": d.kind, "title": d.title, "issued_by": d.agency_name, "issued_at": d.issued_at,
+                       "verify_url": d.result_id.as_ref().map(|r| format!("{}/verify/{r}", st.config.public_url.trim_end_matches('/')))})
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    w.append_audit(&entry(
+        "data_sharing.read",
+        Some(subject.id),
+        json!({"client": client, "agreement": a.id, "version": a.version, "basis": a.lawful_basis.as_str(), "legal_reference": reference,
+               "items": items.keys().collect::<Vec<_>>(), "documents": documents.len()}),
+    ))
+    .await?;
+    w.commit().await?;
+    Ok(axum::Json(json!({
+        "personal_id": subject.login,
+        "agreement": {"id": a.id, "version": a.version, "lawful_basis": a.lawful_basis.as_str()},
+        "legal_reference": reference,
+        "items": items,
+        "documents": documents,
+    })))
+}

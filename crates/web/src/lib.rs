@@ -245,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/security/recovery-codes", post(second_factor::regenerate))
         .route("/account/sessions/{handle}/end", post(second_factor::end_session))
         .route("/account/sessions/end-others", post(second_factor::end_other_sessions))
+        .route("/api/v1/people/{personal_id}/data", get(datastore::shared_data))
         .route("/account/data", get(datastore::page))
         .route("/account/data/items", post(datastore::add_item))
         .route("/account/data/items/{id}", post(datastore::correct_item))

@@ -55,13 +55,16 @@ CREATE TABLE data_agreements (
     purpose_vi     TEXT NOT NULL,
     purpose_en     TEXT NOT NULL,
     controller     TEXT NOT NULL,
+    -- The OAuth client (a partner system) the data is shared with; NULL: the portal itself.
+    recipient      TEXT,
     items          TEXT NOT NULL,
     lawful_basis   TEXT NOT NULL,
     months         BIGINT NOT NULL,
     effective_from DATE NOT NULL,
     PRIMARY KEY (id, version)
 );
-INSERT INTO data_agreements VALUES ('prefill', 1,
+INSERT INTO data_agreements (id, version, name_vi, name_en, purpose_vi, purpose_en, controller, items, lawful_basis, months,
+    effective_from) VALUES ('prefill', 1,
     'Điền sẵn hồ sơ từ Kho dữ liệu cá nhân', 'Pre-filling forms from your data store',
     'Khi bạn bắt đầu một hồ sơ, Cổng Dịch vụ công điền sẵn các thông tin và giấy tờ bạn đã cung cấp hoặc đã được cơ quan nhà nước xác minh, để bạn không phải khai lại. Bạn xem lại và sửa được mọi thông tin trước khi nộp.',
     'When you start a dossier, the portal fills in the data and documents you gave before or that an agency verified, so you need not give them again. You can review and change everything before filing.',
