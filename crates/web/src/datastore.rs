@@ -34,6 +34,9 @@ use tl_storage::{Account, Dossier, IssuedResult, ProcedureDetail, Repo, StoredFi
 /// The agreement that covers pre-filling forms.
 pub const PREFILL: &str = "prefill";
 
+/// What the start form posts for "myself" (`person.<role>=self`).
+const SELF_PICK: i64 = 0;
+
 fn today() -> chrono::NaiveDate {
     crate::portal::today()
 }
@@ -254,10 +257,12 @@ pub async fn prefill(
     let people = w.list_people(applicant.id).await?;
     let mut roles: HashMap<&str, i64> = HashMap::from([("self", me)]);
     for (role, person) in picks {
-        if !people.iter().any(|p| p.id == *person) || !form.persons.iter().any(|r| &r.key == role) {
+        // 0 is the applicant themselves (the store may not have its owner yet when the page shows).
+        let person = if *person == SELF_PICK { me } else { *person };
+        if !people.iter().any(|p| p.id == person) || !form.persons.iter().any(|r| &r.key == role) {
             return Err(forged_pick());
         }
-        roles.insert(role.as_str(), *person);
+        roles.insert(role.as_str(), person);
     }
     let items = w.list_items(applicant.id).await?;
     let docs = w.list_documents(applicant.id).await?;
@@ -420,11 +425,10 @@ pub async fn start_options(st: &AppState, me: &Account, form: &FormDef, lang: La
         .iter()
         .filter(|p| p.adds.is_none())
         .map(|p| {
-            json!({
-                "key": p.key, "label": p.label.get(l),
-                "people": people.iter().map(|x| json!({"id": x.id, "name": x.name, "relation": x.relation.label(l),
-                    "selected": only_one && x.relation == Relation::Own})).collect::<Vec<_>>(),
-            })
+            // The applicant first (always there, even before the store has its owner), then the others.
+            let mut choices = vec![json!({"id": "self", "name": me.display_name, "relation": Relation::Own.label(l), "selected": only_one})];
+            choices.extend(people.iter().filter(|x| x.relation != Relation::Own).map(|x| json!({"id": x.id, "name": x.name, "relation": x.relation.label(l), "selected": false})));
+            json!({"key": p.key, "label": p.label.get(l), "people": choices})
         })
         .collect();
     Ok(json!({"consented": consented, "roles": roles}))
@@ -798,7 +802,7 @@ pub fn picks_of(pairs: &crate::filing::Pairs) -> AppResult<HashMap<String, i64>>
         if v.is_empty() {
             continue;
         }
-        let id: i64 = v.parse().map_err(|_| forged_pick())?;
+        let id: i64 = if v == "self" { SELF_PICK } else { v.parse().ok().filter(|id| *id > 0).ok_or_else(forged_pick)? };
         out.insert(role.to_owned(), id);
     }
     Ok(out)
