@@ -242,7 +242,6 @@ fn source_note(source: Source, agency: Option<&str>, code: Option<&str>, lang: L
 /// mapped fields from the people picked for the form's roles (`self` is the applicant), and
 /// upload fields from stored documents that satisfy them. Returns the answers to save.
 pub async fn prefill(
-    st: &AppState,
     w: &mut dyn Repo,
     applicant: &Account,
     d: &Dossier,
@@ -293,7 +292,7 @@ pub async fn prefill(
             let Some(doc) = usable.iter().find(|x| x.person_id.is_some_and(|p| about.contains(&p) && p != me)).or(usable.first()) else {
                 continue;
             };
-            let file = copy_document(st, w, applicant, d, &f.key, component, doc, now).await?;
+            let file = copy_document(w, applicant, d, &f.key, component, doc, now).await?;
             answers.insert(f.key.clone(), json!([file.id]));
             rows.push(Provenance {
                 dossier_id: d.id,
@@ -322,11 +321,10 @@ fn forged_pick() -> AppError {
     )
 }
 
-/// Attaches a copy of a stored document to a draft (its own file: deleting the draft or the
-/// upload never touches the stored original).
-#[allow(clippy::too_many_arguments)]
+/// Attaches a stored document to a draft: a file row of the draft's own that points at the
+/// stored original's bytes (no copy; removing it from the draft never touches the original —
+/// see [`StoredFile::owns_blob`]).
 async fn copy_document(
-    st: &AppState,
     w: &mut dyn Repo,
     applicant: &Account,
     d: &Dossier,
@@ -335,34 +333,28 @@ async fn copy_document(
     doc: &StoreDocument,
     now: DateTime<Utc>,
 ) -> AppResult<StoredFile> {
-    let (key, name, content_type) = match (&doc.result_id, &doc.file_id) {
+    let (storage_key, name, content_type, size, sha256) = match (&doc.result_id, &doc.file_id) {
         (Some(rid), _) => {
             let r = w.get_result(rid).await?.filter(|r| r.revoked_at.is_none()).ok_or(AppError::NotFound)?;
-            (r.storage_key, format!("{}.pdf", doc.title), "application/pdf".to_owned())
+            (r.storage_key, format!("{}.pdf", doc.title), "application/pdf".to_owned(), r.size, r.sha256)
         }
         (None, Some(fid)) => {
             let f = w.get_file(fid).await?.ok_or(AppError::NotFound)?;
-            (f.storage_key, f.name, f.content_type)
+            (f.storage_key, f.name, f.content_type, f.size, f.sha256)
         }
         (None, None) => return Err(AppError::NotFound),
     };
-    let bytes = st.blobs.read(&key).await.map_err(|e| AppError::Internal(e.into()))?;
-    let id = crate::security::new_token("")[..24].to_owned();
-    let (temp, mut file) = st.blobs.create_temp(&id).await.map_err(|e| AppError::Internal(e.into()))?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await.map_err(|e| AppError::Internal(e.into()))?;
-    st.blobs.commit(file, &temp, &id).await.map_err(|e| AppError::Internal(e.into()))?;
-    use sha2::Digest;
     let f = StoredFile {
-        id: id.clone(),
+        id: crate::security::new_token("")[..24].to_owned(),
         owner_id: applicant.id,
         dossier_id: Some(d.id),
         field: field.to_owned(),
         component: component.to_owned(),
         name,
         content_type,
-        size: bytes.len() as i64,
-        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-        storage_key: id,
+        size,
+        sha256,
+        storage_key,
         created_at: now,
         digitised: false,
     };
@@ -426,8 +418,14 @@ pub async fn start_options(st: &AppState, me: &Account, form: &FormDef, lang: La
         .filter(|p| p.adds.is_none())
         .map(|p| {
             // The applicant first (always there, even before the store has its owner), then the others.
-            let mut choices = vec![json!({"id": "self", "name": me.display_name, "relation": Relation::Own.label(l), "selected": only_one})];
-            choices.extend(people.iter().filter(|x| x.relation != Relation::Own).map(|x| json!({"id": x.id, "name": x.name, "relation": x.relation.label(l), "selected": false})));
+            let mut choices =
+                vec![json!({"id": "self", "name": me.display_name, "relation": Relation::Own.label(l), "selected": only_one})];
+            choices.extend(
+                people
+                    .iter()
+                    .filter(|x| x.relation != Relation::Own)
+                    .map(|x| json!({"id": x.id, "name": x.name, "relation": x.relation.label(l), "selected": false})),
+            );
             json!({"key": p.key, "label": p.label.get(l), "people": choices})
         })
         .collect();

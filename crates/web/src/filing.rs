@@ -248,7 +248,7 @@ pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<Stri
     // start finds its draft already made and leaves it alone).
     if applicant_id == me.id && d.status == DossierStatus::Draft && d.answers.as_object().is_none_or(|m| m.is_empty()) {
         if let Some(form) = proc.version.form.as_ref() {
-            if let Some(answers) = crate::datastore::prefill(&st, &mut *w, &me, &d, form, &picks, new.now).await? {
+            if let Some(answers) = crate::datastore::prefill(&mut *w, &me, &d, form, &picks, new.now).await? {
                 w.update_draft(d.id, d.revision, &answers, new.now).await?;
             }
         }

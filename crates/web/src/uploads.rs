@@ -258,7 +258,9 @@ pub async fn forget(st: &AppState, fid: &str, dossier_id: i64) -> AppResult<()> 
     let mut w = st.db.begin().await?;
     w.delete_file(&f.id).await?;
     w.commit().await?;
-    let _ = st.blobs.delete(&f.storage_key).await;
+    if f.owns_blob() {
+        let _ = st.blobs.delete(&f.storage_key).await;
+    }
     Ok(())
 }
 
@@ -482,7 +484,9 @@ pub async fn cleanup(st: &AppState) -> AppResult<usize> {
             }
             w.delete_file(&f.id).await?;
             w.commit().await?;
-            st.blobs.delete(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+            if f.owns_blob() {
+                st.blobs.delete(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+            }
             removed += 1;
         }
     }

@@ -217,6 +217,25 @@ async fn a_mothers_data_store_fills_itself_prefills_her_childs_residence_form_wi
         assert!(page.has("Đã xác minh") && page.has("Đã sửa") && page.has("Dùng lại"), "{n}: {}", page.body);
         app.post("/signout", &[]).await;
 
+        // Removing a reused document from a draft leaves the stored original alone.
+        app.sign_in("001303033333", pw).await;
+        let started = app
+            .post("/procedures/1.004222/file", &[("agency", agency), ("idem", "res-remove-1"), ("person.registrant", &son.to_string())])
+            .await;
+        let other: i64 = started.location().trim_start_matches("/dossiers/").split('/').next().unwrap().parse().unwrap();
+        let d2 = app.dossier(other).await;
+        let fid2 = d2.answers["relationship_files"][0].as_str().unwrap().to_owned();
+        let p = app
+            .post(
+                &format!("/dossiers/{other}/edit?step=0"),
+                &[("revision", &d2.revision.to_string()), ("action", &format!("remove_file:{fid2}"))],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert!(app.db.read().await.unwrap().get_file(&fid2).await.unwrap().is_none(), "{n}: the draft's row is gone");
+        assert_eq!(app.get_bytes(&format!("/results/{}.pdf", result.id)).await, original, "{n}: the original is intact");
+        app.post("/signout", &[]).await;
+
         // She withdraws consent: the next form starts empty.
         app.sign_in("001303033333", pw).await;
         assert_eq!(
