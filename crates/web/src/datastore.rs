@@ -313,6 +313,116 @@ pub async fn prefill(
     Ok(Some(Value::Object(answers)))
 }
 
+/// The stored documents a file field of the step could reuse (consent in force, the applicant
+/// filing their own dossier), listed beside the upload button.
+pub async fn offer_reuse(st: &AppState, d: &Dossier, step: &mut Value, lang: Lang) -> AppResult<()> {
+    if d.acted_by_id != d.applicant_id {
+        return Ok(());
+    }
+    let wanted: Vec<(usize, Vec<String>)> = step["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, f)| f["kind"] == "file")
+        .filter_map(|(i, f)| {
+            let kinds: Vec<String> = f["spec"]["reuse"].as_array()?.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+            (!kinds.is_empty()).then_some((i, kinds))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut r = st.db.read().await?;
+    if !prefill_consented(&mut *r, d.applicant_id, Utc::now()).await? {
+        return Ok(());
+    }
+    let docs = r.list_documents(d.applicant_id).await?;
+    drop(r);
+    for (i, kinds) in wanted {
+        let offers: Vec<Value> = docs
+            .iter()
+            .filter(|x| kinds.contains(&x.kind) && x.valid_on(today()))
+            .map(|x| json!({"id": x.id, "title": x.title, "issued": tl_core::fmt::datetime(x.issued_at),
+                "from": source_note(if x.is_result() { Source::Result } else { Source::Dossier }, x.agency_name.as_deref(), x.dossier_code.as_deref(), lang)}))
+            .collect();
+        if !offers.is_empty() {
+            step["fields"][i]["reusable"] = Value::Array(offers);
+        }
+    }
+    Ok(())
+}
+
+/// Handles `reuse:<field>:<document id>` on a step: the document must be the applicant's own,
+/// of a kind the field accepts, valid, and pre-filling consented; anything else (a forged
+/// reference) is refused and audited.
+#[allow(clippy::too_many_arguments)]
+pub async fn reuse(
+    w: &mut dyn Repo,
+    applicant: &Account,
+    d: &Dossier,
+    form: &FormDef,
+    rest: &str,
+    answers: &mut Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let parsed = rest.rsplit_once(':').and_then(|(field, id)| Some((field, id.parse::<i64>().ok()?)));
+    let field = parsed.and_then(|(key, _)| form.fields().find(|f| f.key == key));
+    let doc = match parsed {
+        Some((_, id)) => w.get_document(id).await?,
+        None => None,
+    };
+    let accepted = match (field, &doc) {
+        (Some(f), Some(x)) => match &f.kind {
+            FieldKind::File { reuse, component, max_files, .. } => {
+                let held = answers.get(&f.key).and_then(Value::as_array).map_or(0, Vec::len);
+                (x.account_id == applicant.id
+                    && reuse.contains(&x.kind)
+                    && x.valid_on(today())
+                    && held < *max_files as usize
+                    && d.acted_by_id == applicant.id)
+                    .then(|| (f.key.clone(), component.clone()))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some((key, component)) = accepted else {
+        // The caller logs it (this transaction is rolled back).
+        return Err(AppError::invalid(
+            "bad_reuse",
+            "Không dùng được giấy tờ này cho mục này (không có trong Kho dữ liệu của bạn, không đúng loại hoặc đã hết hiệu lực).",
+            "This document cannot be used here (it is not in your data store, not of the right kind, or no longer valid).",
+        ));
+    };
+    if !prefill_consented(w, applicant.id, now).await? {
+        return Err(AppError::invalid(
+            "consent_required",
+            "Hãy cho phép dùng Kho dữ liệu (mục Sự đồng ý sử dụng dữ liệu) trước khi dùng lại giấy tờ.",
+            "Allow the use of your data store (Consent to use your data) before reusing a document.",
+        ));
+    }
+    let x = doc.expect("checked above");
+    let file = copy_document(w, applicant, d, &key, &component, &x, now).await?;
+    let list = answers.as_object_mut().expect("answers are an object").entry(key.clone()).or_insert_with(|| json!([]));
+    match list.as_array_mut() {
+        Some(a) => a.push(json!(file.id)),
+        None => *list = json!([file.id]),
+    }
+    w.set_provenance(&[Provenance {
+        dossier_id: d.id,
+        field: key,
+        item_id: None,
+        document_id: Some(x.id),
+        value: Some(json!([file.id])),
+        source: if x.is_result() { Source::Result } else { Source::Dossier },
+        agency_name: x.agency_name.clone(),
+        origin: None,
+    }])
+    .await?;
+    Ok(())
+}
+
 fn forged_pick() -> AppError {
     AppError::invalid(
         "unknown_person",

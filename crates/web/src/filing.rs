@@ -248,8 +248,28 @@ pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<Stri
     // start finds its draft already made and leaves it alone).
     if applicant_id == me.id && d.status == DossierStatus::Draft && d.answers.as_object().is_none_or(|m| m.is_empty()) {
         if let Some(form) = proc.version.form.as_ref() {
-            if let Some(answers) = crate::datastore::prefill(&mut *w, &me, &d, form, &picks, new.now).await? {
-                w.update_draft(d.id, d.revision, &answers, new.now).await?;
+            match crate::datastore::prefill(&mut *w, &me, &d, form, &picks, new.now).await {
+                Ok(Some(answers)) => {
+                    w.update_draft(d.id, d.revision, &answers, new.now).await?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // A pre-fill request for someone else's data: nothing is started, and it is logged.
+                    drop(w);
+                    let mut a = st.db.begin().await?;
+                    let picked: Vec<String> = picks.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    a.append_audit(&crate::auth::audit(
+                        &v,
+                        None,
+                        "store.prefill_refused",
+                        "procedure",
+                        &proc.code,
+                        json!({"picks": picked}),
+                    ))
+                    .await?;
+                    a.commit().await?;
+                    return Err(e);
+                }
             }
         }
     }
@@ -369,6 +389,7 @@ pub async fn render_step(
         });
     }
     annotate(&mut steps, &crate::datastore::notes(st, d, v.lang).await?);
+    crate::datastore::offer_reuse(st, d, &mut steps[step], v.lang).await?;
     let emap: HashMap<String, String> =
         errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
     let files = file_meta(st, d).await?;
@@ -475,8 +496,23 @@ pub async fn save_step(
         .and_then(|r| r.parse().ok())
         .ok_or_else(|| AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản.", "The form has no revision."))?;
     let action = p.get("action").unwrap_or("next").to_owned();
-    let (answers, removed) = merge_step(&form, step, &d, &p, &action);
+    let (mut answers, removed) = merge_step(&form, step, &d, &p, &action);
     let mut w = st.db.begin().await?;
+    // "Dùng lại giấy tờ trong Kho dữ liệu": a stored document instead of an upload.
+    if let Some(rest) = action.strip_prefix("reuse:") {
+        let applicant = w.get_account(d.applicant_id).await?.ok_or(AppError::NotFound)?;
+        if let Err(e) = crate::datastore::reuse(&mut *w, &applicant, &d, &form, rest, &mut answers, Utc::now()).await {
+            drop(w);
+            if matches!(&e, AppError::Invalid { code: "bad_reuse", .. }) {
+                // A forged reuse reference: refused, and logged.
+                let mut a = st.db.begin().await?;
+                let detail = json!({"reference": rest.chars().take(100).collect::<String>()});
+                a.append_audit(&crate::auth::audit(&v, None, "store.reuse_refused", "dossier", &d.id.to_string(), detail)).await?;
+                a.commit().await?;
+            }
+            return Err(e);
+        }
+    }
     let d =
         match w.update_draft(d.id, revision, &answers, Utc::now()).await {
             Ok(d) => d,
@@ -504,7 +540,7 @@ pub async fn after_save(
     step: usize,
     action: &str,
 ) -> AppResult<Response> {
-    if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") {
+    if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") || action.starts_with("reuse:") {
         return Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)));
     }
     match action {

@@ -166,6 +166,8 @@ async fn a_mothers_data_store_fills_itself_prefills_her_childs_residence_form_wi
             .await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
         assert_eq!(app.db.read().await.unwrap().list_dossiers_of(mum, 50).await.unwrap().len(), before, "{n}: no draft");
+        let audit = app.db.read().await.unwrap().list_audit(Some("procedure"), Some("1.004222"), 10).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "store.prefill_refused"), "{n}: the forged pick is logged");
 
         // With her son picked: his name and birth date, her phone, and the birth extract.
         let started = app
@@ -234,6 +236,48 @@ async fn a_mothers_data_store_fills_itself_prefills_her_childs_residence_form_wi
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
         assert!(app.db.read().await.unwrap().get_file(&fid2).await.unwrap().is_none(), "{n}: the draft's row is gone");
         assert_eq!(app.get_bytes(&format!("/results/{}.pdf", result.id)).await, original, "{n}: the original is intact");
+        // The step offers it again; a forged reference (someone else's document) is refused and logged.
+        let step = app.get(&format!("/dossiers/{other}/edit?step=0")).await;
+        assert!(step.has(&format!("value=\"reuse:relationship_files:{}\"", extract.id)), "{n}: offered again");
+        let theirs = {
+            let mut w = app.db.begin().await.unwrap();
+            let id = w
+                .add_document(&tl_storage::store::NewDocument {
+                    account_id: mum + 1,
+                    person_id: None,
+                    kind: "result:1.001193",
+                    title: "Trích lục của người khác",
+                    file_id: None,
+                    result_id: None,
+                    dossier_id: None,
+                    agency_id: None,
+                    issued_at: chrono::Utc::now(),
+                    valid_until: None,
+                })
+                .await
+                .unwrap();
+            w.commit().await.unwrap();
+            id
+        };
+        let rev = app.dossier(other).await.revision.to_string();
+        let p = app
+            .post(
+                &format!("/dossiers/{other}/edit?step=0"),
+                &[("revision", &rev), ("action", &format!("reuse:relationship_files:{theirs}"))],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(p.has("không có trong Kho dữ liệu của bạn"), "{n}");
+        let audit = app.db.read().await.unwrap().list_audit(Some("dossier"), Some(&other.to_string()), 10).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "store.reuse_refused"), "{n}: logged");
+        let p = app
+            .post(
+                &format!("/dossiers/{other}/edit?step=0"),
+                &[("revision", &rev), ("action", &format!("reuse:relationship_files:{}", extract.id))],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{n}: {}", p.body);
+        assert_eq!(app.dossier(other).await.answers["relationship_files"].as_array().unwrap().len(), 1, "{n}: reused again");
         app.post("/signout", &[]).await;
 
         // She withdraws consent: the next form starts empty.
