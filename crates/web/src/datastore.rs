@@ -238,22 +238,38 @@ fn source_note(source: Source, agency: Option<&str>, code: Option<&str>, lang: L
     }
 }
 
-/// Pre-fills a new draft in the transaction that created it, when the applicant consented:
-/// mapped fields from the people picked for the form's roles (`self` is the applicant), and
-/// upload fields from stored documents that satisfy them. Returns the answers to save.
-pub async fn prefill(
-    w: &mut dyn Repo,
+/// What a new draft will be pre-filled with, worked out on a read connection before the write
+/// transaction opens (on SQLite the writer is one: it must not wait on reads).
+pub struct PrefillPlan {
+    values: Vec<(String, Value, Provenance)>,
+    documents: Vec<(String, String, StoreDocument)>,
+}
+
+/// The pre-fill of a new draft of `form` for `applicant`, when they consented: mapped fields
+/// from the people picked for the form's roles (`self` is the applicant), and upload fields
+/// from stored documents that satisfy them. A pick of someone else's person is refused.
+pub async fn plan_prefill(
+    st: &AppState,
     applicant: &Account,
-    d: &Dossier,
     form: &FormDef,
     picks: &HashMap<String, i64>,
     now: DateTime<Utc>,
-) -> AppResult<Option<Value>> {
-    if !prefill_consented(w, applicant.id, now).await? {
+) -> AppResult<Option<PrefillPlan>> {
+    let mut r = st.db.read().await?;
+    if !prefill_consented(&mut *r, applicant.id, now).await? {
         return Ok(None);
     }
-    let me = ensure_self(w, applicant, now).await?;
-    let people = w.list_people(applicant.id).await?;
+    let mut people = r.list_people(applicant.id).await?;
+    if !people.iter().any(|p| p.relation == Relation::Own) {
+        // The first time: the store gets its owner (from what the account holds).
+        drop(r);
+        let mut w = st.db.begin().await?;
+        ensure_self(&mut *w, applicant, now).await?;
+        w.commit().await?;
+        r = st.db.read().await?;
+        people = r.list_people(applicant.id).await?;
+    }
+    let me = people.iter().find(|p| p.relation == Relation::Own).map(|p| p.id).ok_or(AppError::NotFound)?;
     let mut roles: HashMap<&str, i64> = HashMap::from([("self", me)]);
     for (role, person) in picks {
         // 0 is the applicant themselves (the store may not have its owner yet when the page shows).
@@ -263,17 +279,16 @@ pub async fn prefill(
         }
         roles.insert(role.as_str(), person);
     }
-    let items = w.list_items(applicant.id).await?;
-    let docs = w.list_documents(applicant.id).await?;
-    let mut answers: Map<String, Value> = d.answers.as_object().cloned().unwrap_or_default();
-    let mut rows = vec![];
+    let items = r.list_items(applicant.id).await?;
+    let docs = r.list_documents(applicant.id).await?;
+    drop(r);
+    let mut plan = PrefillPlan { values: vec![], documents: vec![] };
     for f in form.steps.iter().flat_map(|s| s.fields.iter()) {
-        if let Some(r) = f.data.as_deref().and_then(DataRef::parse) {
-            let Some(person) = roles.get(r.role) else { continue };
-            let Some(item) = items.iter().find(|i| i.person_id == *person && i.item == r.item) else { continue };
-            answers.insert(f.key.clone(), item.value.clone());
-            rows.push(Provenance {
-                dossier_id: d.id,
+        if let Some(dr) = f.data.as_deref().and_then(DataRef::parse) {
+            let Some(person) = roles.get(dr.role) else { continue };
+            let Some(item) = items.iter().find(|i| i.person_id == *person && i.item == dr.item) else { continue };
+            let row = Provenance {
+                dossier_id: 0,
                 field: f.key.clone(),
                 item_id: Some(item.id),
                 document_id: None,
@@ -281,36 +296,48 @@ pub async fn prefill(
                 source: item.source,
                 agency_name: item.agency_name.clone(),
                 origin: None,
-            });
+            };
+            plan.values.push((f.key.clone(), item.value.clone(), row));
         }
         if let FieldKind::File { reuse, component, .. } = &f.kind {
             // Decree 118/2025: a document held electronically is not asked for again.
-            let usable: Vec<&StoreDocument> =
-                docs.iter().filter(|x| reuse.iter().any(|k| k == &x.kind) && x.valid_on(today()) && x.dossier_id != Some(d.id)).collect();
+            let usable: Vec<&StoreDocument> = docs.iter().filter(|x| reuse.iter().any(|k| k == &x.kind) && x.valid_on(today())).collect();
             // The document about a person this form is about, if there is one; else the newest.
             let about: Vec<i64> = roles.values().copied().collect();
             let Some(doc) = usable.iter().find(|x| x.person_id.is_some_and(|p| about.contains(&p) && p != me)).or(usable.first()) else {
                 continue;
             };
-            let file = copy_document(w, applicant, d, &f.key, component, doc, now).await?;
-            answers.insert(f.key.clone(), json!([file.id]));
-            rows.push(Provenance {
-                dossier_id: d.id,
-                field: f.key.clone(),
-                item_id: None,
-                document_id: Some(doc.id),
-                value: Some(json!([file.id])),
-                source: if doc.is_result() { Source::Result } else { Source::Dossier },
-                agency_name: doc.agency_name.clone(),
-                origin: None,
-            });
+            plan.documents.push((f.key.clone(), component.clone(), (*doc).clone()));
         }
     }
-    if rows.is_empty() {
-        return Ok(None);
+    Ok((!plan.values.is_empty() || !plan.documents.is_empty()).then_some(plan))
+}
+
+/// Writes a planned pre-fill into the draft just created, in its transaction; returns the answers.
+pub async fn apply_prefill(w: &mut dyn Repo, plan: PrefillPlan, applicant: &Account, d: &Dossier, now: DateTime<Utc>) -> AppResult<Value> {
+    let mut answers: Map<String, Value> = d.answers.as_object().cloned().unwrap_or_default();
+    let mut rows = vec![];
+    for (key, value, mut row) in plan.values {
+        answers.insert(key, value);
+        row.dossier_id = d.id;
+        rows.push(row);
+    }
+    for (key, component, doc) in plan.documents {
+        let file = copy_document(w, applicant, d, &key, &component, &doc, now).await?;
+        answers.insert(key.clone(), json!([file.id]));
+        rows.push(Provenance {
+            dossier_id: d.id,
+            field: key,
+            item_id: None,
+            document_id: Some(doc.id),
+            value: Some(json!([file.id])),
+            source: if doc.is_result() { Source::Result } else { Source::Dossier },
+            agency_name: doc.agency_name.clone(),
+            origin: None,
+        });
     }
     w.set_provenance(&rows).await?;
-    Ok(Some(Value::Object(answers)))
+    Ok(Value::Object(answers))
 }
 
 /// The stored documents a file field of the step could reuse (consent in force, the applicant

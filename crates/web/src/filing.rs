@@ -242,36 +242,28 @@ pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<Stri
         now: Utc::now(),
     };
     let picks = crate::datastore::picks_of(&p)?;
+    // A new draft of one's own is pre-filled from one's data store, when consented.
+    let plan = match (applicant_id == me.id, proc.version.form.as_ref()) {
+        (true, Some(form)) => match crate::datastore::plan_prefill(&st, &me, form, &picks, new.now).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // A pre-fill request for someone else's data: nothing is started, and it is logged.
+                let mut a = st.db.begin().await?;
+                let picked: Vec<String> = picks.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                a.append_audit(&crate::auth::audit(&v, None, "store.prefill_refused", "procedure", &proc.code, json!({"picks": picked})))
+                    .await?;
+                a.commit().await?;
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let mut w = st.db.begin().await?;
     let d = w.create_dossier(&new).await?;
-    // A new draft of one's own is pre-filled from one's data store, when consented (a retried
-    // start finds its draft already made and leaves it alone).
-    if applicant_id == me.id && d.status == DossierStatus::Draft && d.answers.as_object().is_none_or(|m| m.is_empty()) {
-        if let Some(form) = proc.version.form.as_ref() {
-            match crate::datastore::prefill(&mut *w, &me, &d, form, &picks, new.now).await {
-                Ok(Some(answers)) => {
-                    w.update_draft(d.id, d.revision, &answers, new.now).await?;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    // A pre-fill request for someone else's data: nothing is started, and it is logged.
-                    drop(w);
-                    let mut a = st.db.begin().await?;
-                    let picked: Vec<String> = picks.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    a.append_audit(&crate::auth::audit(
-                        &v,
-                        None,
-                        "store.prefill_refused",
-                        "procedure",
-                        &proc.code,
-                        json!({"picks": picked}),
-                    ))
-                    .await?;
-                    a.commit().await?;
-                    return Err(e);
-                }
-            }
-        }
+    // A retried start finds its draft already made and leaves it alone.
+    if let Some(plan) = plan.filter(|_| d.status == DossierStatus::Draft && d.answers.as_object().is_none_or(|m| m.is_empty())) {
+        let answers = crate::datastore::apply_prefill(&mut *w, plan, &me, &d, new.now).await?;
+        w.update_draft(d.id, d.revision, &answers, new.now).await?;
     }
     w.commit().await?;
     Ok(see_other(&format!("/dossiers/{}/edit?step=0", d.id)))
