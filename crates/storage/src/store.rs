@@ -164,6 +164,8 @@ pub trait StoreRepo: Send {
     /// Stores a value unless a stronger source already holds one; true if written.
     async fn put_item(&mut self, item: &NewItem<'_>) -> Result<bool>;
     async fn list_items(&mut self, account_id: i64) -> Result<Vec<StoreItem>>;
+    /// The items about one person of an account's store.
+    async fn list_person_items(&mut self, account_id: i64, person_id: i64) -> Result<Vec<StoreItem>>;
     async fn get_item(&mut self, id: i64) -> Result<Option<StoreItem>>;
     /// Corrects a self-declared value of the owner's; false if not theirs or not self-declared.
     async fn correct_item(&mut self, account_id: i64, id: i64, value: &serde_json::Value, now: DateTime<Utc>) -> Result<bool>;
@@ -171,6 +173,8 @@ pub trait StoreRepo: Send {
     /// Adds a document; an already stored file or result is not added twice (returns its id).
     async fn add_document(&mut self, d: &NewDocument<'_>) -> Result<i64>;
     async fn list_documents(&mut self, account_id: i64) -> Result<Vec<StoreDocument>>;
+    /// An account's documents of one kind, newest first.
+    async fn list_documents_of_kind(&mut self, account_id: i64, kind: &str) -> Result<Vec<StoreDocument>>;
     async fn get_document(&mut self, id: i64) -> Result<Option<StoreDocument>>;
     async fn delete_document(&mut self, account_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool>;
 
@@ -480,6 +484,12 @@ macro_rules! store_impl {
                     rows.iter().map(item_row).collect()
                 }
 
+                async fn list_person_items(&mut self, account_id: i64, person_id: i64) -> Result<Vec<StoreItem>> {
+                    let sql = format!("{ITEM_SELECT} WHERE i.person_id = $1 AND i.account_id = $2 ORDER BY i.id");
+                    let rows = sqlx::query(&sql).bind(person_id).bind(account_id).fetch_all(self.conn()).await?;
+                    rows.iter().map(item_row).collect()
+                }
+
                 async fn get_item(&mut self, id: i64) -> Result<Option<StoreItem>> {
                     let sql = format!("{ITEM_SELECT} WHERE i.id = $1");
                     sqlx::query(&sql).bind(id).fetch_optional(self.conn()).await?.as_ref().map(item_row).transpose()
@@ -539,6 +549,14 @@ macro_rules! store_impl {
                 async fn list_documents(&mut self, account_id: i64) -> Result<Vec<StoreDocument>> {
                     let sql = format!("{DOC_SELECT} WHERE s.account_id = $1 AND s.deleted_at IS NULL ORDER BY s.issued_at DESC, s.id DESC");
                     let rows = sqlx::query(&sql).bind(account_id).fetch_all(self.conn()).await?;
+                    rows.iter().map(doc_row).collect()
+                }
+
+                async fn list_documents_of_kind(&mut self, account_id: i64, kind: &str) -> Result<Vec<StoreDocument>> {
+                    let sql = format!(
+                        "{DOC_SELECT} WHERE s.account_id = $1 AND s.kind = $2 AND s.deleted_at IS NULL ORDER BY s.issued_at DESC, s.id DESC"
+                    );
+                    let rows = sqlx::query(&sql).bind(account_id).bind(kind).fetch_all(self.conn()).await?;
                     rows.iter().map(doc_row).collect()
                 }
 

@@ -279,8 +279,22 @@ pub async fn plan_prefill(
         }
         roles.insert(role.as_str(), person);
     }
-    let items = r.list_items(applicant.id).await?;
-    let docs = r.list_documents(applicant.id).await?;
+    // Only what the form can use: the picked people's items, the document kinds it reuses.
+    let mut items = vec![];
+    let mut wanted: Vec<i64> = roles.values().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for person in wanted {
+        items.extend(r.list_person_items(applicant.id, person).await?);
+    }
+    let mut kinds: Vec<&String> =
+        form.fields().filter_map(|f| if let FieldKind::File { reuse, .. } = &f.kind { Some(reuse) } else { None }).flatten().collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut docs = vec![];
+    for kind in kinds {
+        docs.extend(r.list_documents_of_kind(applicant.id, kind).await?);
+    }
     drop(r);
     let mut plan = PrefillPlan { values: vec![], documents: vec![] };
     for f in form.steps.iter().flat_map(|s| s.fields.iter()) {

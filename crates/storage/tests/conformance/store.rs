@@ -58,6 +58,9 @@ async fn the_data_store_keeps_provenance_refuses_weaker_overwrites_and_protects_
         let bd = items.iter().find(|i| i.item == "birth_date").unwrap();
         assert_eq!((bd.value.clone(), bd.source), (born.clone(), Source::Result));
         assert!(r.list_items(other).await.unwrap().is_empty(), "{backend}: nobody else's");
+        let of_child = r.list_person_items(owner, child).await.unwrap();
+        assert_eq!(of_child.iter().map(|i| i.item.as_str()).collect::<Vec<_>>(), ["birth_date"], "{backend}");
+        assert!(r.list_person_items(other, child).await.unwrap().is_empty(), "{backend}: the person is not theirs");
         drop(r);
 
         // Corrections only of self-declared values; deletion never of what a result states.
@@ -107,6 +110,10 @@ async fn the_data_store_keeps_provenance_refuses_weaker_overwrites_and_protects_
         w.commit().await.unwrap();
         let docs = db.read().await.unwrap().list_documents(owner).await.unwrap();
         assert_eq!(docs.len(), 1);
+        let mut r = db.read().await.unwrap();
+        assert_eq!(r.list_documents_of_kind(owner, "giay-chung-sinh").await.unwrap().len(), 1, "{backend}");
+        assert!(r.list_documents_of_kind(owner, "result:1.001193").await.unwrap().is_empty(), "{backend}");
+        drop(r);
         assert!(docs[0].valid_on(day(2029, 12, 31)) && !docs[0].valid_on(day(2030, 1, 2)), "{backend}");
         assert_eq!(docs[0].dossier_code, d.code, "{backend}");
         let mut w = db.begin().await.unwrap();
