@@ -81,3 +81,4 @@ crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnectio
 crate::security::security_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::delegation::delegation_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::oidc::oidc_impl!(PgRepo, sqlx::postgres::PgRow);
+crate::access::access_impl!(PgRepo, sqlx::postgres::PgRow, " FOR UPDATE");

@@ -1086,3 +1086,5 @@ async fn business_members_and_authorisations_say_who_may_act_for_whom() {
 }
 #[path = "conformance/oidc.rs"]
 mod oidc;
+#[path = "conformance/access.rs"]
+mod access;
