@@ -63,7 +63,8 @@ pub struct AccessEntry {
     pub reader_id: Option<i64>,
     pub reader_label: String,
     pub reader_kind: ReaderKind,
-    /// The reader's agency (Decision 20/2020 electronic ID), for officers.
+    /// The reader's agency (Decision 20/2020 electronic ID), for officers; None for an officer
+    /// lets the writer put the officer's own agency.
     pub agency: Option<String>,
     /// What was read: `dossier.view`, `dossier.form_pdf`, `dossier.receipt`, `file.download`,
     /// `result.download`, `api.dossier`, `govstack.application`, `govstack.task`,
@@ -369,6 +370,33 @@ macro_rules! access_impl {
                     Ok((r.try_get("last_seq")?, r.try_get("last_hash")?))
                 }
 
+                /// An officer's read recorded without an agency (an API read, where the role
+                /// grants were not at hand) is put under the officer's own agency: one query per
+                /// batch rather than one per read.
+                async fn with_officer_agencies(&mut self, entries: &[AccessEntry]) -> Result<Vec<AccessEntry>> {
+                    let mut entries = entries.to_vec();
+                    let mut ids: Vec<i64> = entries
+                        .iter()
+                        .filter(|e| e.reader_kind == ReaderKind::Officer && e.agency.is_none())
+                        .filter_map(|e| e.reader_id)
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    if ids.is_empty() {
+                        return Ok(entries);
+                    }
+                    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                    let sql = format!(
+                        "SELECT a.id, g.electronic_id FROM accounts a JOIN agencies g ON g.id = a.agency_id WHERE a.id IN ({})",
+                        list.join(", ")
+                    );
+                    let found: Vec<(i64, String)> = sqlx::query_as(&sql).fetch_all(self.conn()).await?;
+                    for e in entries.iter_mut().filter(|e| e.reader_kind == ReaderKind::Officer && e.agency.is_none()) {
+                        e.agency = found.iter().find(|(id, _)| Some(*id) == e.reader_id).map(|(_, eid)| eid.clone());
+                    }
+                    Ok(entries)
+                }
+
                 async fn move_head(&mut self, chain: Chain, seq: i64, hash: &str) -> Result<()> {
                     sqlx::query("UPDATE chain_heads SET last_seq = $2, last_hash = $3 WHERE chain = $1")
                         .bind(chain.as_str())
@@ -386,8 +414,9 @@ macro_rules! access_impl {
                     if entries.is_empty() {
                         return Ok(vec![]);
                     }
+                    let entries = self.with_officer_agencies(entries).await?;
                     let (seq, hash) = self.lock_head(Chain::Access).await?;
-                    let linked = $crate::access::link(seq, &hash, entries);
+                    let linked = $crate::access::link(seq, &hash, &entries);
                     for chunk in linked.chunks(CHUNK) {
                         let rows: Vec<String> = (0..chunk.len())
                             .map(|i| {

@@ -3426,3 +3426,5 @@ async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
 mod oidc;
 #[path = "app/vneid.rs"]
 mod vneid;
+#[path = "app/access.rs"]
+mod access;
