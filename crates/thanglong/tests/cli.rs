@@ -205,3 +205,52 @@ fn the_signing_ca_is_generated_or_imported_sealed_with_the_configured_key_and_ex
     assert!(out.status.success());
     assert_eq!(text(&out).0.matches("-----BEGIN CERTIFICATE-----").count(), 1);
 }
+
+/// Runs SQL straight on the data directory's SQLite file, as someone with access to it could.
+fn tamper(dir: &std::path::Path, sql: &str) {
+    let url = format!("sqlite://{}", dir.join("thanglong.db").display());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+#[test]
+fn audit_verify_checks_both_chains_and_names_the_first_broken_entry() {
+    let dir = data_dir();
+    assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
+    for login in ["lan.admin", "minh.admin"] {
+        let out = run(&["user", "add", "--login", login, "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    // Three audit rows (the import and two accounts), not yet sealed: nothing to fault.
+    let out = run(&["audit", "verify"], &dir, None);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(stdout.contains("access_log: OK — 0 mục đã kiểm tra / entries checked"), "{stdout}");
+    assert!(stdout.contains("audit_log: OK — 0 mục") && stdout.contains("3 newer rows not yet sealed"), "{stdout}");
+    let out = run(&["audit", "seal"], &dir, None);
+    assert!(text(&out).0.contains("3 audit rows sealed"), "{:?}", text(&out));
+    let out = run(&["audit", "verify"], &dir, None);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success() && stdout.contains("audit_log: OK — 3 mục"), "{stdout}");
+    // The head to write down elsewhere, and checked later with --expect.
+    let head = stdout.lines().find(|l| l.starts_with("audit_log:")).and_then(|l| l.split("head ").nth(1)).unwrap().trim().to_owned();
+    assert!(head.starts_with("audit_log:3:") && head.len() == "audit_log:3:".len() + 64, "{head}");
+    let out = run(&["audit", "verify", "--expect", &head], &dir, None);
+    assert!(out.status.success() && text(&out).0.contains("link 3 still has the expected hash"), "{:?}", text(&out));
+    let out = run(&["audit", "verify", "--expect", "audit_log:3:xyz"], &dir, None);
+    assert!(!out.status.success() && text(&out).1.contains("64-digit SHA-256"), "{:?}", text(&out));
+
+    // Someone with the file changes who created the second account.
+    tamper(&dir, "DROP TRIGGER audit_log_seal_only; UPDATE audit_log SET actor_label = 'admin' WHERE seal_seq = 2");
+    let out = run(&["audit", "verify", "--expect", &head], &dir, None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");
+    let line = stdout.lines().find(|l| l.starts_with("audit_log:")).unwrap();
+    assert!(line.contains("HỎNG / BROKEN at entry id") && line.contains("link 2 (") && line.contains("giờ Việt Nam"), "{line}");
+    assert!(line.contains("a field was changed") && line.contains("1 entries before it are intact"), "{line}");
+    assert!(stdout.contains("access_log: OK"), "{stdout}");
+    assert!(stderr.contains("the logs were tampered with"), "{stderr}");
+}
