@@ -49,7 +49,12 @@ pub async fn run(cmd: AuditCmd) -> anyhow::Result<()> {
                     Some(l) if l.hash == *hash => println!("{}: link {seq} still has the expected hash / khớp mã băm đã ghi", c.as_str()),
                     Some(l) => {
                         broken += 1;
-                        println!("{}: link {seq} (entry {}) has hash {}, not the expected {hash} / KHÔNG khớp: the chain was rewritten", c.as_str(), l.id, l.hash);
+                        println!(
+                            "{}: link {seq} (entry {}) has hash {}, not the expected {hash} / KHÔNG khớp: the chain was rewritten",
+                            c.as_str(),
+                            l.id,
+                            l.hash
+                        );
                     }
                     None => {
                         broken += 1;
@@ -86,13 +91,12 @@ fn describe(r: &ChainReport) -> String {
     match &r.broken {
         None => {
             let pending = if r.unsealed > 0 { format!("; {} newer rows not yet sealed / chưa nối", r.unsealed) } else { String::new() };
-            format!(
-                "{name}: OK — {} mục đã kiểm tra / entries checked; head {}:{}:{}{pending}",
-                r.checked, name, r.head.seq, r.head.hash
-            )
+            format!("{name}: OK — {} mục đã kiểm tra / entries checked; head {}:{}:{}{pending}", r.checked, name, r.head.seq, r.head.hash)
         }
         Some(b) => {
-            let at = b.at.map(|t| format!(" ({} giờ Việt Nam / Vietnam time)", tl_core::time::to_local(t).format("%d/%m/%Y %H:%M:%S"))).unwrap_or_default();
+            let at =
+                b.at.map(|t| format!(" ({} giờ Việt Nam / Vietnam time)", tl_core::time::to_local(t).format("%d/%m/%Y %H:%M:%S")))
+                    .unwrap_or_default();
             let which = match b.id {
                 Some(id) => format!("entry id {id}, link {}{at}", b.seq),
                 None => format!("the end of the chain, link {}", b.seq),

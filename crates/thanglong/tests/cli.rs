@@ -221,7 +221,11 @@ fn audit_verify_checks_both_chains_and_names_the_first_broken_entry() {
     let dir = data_dir();
     assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
     for login in ["lan.admin", "minh.admin"] {
-        let out = run(&["user", "add", "--login", login, "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some("Mật khẩu quản trị dài\n"));
+        let out = run(
+            &["user", "add", "--login", login, "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"],
+            &dir,
+            Some("Mật khẩu quản trị dài\n"),
+        );
         assert!(out.status.success(), "{:?}", text(&out));
     }
     // Three audit rows (the import and two accounts), not yet sealed: nothing to fault.

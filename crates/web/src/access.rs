@@ -327,7 +327,17 @@ fn csv(lang: Lang, rows: &[AccessRow], f: &Filters) -> Response {
         let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
         format!("\"{}\"", s.replace('"', "\"\""))
     };
-    let header = ["access.col_time", "access.col_reader", "access.col_kind", "access.col_agency", "access.col_what", "access.col_target", "access.col_purpose", "access.col_client", "access.col_request"];
+    let header = [
+        "access.col_time",
+        "access.col_reader",
+        "access.col_kind",
+        "access.col_agency",
+        "access.col_what",
+        "access.col_target",
+        "access.col_purpose",
+        "access.col_client",
+        "access.col_request",
+    ];
     let mut out = String::from("\u{feff}");
     out.push_str(&header.iter().map(|k| cell(&t(k))).collect::<Vec<_>>().join(","));
     out.push_str("\r\n");

@@ -3422,9 +3422,9 @@ async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
     }
 }
 
+#[path = "app/access.rs"]
+mod access;
 #[path = "app/oidc.rs"]
 mod oidc;
 #[path = "app/vneid.rs"]
 mod vneid;
-#[path = "app/access.rs"]
-mod access;

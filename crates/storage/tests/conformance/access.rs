@@ -166,7 +166,8 @@ async fn two_writers_on_one_database_keep_one_unbroken_chain() {
         let report = chain::verify(db.as_ref(), Chain::Access).await.unwrap();
         assert!(report.ok(), "{backend}: {:?}", report.broken);
         assert_eq!(report.checked, 600, "{backend}");
-        let batches = a.stats().batches.load(std::sync::atomic::Ordering::Relaxed) + b.stats().batches.load(std::sync::atomic::Ordering::Relaxed);
+        let batches =
+            a.stats().batches.load(std::sync::atomic::Ordering::Relaxed) + b.stats().batches.load(std::sync::atomic::Ordering::Relaxed);
         assert!(batches < 600, "{backend}: entries share transactions ({batches} batches)");
     }
 }

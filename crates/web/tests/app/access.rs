@@ -14,7 +14,8 @@ impl App {
     /// The entries of one subject, straight from the database (after the queue is written).
     async fn access_entries(&self, subject: i64) -> Vec<tl_storage::access::AccessRow> {
         self.state.access.flush().await;
-        let q = tl_storage::access::AccessQuery { subject_id: subject, from: None, to: None, agency: None, kind: None, limit: 1000, offset: 0 };
+        let q =
+            tl_storage::access::AccessQuery { subject_id: subject, from: None, to: None, agency: None, kind: None, limit: 1000, offset: 0 };
         self.db.read().await.unwrap().list_access(&q).await.unwrap()
     }
 
@@ -84,7 +85,16 @@ async fn an_officers_reads_appear_in_the_citizens_log_with_agency_and_purpose_an
         app.sign_in("001303012345", HOA_PASSWORD).await;
         let page = app.get("/account/access-log").await;
         assert_eq!(page.status, StatusCode::OK, "{n}");
-        for s in ["Cán bộ motcua.badinh", "Cán bộ, công chức", "Ủy ban nhân dân phường Ba Đình (H26.31)", "Xem hồ sơ", "Xem giấy xác nhận nộp hồ sơ", "Xem phiếu của hồ sơ (PDF)", &code, "Nghị định 13/2023/NĐ-CP"] {
+        for s in [
+            "Cán bộ motcua.badinh",
+            "Cán bộ, công chức",
+            "Ủy ban nhân dân phường Ba Đình (H26.31)",
+            "Xem hồ sơ",
+            "Xem giấy xác nhận nộp hồ sơ",
+            "Xem phiếu của hồ sơ (PDF)",
+            &code,
+            "Nghị định 13/2023/NĐ-CP",
+        ] {
             assert!(page.has(s), "{n}: {s}");
         }
         assert!(page.has("<caption") && page.has("scope=\"col\"") && page.has("data-label="), "{n}: a table for screen readers and phones");
@@ -142,14 +152,22 @@ async fn an_officers_reads_appear_in_the_citizens_log_with_agency_and_purpose_an
         let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
         assert_eq!(lines.len(), 4, "{n}: a header and three reads: {lines:?}");
         assert!(lines[0].starts_with("\"Thời gian (giờ Việt Nam)\",\"Người xem\""), "{n}: {}", lines[0]);
-        assert!(lines[1].contains(&format!("\"{today} ")) && lines[1].contains("\"Ủy ban nhân dân phường Ba Đình (H26.31)\""), "{n}: {}", lines[1]);
+        assert!(
+            lines[1].contains(&format!("\"{today} ")) && lines[1].contains("\"Ủy ban nhân dân phường Ba Đình (H26.31)\""),
+            "{n}: {}",
+            lines[1]
+        );
         assert!(lines.iter().skip(1).all(|l| l.contains(&code)), "{n}");
         app.post("/signout", &[]).await;
 
         // Another citizen sees nothing of Hoa's, whatever they put in the address.
         app.citizen_account("001303099999", None, Some("Mật khẩu của Bình 2026")).await;
         app.sign_in("001303099999", "Mật khẩu của Bình 2026").await;
-        for path in ["/account/access-log".to_owned(), format!("/account/access-log?subject_id={hoa}"), format!("/account/access-log?format=csv&subject={hoa}")] {
+        for path in [
+            "/account/access-log".to_owned(),
+            format!("/account/access-log?subject_id={hoa}"),
+            format!("/account/access-log?format=csv&subject={hoa}"),
+        ] {
             let p = app.get(&path).await;
             assert_eq!(p.status, StatusCode::OK, "{n}: {path}");
             assert!(!p.has(&code) && !p.has("motcua.badinh"), "{n}: {path}");
@@ -160,6 +178,8 @@ async fn an_officers_reads_appear_in_the_citizens_log_with_agency_and_purpose_an
 
         let report = chain::verify(app.db.as_ref(), Chain::Access).await.unwrap();
         assert!(report.ok() && report.checked == 3, "{n}: {report:?}");
+        let m = app.get("/metrics").await;
+        assert!(m.has("thanglong_access_log_written_total 3") && m.has("thanglong_access_log_dropped_total 0"), "{n}");
     }
 }
 
