@@ -270,6 +270,47 @@ async fn partners_and_officers_reading_through_the_apis_are_logged_as_such() {
 
         // The post office's own log is its own: Hoa's reads are not in it.
         assert!(app.access_entries(post.id).await.is_empty(), "{n}");
+
+        // A business's own dossier read by an officer, and an administrator opening the
+        // business's account, are in the business's log, which it reads like a person.
+        let mut w = app.db.begin().await.unwrap();
+        let own = w
+            .create_dossier(&tl_storage::NewDossier {
+                procedure_code: "1.001193".into(),
+                version_no: version,
+                agency_id: agency.id,
+                applicant_id: post.id,
+                acted_by_id: post.id,
+                channel: tl_core::catalog::Channel::Online,
+                answers: serde_json::json!({"child_name": "Bưu cục Ba Đình"}),
+                idempotency_key: None,
+                now,
+            })
+            .await
+            .unwrap();
+        let own = w.submit_dossier(own.id, own.revision, tl_web::portal::today(), now).await.unwrap();
+        w.set_password_hash(post.id, &tl_web::hash_password("Mật khẩu Bưu điện 2026").unwrap(), now).await.unwrap();
+        w.commit().await.unwrap();
+        let own_code = own.code.unwrap();
+        let p = app.govstack("GET", &format!("/applications/{own_code}"), Some(&officer_token), None).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        assert_eq!(app.govstack("GET", &format!("/applications/{own_code}"), Some(&post_token), None).await.status, StatusCode::OK, "{n}");
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        assert_eq!(app.get(&format!("/admin/accounts/{}", post.id)).await.status, StatusCode::OK, "{n}");
+        app.post("/signout", &[]).await;
+        let got: Vec<(String, Option<String>)> =
+            app.access_entries(post.id).await.into_iter().rev().map(|e| (e.entry.action, e.entry.agency)).collect();
+        assert_eq!(
+            got,
+            [("govstack.application".to_owned(), Some("H26.31".to_owned())), ("account.view".to_owned(), Some("H26".to_owned()))],
+            "{n}"
+        );
+        app.sign_in("0100109106", "Mật khẩu Bưu điện 2026").await;
+        let page = app.get("/account/access-log").await;
+        assert!(page.has(&own_code) && page.has("Cán bộ chuyenvien.badinh") && page.has("Cán bộ quantri"), "{n}: {}", page.body);
+        assert!(page.has("Xem thông tin tài khoản (quản trị viên)") && !page.has(&code), "{n}");
+        app.post("/signout", &[]).await;
         assert!(chain::verify(app.db.as_ref(), Chain::Access).await.unwrap().ok(), "{n}");
     }
 }
