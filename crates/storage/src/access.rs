@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tl_core::catalog::I18nText;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Who read, by the kind of party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -188,6 +188,8 @@ pub struct AccessStats {
 pub struct AccessLog {
     queue: Option<mpsc::Sender<Msg>>,
     stats: Arc<AccessStats>,
+    /// Wakes the writer from its wait when someone asks for a flush.
+    flush: Arc<Notify>,
 }
 
 /// How many entries wait in memory at most; past it `record` waits (the database is down or
@@ -203,13 +205,14 @@ impl AccessLog {
     pub fn start(db: Arc<dyn Database>, interval: Duration) -> AccessLog {
         let (queue, rx) = mpsc::channel::<Msg>(QUEUE);
         let stats = Arc::new(AccessStats::default());
-        tokio::spawn(run(db, rx, interval, stats.clone()));
-        AccessLog { queue: Some(queue), stats }
+        let flush = Arc::new(Notify::new());
+        tokio::spawn(run(db, rx, interval, stats.clone(), flush.clone()));
+        AccessLog { queue: Some(queue), stats, flush }
     }
 
     /// A log that keeps nothing: only for measuring what recording costs (`thanglong bench access`).
     pub fn discard() -> AccessLog {
-        AccessLog { queue: None, stats: Arc::default() }
+        AccessLog { queue: None, stats: Arc::default(), flush: Arc::default() }
     }
 
     /// Records a read. Returns at once: the entry is written with the next batch (at most one
@@ -230,6 +233,7 @@ impl AccessLog {
         if let Some(q) = &self.queue {
             let (tx, rx) = oneshot::channel();
             if q.send(Msg::Flush(tx)).await.is_ok() {
+                self.flush.notify_one();
                 let _ = rx.await;
             }
         }
@@ -240,24 +244,32 @@ impl AccessLog {
     }
 }
 
-async fn run(db: Arc<dyn Database>, mut rx: mpsc::Receiver<Msg>, interval: Duration, stats: Arc<AccessStats>) {
+async fn run(db: Arc<dyn Database>, mut rx: mpsc::Receiver<Msg>, interval: Duration, stats: Arc<AccessStats>, flush: Arc<Notify>) {
     let mut msgs: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
     let mut last_flush = tokio::time::Instant::now() - interval;
+    let mut backlog = false;
     loop {
         if rx.recv_many(&mut msgs, MAX_BATCH).await == 0 {
             return;
         }
-        // Linger until a flush interval has passed since the last batch, taking what arrives:
-        // under load every batch carries an interval's worth of reads in one commit; a quiet
-        // server writes a lone read at once. A flush request ends the wait.
+        // Linger until a flush interval has passed since the last batch, asleep: the reads
+        // arriving meanwhile only queue (no wake-up per read), and the batch carries an
+        // interval's worth of reads in one commit. A quiet server writes a lone read at once,
+        // a backlog goes on without waiting, a flush request ends the wait.
         let deadline = last_flush + interval;
-        while msgs.len() < MAX_BATCH && !msgs.iter().any(|m| matches!(m, Msg::Flush(_))) {
-            let room = MAX_BATCH - msgs.len();
-            match tokio::time::timeout_at(deadline, rx.recv_many(&mut msgs, room)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+        if !backlog && !msgs.iter().any(|m| matches!(m, Msg::Flush(_))) {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = flush.notified() => {}
             }
         }
+        while msgs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => msgs.push(m),
+                Err(_) => break,
+            }
+        }
+        backlog = msgs.len() >= MAX_BATCH;
         last_flush = tokio::time::Instant::now();
         let mut entries = Vec::with_capacity(msgs.len());
         let mut waiters = vec![];
