@@ -13,6 +13,10 @@ use serde_json::{json, Map, Value};
 #[serde(deny_unknown_fields)]
 pub struct FormDef {
     pub steps: Vec<FormStep>,
+    /// The people the form is about besides the applicant (`self`), each filled from one
+    /// person of the applicant's data store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub persons: Vec<crate::personal::PersonRole>,
 }
 
 /// One screen of the form (a phone shows one step at a time).
@@ -41,6 +45,10 @@ pub struct FieldDef {
     pub required_if: Option<Condition>,
     #[serde(rename = "type")]
     pub kind: FieldKind,
+    /// The data item this answer is pre-filled from and offered back to: `role.item`
+    /// (`self.phone`, `child.full_name`; see [`crate::personal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
 /// `field` (a key at the same level) equals `equals`.
@@ -119,6 +127,10 @@ pub enum FieldKind {
         max_files: u32,
         #[serde(default = "default_accept")]
         accept: Vec<String>,
+        /// Documents of the data store that satisfy this component instead of an upload:
+        /// their kinds (a component key, or `result:<procedure code>` for an issued result).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reuse: Vec<String>,
     },
 }
 
@@ -214,6 +226,30 @@ impl FormDef {
             }
         }
         check_level(&top, "", components, &mut out);
+        // Pre-fill mappings name a declared person and a known item (the law's vocabulary).
+        let mut roles = std::collections::HashSet::from(["self"]);
+        for p in &self.persons {
+            if p.key == "self" || !roles.insert(p.key.as_str()) || p.label.vi.trim().is_empty() {
+                out.push(err(
+                    &p.key,
+                    "bad_person",
+                    format!("Vai trò người `{}` bị trùng, trùng «self» hoặc thiếu nhãn.", p.key),
+                    format!("The person role `{}` is duplicated, is “self” or has no label.", p.key),
+                ));
+            }
+        }
+        for f in self.fields() {
+            let Some(d) = &f.data else { continue };
+            match crate::personal::DataRef::parse(d) {
+                Some(r) if roles.contains(r.role) => {}
+                _ => out.push(err(
+                    &f.key,
+                    "bad_data_ref",
+                    format!("Liên kết dữ liệu `{d}` phải có dạng vai_trò.mục (vai trò đã khai báo, mục đã biết)."),
+                    format!("The data link `{d}` must be role.item (a declared role, a known item)."),
+                )),
+            }
+        }
         out
     }
 
@@ -301,7 +337,7 @@ fn check_level(fields: &[&FieldDef], prefix: &str, components: &[&str], out: &mu
                 let inner: Vec<&FieldDef> = fields.iter().collect();
                 check_level(&inner, &path, components, out);
             }
-            FieldKind::File { component, max_files, accept } => {
+            FieldKind::File { component, max_files, accept, .. } => {
                 if !components.contains(&component.as_str()) {
                     out.push(err(
                         &path,
@@ -750,6 +786,7 @@ mod tests {
             show_if: None,
             required_if: None,
             kind,
+            data: None,
         }
     }
 
@@ -804,12 +841,13 @@ mod tests {
                         ),
                         field(
                             "birth_certificate",
-                            FieldKind::File { component: "giay-chung-sinh".into(), max_files: 2, accept: default_accept() },
+                            FieldKind::File { component: "giay-chung-sinh".into(), max_files: 2, accept: default_accept(), reuse: vec![] },
                             true,
                         ),
                     ],
                 },
             ],
+            persons: vec![],
         }
     }
 
@@ -925,6 +963,7 @@ mod tests {
                             show_if: None,
                             required_if: None,
                             kind: k.clone(),
+                            data: None,
                         })
                         .collect();
                     // Conditions point at an earlier select/radio field, when there is one.
@@ -1005,7 +1044,13 @@ mod tests {
         fn form_and_answers() -> impl Strategy<Value = (FormDef, Value)> {
             fields(1).prop_flat_map(|fs| {
                 let answers = object_for(&fs);
-                (Just(FormDef { steps: vec![FormStep { key: "s".into(), title: I18nText::new("Bước", "Step"), fields: fs }] }), answers)
+                (
+                    Just(FormDef {
+                        steps: vec![FormStep { key: "s".into(), title: I18nText::new("Bước", "Step"), fields: fs }],
+                        persons: vec![],
+                    }),
+                    answers,
+                )
             })
         }
 

@@ -13,6 +13,7 @@ pub mod fmt;
 pub mod form;
 pub mod ids;
 pub mod lunar;
+pub mod personal;
 pub mod process;
 pub mod search;
 pub mod text;

@@ -16,6 +16,7 @@ mod postgres;
 mod security;
 mod shared;
 mod sqlite;
+pub mod store;
 pub mod synth;
 pub mod testing;
 
@@ -135,10 +136,15 @@ pub trait Repo:
     + NoticeRepo
     + OidcRepo
     + AccessRepo
+    + store::StoreRepo
     + Send
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Runs one SQL statement as an intruder with database access would: only for tests that
+    /// prove tampering is detected.
+    #[doc(hidden)]
+    async fn tamper_for_tests(&mut self, sql: &str) -> Result<u64>;
 }
 
 #[async_trait]

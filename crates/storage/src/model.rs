@@ -521,6 +521,15 @@ pub struct StoredFile {
     pub digitised: bool,
 }
 
+impl StoredFile {
+    /// Whether this row owns its bytes (an upload, a scan). A document reused from the data
+    /// store points at the stored original's bytes (`storage_key` ≠ `id`), which deleting the
+    /// copy must never remove.
+    pub fn owns_blob(&self) -> bool {
+        self.storage_key == self.id
+    }
+}
+
 /// One date of the working calendar that differs from the weekend rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CalendarDay {

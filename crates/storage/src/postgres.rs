@@ -82,3 +82,4 @@ crate::security::security_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::delegation::delegation_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::oidc::oidc_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::access::access_impl!(PgRepo, sqlx::postgres::PgRow, " FOR UPDATE");
+crate::store::store_impl!(PgRepo, sqlx::postgres::PgRow);

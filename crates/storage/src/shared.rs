@@ -108,6 +108,10 @@ macro_rules! shared_impl {
                 }
                 Ok(())
             }
+
+            async fn tamper_for_tests(&mut self, sql: &str) -> Result<u64> {
+                Ok(sqlx::query(sql).execute(self.conn()).await?.rows_affected())
+            }
         }
 
         use chrono::{DateTime, NaiveDate, Utc};

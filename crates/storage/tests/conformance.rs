@@ -1088,3 +1088,5 @@ async fn business_members_and_authorisations_say_who_may_act_for_whom() {
 mod access;
 #[path = "conformance/oidc.rs"]
 mod oidc;
+#[path = "conformance/store.rs"]
+mod store;

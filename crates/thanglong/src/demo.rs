@@ -24,6 +24,15 @@ const ACCOUNTS: &[DemoAccount] = &[
     ),
     ("chuyenvien.badinh", "Chuyên viên Ba Đình 2026", AccountKind::Officer, "Lê Văn Cường", Some("H26.31"), &[Role::Specialist]),
     ("lanhdao.badinh", "Lãnh đạo Ba Đình 2026", AccountKind::Officer, "Phạm Minh Đức", Some("H26.31"), &[Role::Leader]),
+    // The ward police receive residence registrations (1.004222).
+    (
+        "congan.badinh",
+        "Công an Ba Đình 2026",
+        AccountKind::Officer,
+        "Đỗ Quang Huy",
+        Some("H26.20.31"),
+        &[Role::Reception, Role::Specialist],
+    ),
     ("001203012345", "Công dân Hà Nội 2026", AccountKind::Citizen, "Nguyễn Văn An", None, &[]),
     ("0108888888", "Doanh nghiệp mẫu 2026", AccountKind::Business, "Công ty TNHH Sen Vàng (dữ liệu mẫu)", None, &[]),
 ];

@@ -3,9 +3,11 @@
 mod access_bench;
 mod audit;
 mod config;
+mod data_cli;
 mod demo;
 mod inbox_bench;
 mod oidc_cli;
+mod store_bench;
 mod synth;
 
 use anyhow::{bail, Context};
@@ -68,6 +70,9 @@ enum Command {
     /// The tamper-evident logs: reads of personal data (access log) and writes (audit log)
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// The data store's agreements (purposes, lawful bases, sharing with partner systems)
+    #[command(subcommand)]
+    Data(data_cli::DataCmd),
     /// Baselines for the benchmarks in bench/ (measure the database alone)
     #[command(subcommand, hide = true)]
     Bench(BenchCmd),
@@ -126,6 +131,23 @@ enum BenchCmd {
         /// Alternating rounds of each measurement
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A citizen with a full data store (people, items, documents with bytes) and consent to
+    /// pre-fill; the password is read from standard input
+    StoreSeed {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value_t = 20)]
+        people: usize,
+        #[arg(long, default_value_t = 200)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        documents: usize,
+        /// Leave consent to pre-fill out (the baseline: a form started empty)
+        #[arg(long)]
+        no_consent: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -374,6 +396,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_migrated(&cfg).await?;
             access_bench::run(&db, &cfg, reads.max(10), concurrency.max(1), rounds.max(1)).await
         }
+        Command::Bench(BenchCmd::StoreSeed { login, people, items, documents, no_consent, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            let files = tl_storage::blob::BlobStore::filesystem(cfg.data_dir.join("files"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let opts =
+                store_bench::SeedOptions { login: &login, password: password.trim(), people, items, documents, consent: !no_consent };
+            store_bench::seed(&db, &files, &opts).await
+        }
         Command::Bench(BenchCmd::Inbox { officers, iterations, baseline_iterations, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;
@@ -382,6 +414,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ca(cmd) => ca(cmd).await,
         Command::Oidc(cmd) => oidc_cli::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Data(cmd) => data_cli::run(cmd).await,
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;

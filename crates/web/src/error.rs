@@ -21,6 +21,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("forbidden")]
     Forbidden,
+    /// Refused for a reason the caller can read (no consent, a purpose not theirs…).
+    #[error("denied: {code}")]
+    Denied { code: &'static str, vi: String, en: String },
     /// An OAuth access token without the scope an API call needs (RFC 6750 §3.1).
     #[error("insufficient scope: {0}")]
     InsufficientScope(&'static str),
@@ -41,6 +44,10 @@ impl AppError {
         Self::Invalid { code, vi: vi.into(), en: en.into() }
     }
 
+    pub fn denied(code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::Denied { code, vi: vi.into(), en: en.into() }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -48,7 +55,7 @@ impl AppError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::InsufficientScope(_) | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -66,6 +73,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::InsufficientScope(_) => "insufficient_scope",
+            Self::Denied { code, .. } => code,
             Self::Csrf => "csrf_failed",
             Self::Conflict(_) => "conflict",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -89,6 +97,8 @@ impl AppError {
             Self::Unauthenticated => "Vui lòng đăng nhập",
             Self::Forbidden if en => "You do not have permission",
             Self::Forbidden => "Bạn không có quyền truy cập",
+            Self::Denied { .. } if en => "Not allowed",
+            Self::Denied { .. } => "Không được phép",
             Self::InsufficientScope(_) if en => "The access token does not allow this",
             Self::InsufficientScope(_) => "Mã truy cập không cho phép thao tác này",
             Self::Csrf if en => "The form has expired",
@@ -107,7 +117,7 @@ impl AppError {
     pub fn detail(&self, lang: Lang) -> String {
         let en = lang == Lang::En;
         match self {
-            Self::Invalid { vi, en: e, .. } => {
+            Self::Invalid { vi, en: e, .. } | Self::Denied { vi, en: e, .. } => {
                 if en {
                     e.clone()
                 } else {

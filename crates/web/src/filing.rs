@@ -241,8 +241,30 @@ pub async fn start(State(st): State<AppState>, v: Visitor, Path(code): Path<Stri
         idempotency_key: key,
         now: Utc::now(),
     };
+    let picks = crate::datastore::picks_of(&p)?;
+    // A new draft of one's own is pre-filled from one's data store, when consented.
+    let plan = match (applicant_id == me.id, proc.version.form.as_ref()) {
+        (true, Some(form)) => match crate::datastore::plan_prefill(&st, &me, form, &picks, new.now).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // A pre-fill request for someone else's data: nothing is started, and it is logged.
+                let mut a = st.db.begin().await?;
+                let picked: Vec<String> = picks.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                a.append_audit(&crate::auth::audit(&v, None, "store.prefill_refused", "procedure", &proc.code, json!({"picks": picked})))
+                    .await?;
+                a.commit().await?;
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let mut w = st.db.begin().await?;
     let d = w.create_dossier(&new).await?;
+    // A retried start finds its draft already made and leaves it alone.
+    if let Some(plan) = plan.filter(|_| d.status == DossierStatus::Draft && d.answers.as_object().is_none_or(|m| m.is_empty())) {
+        let answers = crate::datastore::apply_prefill(&mut *w, plan, &me, &d, new.now).await?;
+        w.update_draft(d.id, d.revision, &answers, new.now).await?;
+    }
     w.commit().await?;
     Ok(see_other(&format!("/dossiers/{}/edit?step=0", d.id)))
 }
@@ -310,6 +332,20 @@ fn step_view(form: &FormDef, lang: Lang) -> Value {
     Value::Array(form.steps.iter().map(|s| json!({"key": s.key, "title": s.title.get(lang.code()), "fields": s.fields.iter().map(|f| field(form, f, lang)).collect::<Vec<_>>()})).collect())
 }
 
+/// Puts each field's provenance (pre-filled from the data store, reused document) beside it.
+fn annotate(steps: &mut Value, notes: &HashMap<String, Value>) {
+    if notes.is_empty() {
+        return;
+    }
+    for s in steps.as_array_mut().into_iter().flatten() {
+        for f in s.get_mut("fields").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(n) = f["key"].as_str().and_then(|k| notes.get(k)) {
+                f["prefill"] = n.clone();
+            }
+        }
+    }
+}
+
 async fn units_json(st: &AppState) -> AppResult<Value> {
     let day = today();
     let units = st.db.read().await?.list_admin_units().await?;
@@ -344,6 +380,8 @@ pub async fn render_step(
             None => true,
         });
     }
+    annotate(&mut steps, &crate::datastore::notes(st, d, v.lang).await?);
+    crate::datastore::offer_reuse(st, d, &mut steps[step], v.lang).await?;
     let emap: HashMap<String, String> =
         errors.iter().filter_map(|e| Some((e["path"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))).collect();
     let files = file_meta(st, d).await?;
@@ -450,8 +488,23 @@ pub async fn save_step(
         .and_then(|r| r.parse().ok())
         .ok_or_else(|| AppError::invalid("bad_revision", "Biểu mẫu thiếu số phiên bản.", "The form has no revision."))?;
     let action = p.get("action").unwrap_or("next").to_owned();
-    let (answers, removed) = merge_step(&form, step, &d, &p, &action);
+    let (mut answers, removed) = merge_step(&form, step, &d, &p, &action);
     let mut w = st.db.begin().await?;
+    // "Dùng lại giấy tờ trong Kho dữ liệu": a stored document instead of an upload.
+    if let Some(rest) = action.strip_prefix("reuse:") {
+        let applicant = w.get_account(d.applicant_id).await?.ok_or(AppError::NotFound)?;
+        if let Err(e) = crate::datastore::reuse(&mut *w, &applicant, &d, &form, rest, &mut answers, Utc::now()).await {
+            drop(w);
+            if matches!(&e, AppError::Invalid { code: "bad_reuse", .. }) {
+                // A forged reuse reference: refused, and logged.
+                let mut a = st.db.begin().await?;
+                let detail = json!({"reference": rest.chars().take(100).collect::<String>()});
+                a.append_audit(&crate::auth::audit(&v, None, "store.reuse_refused", "dossier", &d.id.to_string(), detail)).await?;
+                a.commit().await?;
+            }
+            return Err(e);
+        }
+    }
     let d =
         match w.update_draft(d.id, revision, &answers, Utc::now()).await {
             Ok(d) => d,
@@ -479,7 +532,7 @@ pub async fn after_save(
     step: usize,
     action: &str,
 ) -> AppResult<Response> {
-    if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") {
+    if action.starts_with("add:") || action.starts_with("remove:") || action.starts_with("remove_file:") || action.starts_with("reuse:") {
         return Ok(see_other(&format!("/dossiers/{}/edit?step={step}", d.id)));
     }
     match action {
@@ -513,7 +566,8 @@ async fn render_review(
     status: StatusCode,
 ) -> AppResult<Response> {
     // Each problem links to the step that holds the field.
-    let steps = step_view(form, v.lang);
+    let mut steps = step_view(form, v.lang);
+    annotate(&mut steps, &crate::datastore::notes(st, d, v.lang).await?);
     let errs: Vec<Value> = errors
         .iter()
         .map(|e| {
@@ -585,6 +639,7 @@ pub async fn submit(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
         let done = crate::workflow::supplemented(&st, &v, &d, revision, vec![]).await?;
         return Ok(see_other(&format!("/dossiers/{}?supplemented=1", done.id)));
     }
+    crate::datastore::freeze_origins(&st, &d).await?;
     let filing = tl_storage::filer::Filing::Draft { id: d.id, revision, day: today(), now: Utc::now() };
     let filed = st.filer.file(filing).await.map_err(|e| match e {
         tl_storage::StoreError::Conflict(_) => {
@@ -745,7 +800,7 @@ async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, act
         on_behalf => on_behalf,
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
-        steps => step_view(&form, v.lang), answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
+        steps => { let mut s = step_view(&form, v.lang); annotate(&mut s, &crate::datastore::notes(&st, &d, v.lang).await?); s }, answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
         units => units_json(&st).await?, action_error => action_error.clone(),
     };
     let status = if action_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };

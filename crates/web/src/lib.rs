@@ -9,6 +9,7 @@ pub mod auth;
 pub mod calendar;
 pub mod catalog;
 pub mod counter;
+pub mod datastore;
 pub mod delegation;
 pub mod dossiers;
 pub mod error;
@@ -253,6 +254,14 @@ pub fn router(state: AppState) -> Router {
         .route("/account/sessions/{handle}/end", post(second_factor::end_session))
         .route("/account/sessions/end-others", post(second_factor::end_other_sessions))
         .route("/account/access-log", get(access::page))
+        .route("/api/v1/people/{personal_id}/data", get(datastore::shared_data))
+        .route("/account/data", get(datastore::page))
+        .route("/account/data/items", post(datastore::add_item))
+        .route("/account/data/items/{id}", post(datastore::correct_item))
+        .route("/account/data/items/{id}/delete", post(datastore::delete_item))
+        .route("/account/data/documents/{id}/delete", post(datastore::delete_document))
+        .route("/account/consents", get(datastore::consents))
+        .route("/account/consents/{agreement}", post(datastore::decide))
         .route("/account/delegation", get(delegation::page))
         .route("/account/delegation/members", post(delegation::add_member))
         .route("/account/delegation/members/{id}/remove", post(delegation::remove_member))

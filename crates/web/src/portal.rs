@@ -275,11 +275,16 @@ pub async fn procedure(
             .collect(),
         _ => vec![],
     };
+    // Pre-filling from the visitor's data store: whom to fill each role from, or consent to ask.
+    let prefill = match (&v.account, detail.version.form.as_ref()) {
+        (Some(me), Some(form)) => crate::datastore::start_options(&st, me, form, v.lang).await?,
+        _ => serde_json::Value::Null,
+    };
     render(
         &st,
         &v,
         "procedure.html",
-        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no), idem => crate::security::new_token(""), principals => principals },
+        minijinja::context! { p => view, current_version => current, is_current => current == Some(detail.version_no), idem => crate::security::new_token(""), principals => principals, prefill => prefill },
     )
 }
 

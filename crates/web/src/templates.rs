@@ -27,6 +27,8 @@ sources!(
     "account.html",
     "security.html",
     "delegation.html",
+    "data_store.html",
+    "consents.html",
     "second_factor.html",
     "totp_setup.html",
     "recovery_codes.html",

@@ -36,7 +36,9 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 fn field_spec<'a>(form: &'a FormDef, key: &str) -> AppResult<(&'a str, u32, &'a [String])> {
     form.fields()
         .find_map(|f| match &f.kind {
-            FieldKind::File { component, max_files, accept } if f.key == key => Some((component.as_str(), *max_files, accept.as_slice())),
+            FieldKind::File { component, max_files, accept, .. } if f.key == key => {
+                Some((component.as_str(), *max_files, accept.as_slice()))
+            }
             _ => None,
         })
         .ok_or_else(|| AppError::invalid("unknown_file_field", "Biểu mẫu không có mục tải tệp này.", "The form has no such upload."))
@@ -256,7 +258,9 @@ pub async fn forget(st: &AppState, fid: &str, dossier_id: i64) -> AppResult<()> 
     let mut w = st.db.begin().await?;
     w.delete_file(&f.id).await?;
     w.commit().await?;
-    let _ = st.blobs.delete(&f.storage_key).await;
+    if f.owns_blob() {
+        let _ = st.blobs.delete(&f.storage_key).await;
+    }
     Ok(())
 }
 
@@ -485,7 +489,9 @@ pub async fn cleanup(st: &AppState) -> AppResult<usize> {
             }
             w.delete_file(&f.id).await?;
             w.commit().await?;
-            st.blobs.delete(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+            if f.owns_blob() {
+                st.blobs.delete(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
+            }
             removed += 1;
         }
     }

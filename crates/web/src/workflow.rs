@@ -237,6 +237,19 @@ pub(crate) async fn commit(
     if let Some(r) = result {
         w.insert_result(r).await?;
     }
+    // The data store fills itself: an accepted dossier's answers and uploads, an issued result.
+    if action.kind == "received" || result.is_some() {
+        let snap = st.catalog.snapshot(&st.db).await?;
+        if let Some(proc) = snap.procedure(&st.db, &done.procedure_code, Some(done.version_no)).await? {
+            let now = chrono::Utc::now();
+            if action.kind == "received" {
+                crate::datastore::offer_accepted(&mut *w, &proc, &done, now).await?;
+            }
+            if let Some(r) = result {
+                crate::datastore::offer_result(&mut *w, &proc, &done, r, now).await?;
+            }
+        }
+    }
     w.append_audit(&who.audit(&format!("dossier.{}", action.kind), action.id, action.detail.clone())).await?;
     if let Some(n) = notice(st, &mut *w, &done, action).await? {
         w.notify(&n).await?;

@@ -70,6 +70,7 @@ pub struct ApiScope {
 pub const API_CATALOG_READ: &str = "api:catalog.read";
 pub const API_ACCOUNT_READ: &str = "api:account.read";
 pub const API_DOSSIERS: &str = "api:dossiers";
+pub const API_PERSONAL_DATA: &str = "api:personal-data.read";
 pub const GOVSTACK_APPLICATIONS: &str = "govstack:applications";
 pub const GOVSTACK_TASKS: &str = "govstack:tasks";
 
@@ -90,6 +91,12 @@ pub const API_SCOPES: &[ApiScope] = &[
         name: API_DOSSIERS,
         vi: "Tạo, nộp, đọc và xóa hồ sơ của tài khoản dịch vụ qua API JSON (/api/v1/dossiers)",
         en: "Create, file, read and delete the service account's dossiers through the JSON API (/api/v1/dossiers)",
+        needs_account: true,
+    },
+    ApiScope {
+        name: API_PERSONAL_DATA,
+        vi: "Đọc dữ liệu cá nhân của người dân theo một thỏa thuận chia sẻ dành cho ứng dụng này, khi họ đồng ý (hoặc trên cơ sở pháp lý ghi trong yêu cầu)",
+        en: "Read a person's data under a sharing agreement made for this application, with their consent (or on a legal basis named in the request)",
         needs_account: true,
     },
     ApiScope {

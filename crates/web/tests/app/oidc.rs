@@ -893,3 +893,122 @@ async fn partner_systems_call_the_json_and_govstack_apis_with_client_credentials
         assert_eq!(app.govstack("GET", "/applications", Some(&post_t), None).await.status, StatusCode::UNAUTHORIZED, "{n}");
     }
 }
+
+#[tokio::test]
+async fn a_partner_reads_a_persons_data_only_under_its_agreement_with_consent_or_a_named_legal_basis() {
+    use tl_core::account::{AccountKind, Role};
+    for mut app in apps().await {
+        let n = app.name;
+        let pw = "Mật khẩu thử nghiệm 2026";
+        let mut w = app.db.begin().await.unwrap();
+        w.create_account(
+            &tl_storage::NewAccount {
+                kind: AccountKind::Business,
+                login: "0100109106".into(),
+                display_name: "Bưu điện thành phố Hà Nội".into(),
+                email: None,
+                phone: None,
+                password_hash: None,
+                agency_id: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+        let (citizen, own_token) = app.citizen_account("001303033333", Some("hoa@example.vn"), Some(pw)).await;
+        app.add_officer("quantri", "Quản trị hệ thống 2026", "H26", &[Role::Admin]).await;
+        app.sign_in("quantri", "Quản trị hệ thống 2026").await;
+        let client = |name: &'static str| {
+            vec![
+                ("name", name),
+                ("client_type", "confidential"),
+                ("grant_type", "client_credentials"),
+                ("scope", "api:personal-data.read"),
+                ("service_account", "0100109106"),
+            ]
+        };
+        let post = app.register(&client("Bưu điện — giao kết quả")).await;
+        let other = app.register(&client("Ứng dụng khác")).await;
+        app.post("/signout", &[]).await;
+        // Two agreements made for the post office: one on consent, one on a legal obligation.
+        let today = tl_web::portal::today();
+        let mut w = app.db.begin().await.unwrap();
+        for (id, basis) in [
+            ("buu-dien-giao-ket-qua", tl_core::personal::LawfulBasis::Consent),
+            ("buu-dien-nghia-vu", tl_core::personal::LawfulBasis::LegalObligation),
+        ] {
+            w.add_data_agreement(&tl_storage::store::DataAgreement {
+                id: id.into(),
+                version: 1,
+                name_vi: "Bưu điện giao kết quả tận nhà".into(),
+                name_en: "Results delivered home by the post".into(),
+                purpose_vi: "Bưu điện dùng họ tên, số điện thoại và địa chỉ để giao kết quả.".into(),
+                purpose_en: "The post uses name, phone and address to deliver results.".into(),
+                controller: "Bưu điện thành phố Hà Nội".into(),
+                recipient: Some(post.id.clone()),
+                items: vec!["full_name".into(), "phone".into(), "documents".into()],
+                lawful_basis: basis,
+                months: 12,
+                effective_from: today,
+            })
+            .await
+            .unwrap();
+        }
+        w.commit().await.unwrap();
+        async fn issue(app: &mut App, c: &Client) -> String {
+            let p = app.token(Some((&c.id, c.secret.as_deref().unwrap())), &[("grant_type", "client_credentials")]).await;
+            p.json()["access_token"].as_str().unwrap().to_owned()
+        }
+        let t = issue(&mut app, &post).await;
+        let t_other = issue(&mut app, &other).await;
+        let url = "/api/v1/people/001303033333/data?agreement=buu-dien-giao-ket-qua";
+        // No consent yet: refused, with the reason, and the refusal is audited.
+        let p = app.api(url, Some(&t)).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{n}: {}", p.body);
+        assert_eq!(p.json()["code"], "consent_required", "{n}");
+        assert!(p.json()["detail"].as_str().unwrap().contains("chưa đồng ý"), "{n}");
+        // The citizen sees the agreement among hers and consents.
+        let mut hoa = app.second_browser();
+        hoa.sign_in("001303033333", pw).await;
+        assert!(hoa.get("/account/consents").await.has("Bưu điện giao kết quả tận nhà"), "{n}");
+        assert_eq!(
+            hoa.post("/account/consents/buu-dien-giao-ket-qua", &[("decision", "grant")]).await.location(),
+            "/account/consents?done=granted"
+        );
+        let p = app.api(url, Some(&t)).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let body = p.json();
+        assert_eq!(body["items"]["full_name"]["value"], "Lê Thị Hoa", "{n}");
+        assert!(body["items"].get("email").is_none(), "{n}: only what the agreement covers");
+        // Another application, a person's own token, an unknown person: refused.
+        let p = app.api(url, Some(&t_other)).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::FORBIDDEN, Some("unknown_purpose")), "{n}");
+        assert_eq!(app.api(url, Some(&own_token)).await.json()["code"], "insufficient_scope", "{n}");
+        assert_eq!(
+            app.api("/api/v1/people/001303099999/data?agreement=buu-dien-giao-ket-qua", Some(&t)).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // She withdraws: the partner's next read is refused at once.
+        hoa.post("/account/consents/buu-dien-giao-ket-qua", &[("decision", "revoke")]).await;
+        let p = app.api(url, Some(&t)).await;
+        assert_eq!((p.status, p.json()["code"].as_str()), (StatusCode::FORBIDDEN, Some("consent_required")), "{n}");
+        // On a legal obligation the provision must be named; it is kept in the audit.
+        let legal = "/api/v1/people/001303033333/data?agreement=buu-dien-nghia-vu";
+        assert_eq!(app.api(legal, Some(&t)).await.json()["code"], "legal_reference_required", "{n}");
+        let p = app
+            .api(&format!("{legal}&legal_reference=%C4%90i%E1%BB%81u%2010%20Ngh%E1%BB%8B%20%C4%91%E1%BB%8Bnh%2045%2F2020"), Some(&t))
+            .await;
+        assert_eq!(p.status, StatusCode::OK, "{n}: {}", p.body);
+        let audit = app.db.read().await.unwrap().list_audit(Some("account"), Some(&citizen.to_string()), 50).await.unwrap();
+        let reasons: Vec<String> = audit
+            .iter()
+            .filter(|a| a.action == "data_sharing.refused")
+            .map(|a| a.detail["reason"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert!(reasons.contains(&"none".to_owned()) && reasons.contains(&"revoked".to_owned()), "{n}: {reasons:?}");
+        let reads: Vec<&tl_storage::AuditRow> = audit.iter().filter(|a| a.action == "data_sharing.read").collect();
+        assert_eq!(reads.len(), 2, "{n}");
+        assert!(reads.iter().any(|a| a.detail["legal_reference"] == "Điều 10 Nghị định 45/2020"), "{n}");
+    }
+}

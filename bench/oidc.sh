@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# OIDC benchmark (issue #5): the token endpoint's authorization code exchange and userinfo on the
+# release binary — on SQLite and on PostgreSQL — side by side in the same run with `oidc-provider`
+# (npm, the version in tests/browser/package-lock.json) doing the same flows on this machine.
+#
+# For each target:
+#   1. Code exchange. A signed-in session with consent already given (one sign-in, one consent
+#      form) lets `GET authorize` answer with a code at once; bench/oidc/mint.mjs mints codes that
+#      way (PKCE S256 with one verifier) and writes them to a file; wrk (bench/oidc/exchange.lua)
+#      POSTs a different code in every request (client_secret_basic, redirect_uri, verifier).
+#      Codes live 60 s on both servers, so each batch is sized from a warm-up run (which also
+#      measures the rate) and used within the minute; a thread that runs out of codes stops and
+#      the run is repeated with a larger batch. Every answer that is not a 200 with an ID token
+#      is an error; a run with errors is not a valid result.
+#   2. Userinfo: wrk GET with one bearer access token (scope `openid profile`).
+# Same wrk settings for every target, after a warm-up. Thăng Long's OIDC throttle (600 token
+# requests per minute per address and per client) is raised for the benchmark:
+# `[web] oidc_requests_per_minute = 1000000` in its configuration file.
+#
+#   bash bench/oidc.sh          # DURATION=10s WARMUP=3s THREADS=2 CONNECTIONS=32
+#   TARGETS="sqlite oidc-provider" DURATION=5s bash bench/oidc.sh
+# Needs the release binary (cargo build --release; THANGLONG_BIN to use another), wrk, node,
+# and PostgreSQL at 127.0.0.1:5432 (user postgres; THANGLONG_TEST_PG_URL for another).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-3s}"
+THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+TARGETS="${TARGETS:-sqlite postgres oidc-provider}"
+MINT_CONCURRENCY="${MINT_CONCURRENCY:-8}"
+WARMUP_CODES="${WARMUP_CODES:-6000}"
+PG_ADMIN="${THANGLONG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+BIN="${THANGLONG_BIN:-target/release/thanglong}"
+PASSWORD="Mật khẩu đo hiệu năng 2026"
+# Never contacted: the codes are read from the Location header of the authorize answer.
+REDIRECT="http://127.0.0.1:9/cb"
+OUT=bench/out
+HZ=$(getconf CLK_TCK)
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+command -v node >/dev/null || { echo "node is needed (20 or later)" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "no release binary at $BIN: cargo build --release first" >&2; exit 1; }
+[ -d tests/browser/node_modules/oidc-provider ] || (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
+[[ "$DURATION" =~ ^[0-9]+s$ && "$WARMUP" =~ ^[0-9]+s$ ]] || { echo "DURATION and WARMUP in seconds, e.g. 10s" >&2; exit 1; }
+dur_s=${DURATION%s}
+mkdir -p "$OUT"
+results="$OUT/oidc.md"
+rows=()
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [[ " $TARGETS " == *" postgres "* ]]; then
+    psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# "pid:ticks" of the given processes (user + system CPU time, clock ticks).
+ticks() {
+  local p
+  for p in "$@"; do [ -r "/proc/$p/stat" ] && echo "$p:$(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')"; done
+  true
+}
+# "pid:ticks" of every process: what ran beside the benchmark (other sessions' builds…) shows up
+# as CPU used by processes other than the server and the database.
+allticks() { cat /proc/[0-9]*/stat 2>/dev/null | sed -E 's/^([0-9]+) \(.*\) /\1 /' | awk '{print $1 ":" $13 + $14}'; }
+# Ticks used between two `ticks` snapshots, by the processes present in both.
+used() { awk -F: 'NR == FNR { a[$1] = $2; next } ($1 in a) { t += $2 - a[$1] } END { print t + 0 }' <(echo "$1") <(echo "$2"); }
+field() { sed -nE "s/.*[ ]$2=([0-9.]+).*/\1/p" <<<" $1"; }
+wait_ready() {
+  for _ in $(seq 1 200); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "server did not become ready: $1" >&2; return 1
+}
+
+# One wrk run; prints its RESULT line (and FIRST_ERROR when there is one) on stdout.
+run_wrk() {
+  local d=$1 script=$2 url=$3; shift 3
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$d" -s "bench/oidc/$script" "$url" -- "$@" | grep -E '^(RESULT|FIRST_ERROR)'
+}
+
+# measure TARGET SCENARIO SERVER_PIDS(space-separated, for CPU) DB_PIDS_CMD SCRIPT URL ARGS…
+# Runs wrk for DURATION; appends a row; prints the RESULT line.
+measure() {
+  local target=$1 scenario=$2 spids=$3 dbcmd=$4 script=$5 url=$6; shift 6
+  local la t0 d0 line t1 d1 req cpu dbcpu
+  local a0 a1 others
+  la=$(load)
+  # shellcheck disable=SC2086
+  t0=$(ticks $spids); d0=$(ticks $($dbcmd)); a0=$(allticks)
+  line=$(run_wrk "$DURATION" "$script" "$url" "$@")
+  # shellcheck disable=SC2086
+  t1=$(ticks $spids); d1=$(ticks $($dbcmd)); a1=$(allticks)
+  req=$(field "$line" requests)
+  # Cores used by every other long-lived process during the run (wrk itself is not counted).
+  others=$(awk -v a="$(used "$a0" "$a1")" -v t="$(used "$t0" "$t1")" -v d="$(used "$d0" "$d1")" -v h="$HZ" \
+    -v s="$(field "$line" secs)" 'BEGIN{ x = (a - t - d) / h / s; printf "%.2f", x < 0 ? 0 : x }')
+  cpu=$(awk -v t="$(used "$t0" "$t1")" -v h="$HZ" -v r="$req" 'BEGIN{ printf "%.0f", r ? t * 1e6 / h / r : 0 }')
+  dbcpu=$(awk -v t="$(used "$d0" "$d1")" -v h="$HZ" -v r="$req" 'BEGIN{ printf "%.0f", r ? t * 1e6 / h / r : 0 }')
+  echo "$line" >&2
+  LAST_LINE=$line
+  LAST_ROW="| $target | $scenario | $(field "$line" rps) | $(field "$line" p50_ms) | $(field "$line" p99_ms) | $(field "$line" errors) | $cpu | $([ "$dbcmd" = none ] && echo "" || echo "$dbcpu") | $la | $others |"
+}
+none() { :; }
+pg_pids() { pgrep -x postgres || true; }
+
+# exchange TARGET STATE BASIC VERIFIER TOKEN_PATH URL SERVER_PIDS DB_PIDS_CMD
+exchange() {
+  local target=$1 state=$2 basic=$3 verifier=$4 path=$5 url=$6 spids=$7 dbcmd=$8
+  local codes="$OUT/oidc-codes-$target.txt" minted warm rate n attempt mint_rate mint_secs
+  # Warm-up, which also measures the rate the batch is sized from.
+  minted=$(node bench/oidc/mint.mjs codes --state "$state" --count "$WARMUP_CODES" --concurrency "$MINT_CONCURRENCY" --out "$codes")
+  echo "$target warm-up codes: $minted" >&2
+  warm=$(run_wrk "$WARMUP" exchange.lua "$url" "$codes" "$THREADS" "$basic" "$REDIRECT" "$verifier" "$path")
+  echo "$target warm-up exchange: $warm" >&2
+  if [ "$(field "$warm" errors)" != 0 ]; then echo "$target: errors in the warm-up, stopping" >&2; exit 1; fi
+  rate=$(awk -v r="$(field "$warm" ok)" -v s="$(field "$warm" secs)" 'BEGIN{ printf "%.0f", r / s }')
+  mint_rate=$(field "$minted" rate)
+  n=$(awk -v r="$rate" -v d="$dur_s" 'BEGIN{ printf "%d", r * d * 1.5 + 1000 }')
+  for attempt in 1 2 3; do
+    # Codes must be used within 60 s of being issued: minting may take at most ~45 s of it.
+    local cap
+    cap=$(awk -v m="$mint_rate" 'BEGIN{ printf "%d", m * 45 }')
+    if [ "$n" -gt "$cap" ]; then echo "$target: $n codes would take over 45 s to mint at $mint_rate/s: $cap" >&2; n=$cap; fi
+    minted=$(node bench/oidc/mint.mjs codes --state "$state" --count "$n" --concurrency "$MINT_CONCURRENCY" --out "$codes")
+    echo "$target codes (attempt $attempt): $minted" >&2
+    mint_rate=$(field "$minted" rate)
+    mint_secs=$(field "$minted" secs)
+    measure "$target" "code exchange" "$spids" "$dbcmd" exchange.lua "$url" "$codes" "$THREADS" "$basic" "$REDIRECT" "$verifier" "$path"
+    if [ "$(field "$LAST_LINE" exhausted)" = 0 ]; then
+      rows+=("$LAST_ROW $n codes minted in ${mint_secs} s |")
+      return
+    fi
+    echo "$target: a thread ran out of codes; again with more" >&2
+    n=$((n * 2))
+  done
+  rows+=("$LAST_ROW INVALID: ran out of codes |")
+}
+
+{
+  echo "# OIDC benchmark"
+  echo
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $(load); wrk -t$THREADS -c$CONNECTIONS -d$DURATION after a $WARMUP warm-up"
+  echo "thanglong: $BIN built $(date -u -r "$BIN" +%Y-%m-%dT%H:%MZ), HEAD $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates 2>/dev/null || echo ' (uncommitted changes in crates/)')"
+  echo "oidc-provider: $(node -p "require('./tests/browser/node_modules/oidc-provider/package.json').version"), node $(node --version), NODE_ENV=production"
+} > "$results"
+cat "$results"
+
+for target in $TARGETS; do
+  port=$((19000 + RANDOM % 1000))
+  base="http://127.0.0.1:$port"
+  state="$OUT/oidc-state-$target.json"
+  verifier=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  echo "== $target (load average $(load))" >&2
+  if [ "$target" = oidc-provider ]; then
+    client_id=bench
+    secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    NODE_ENV=production node bench/oidc/provider.mjs --port "$port" --client-id "$client_id" --client-secret "$secret" \
+      --redirect-uri "$REDIRECT" >"$OUT/oidc-server-$target.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_ready "$base/.well-known/openid-configuration"
+    signin=(--target op)
+    dbcmd=none
+  else
+    data=$(mktemp -d -p "$PWD/$OUT" oidc-data.XXXX)
+    if [ "$target" = postgres ]; then
+      psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" -c "create database tl_bench_oidc" >/dev/null
+      url="${PG_ADMIN%/*}/tl_bench_oidc"
+      dbcmd=pg_pids
+    else
+      url="sqlite://$data/thanglong.db"
+      dbcmd=none
+    fi
+    printf '[web]\n# The benchmark sends thousands of token requests a second from one address and client.\noidc_requests_per_minute = 1000000\n' >"$data/config.toml"
+    common=(--database-url "$url" --data-dir "$data" --config "$data/config.toml")
+    $BIN catalog import bench/oidc/catalog.yaml "${common[@]}" >/dev/null
+    echo "$PASSWORD" | $BIN user add --login bench.oidc --name "Nguyễn Văn Bình" --agency H26 "${common[@]}" >/dev/null
+    reg=$($BIN oidc client add --name "Ứng dụng đo hiệu năng" --redirect-uri "$REDIRECT" --scope "openid profile" \
+      --grant authorization_code "${common[@]}")
+    client_id=$(sed -n 's/^client_id=//p' <<<"$reg")
+    secret=$(sed -n 's/^client_secret=//p' <<<"$reg")
+    THANGLONG_LOG=warn THANGLONG_SIGNING_KEK=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+      $BIN serve --listen "127.0.0.1:$port" "${common[@]}" >"$OUT/oidc-server-$target.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_ready "$base/readyz"
+    signin=(--target tl --login bench.oidc --password "$PASSWORD")
+  fi
+  paths=$(node bench/oidc/mint.mjs signin "${signin[@]}" --base "$base" --client-id "$client_id" --redirect-uri "$REDIRECT" \
+    --verifier "$verifier" --state "$state")
+  token_path=$(sed -n 's/^TOKEN_PATH=//p' <<<"$paths")
+  userinfo_path=$(sed -n 's/^USERINFO_PATH=//p' <<<"$paths")
+  basic=$(CID="$client_id" SEC="$secret" node -e 'process.stdout.write(Buffer.from(encodeURIComponent(process.env.CID) + ":" + encodeURIComponent(process.env.SEC)).toString("base64"))')
+  access=$(node bench/oidc/mint.mjs token --state "$state" --client-secret "$secret")
+
+  exchange "$target" "$state" "$basic" "$verifier" "$token_path" "$base" "$pid" "$dbcmd"
+
+  run_wrk "$WARMUP" userinfo.lua "$base" "$access" "$userinfo_path" >/dev/null
+  measure "$target" userinfo "$pid" "$dbcmd" userinfo.lua "$base" "$access" "$userinfo_path"
+  rows+=("$LAST_ROW |")
+  echo "$target peak RSS: $(awk '/VmHWM/{printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" | tee -a "$results" >&2
+
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  if [ "$target" = postgres ]; then psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" >/dev/null; fi
+  [ "$target" = oidc-provider ] || rm -rf "$data"
+  rm -f "$OUT/oidc-codes-$target.txt"
+done
+
+{
+  echo
+  echo "| target | scenario | req/s | p50 ms | p99 ms | errors | server CPU µs/req | PostgreSQL CPU µs/req | load average at start | other processes (cores) | notes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "| scenario | Thăng Long on | Thăng Long req/s | oidc-provider req/s | ratio | Thăng Long p99 ms |"
+  echo "|---|---|---|---|---|---|"
+  for scenario in "code exchange" userinfo; do
+    op=$(printf '%s\n' "${rows[@]}" | awk -F' [|] ' -v s="$scenario" '$1 == "| oidc-provider" && $2 == s {print $3}')
+    for db in sqlite postgres; do
+      tl=$(printf '%s\n' "${rows[@]}" | awk -F' [|] ' -v s="$scenario" -v d="| $db" '$1 == d && $2 == s {print $3 " " $5}')
+      [ -n "$tl" ] && [ -n "$op" ] || continue
+      read -r tl_rps tl_p99 <<<"$tl"
+      echo "| $scenario | $db | $tl_rps | $op | $(awk -v a="$tl_rps" -v b="$op" 'BEGIN{printf "%.2f", a / b}') | $tl_p99 |"
+    done
+  done
+} >> "$results"
+echo
+cat "$results"
