@@ -4,7 +4,9 @@
 //! A request opens one [`Repo`] bound to one transaction (or, for reads, one pooled
 //! connection), does its work, and commits data and audit rows together.
 
+pub mod access;
 pub mod blob;
+pub mod chain;
 mod delegation;
 pub mod filer;
 mod import;
@@ -133,6 +135,7 @@ pub trait Repo:
     + ResultRepo
     + NoticeRepo
     + OidcRepo
+    + AccessRepo
     + store::StoreRepo
     + Send
 {
@@ -279,6 +282,26 @@ pub trait DelegationRepo: Send {
 pub trait AuditRepo: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64>;
     async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>>;
+}
+
+/// The access log (reads of personal data by others) and the hash chains of both logs; see
+/// [`access`] and [`chain`].
+#[async_trait]
+pub trait AccessRepo: Send {
+    /// Appends entries after the chain head, which the transaction holds until it ends (so app
+    /// servers sharing a database append one after another); returns their ids. Only the
+    /// access-log writer calls it: record reads through [`access::AccessLog::record`].
+    async fn append_access(&mut self, entries: &[access::AccessEntry]) -> Result<Vec<i64>>;
+    /// One person's entries, newest first.
+    async fn list_access(&mut self, q: &access::AccessQuery) -> Result<Vec<access::AccessRow>>;
+    /// The agencies whose officers appear in one person's entries.
+    async fn access_agencies(&mut self, subject_id: i64) -> Result<Vec<access::AccessAgency>>;
+    async fn chain_head(&mut self, chain: chain::Chain) -> Result<chain::ChainHead>;
+    /// Links of a chain after number `after`, in order, with their canonical content.
+    async fn chain_page(&mut self, chain: chain::Chain, after: i64, limit: i64) -> Result<Vec<chain::ChainLink>>;
+    /// Links up to `limit` audit rows not yet in the audit chain (oldest id first); returns how many.
+    async fn seal_audit(&mut self, limit: i64) -> Result<u64>;
+    async fn count_unsealed_audit(&mut self) -> Result<i64>;
 }
 
 #[async_trait]

@@ -81,4 +81,5 @@ crate::shared::shared_impl!(PgRepo, Postgres, sqlx::postgres::PgRow, PgConnectio
 crate::security::security_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::delegation::delegation_impl!(PgRepo, sqlx::postgres::PgRow);
 crate::oidc::oidc_impl!(PgRepo, sqlx::postgres::PgRow);
+crate::access::access_impl!(PgRepo, sqlx::postgres::PgRow, " FOR UPDATE");
 crate::store::store_impl!(PgRepo, sqlx::postgres::PgRow);

@@ -109,4 +109,5 @@ crate::shared::shared_impl!(SqliteRepo, Sqlite, sqlx::sqlite::SqliteRow, SqliteC
 crate::security::security_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
 crate::delegation::delegation_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
 crate::oidc::oidc_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);
+crate::access::access_impl!(SqliteRepo, sqlx::sqlite::SqliteRow, "");
 crate::store::store_impl!(SqliteRepo, sqlx::sqlite::SqliteRow);

@@ -1084,6 +1084,8 @@ async fn business_members_and_authorisations_say_who_may_act_for_whom() {
         w.commit().await.unwrap();
     }
 }
+#[path = "conformance/access.rs"]
+mod access;
 #[path = "conformance/oidc.rs"]
 mod oidc;
 #[path = "conformance/store.rs"]

@@ -157,6 +157,8 @@ struct WebFile {
     max_file_mib: Option<usize>,
     max_dossier_mib: Option<usize>,
     upload_retention_days: Option<i64>,
+    /// How often the access log's writer commits (a crash loses at most this interval's reads).
+    access_log_flush_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +247,9 @@ impl Config {
         }
         if let Some(v) = w.upload_retention_days {
             web.upload_retention = chrono::Duration::days(range("web.upload_retention_days", v, 1, 3650)?);
+        }
+        if let Some(v) = w.access_log_flush_ms {
+            web.access_flush = Duration::from_millis(range("web.access_log_flush_ms", v, 1, 10_000)?);
         }
         if let Some(v) = w.oidc_requests_per_minute {
             web.oidc_requests_per_minute = range("web.oidc_requests_per_minute", v, 1, 1_000_000)?;

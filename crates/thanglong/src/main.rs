@@ -1,5 +1,7 @@
 //! `thanglong`: the whole platform in one binary.
 
+mod access_bench;
+mod audit;
 mod config;
 mod data_cli;
 mod demo;
@@ -65,6 +67,9 @@ enum Command {
     /// The OpenID Connect provider: relying parties and signing keys
     #[command(subcommand)]
     Oidc(oidc_cli::OidcCmd),
+    /// The tamper-evident logs: reads of personal data (access log) and writes (audit log)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// The data store's agreements (purposes, lawful bases, sharing with partner systems)
     #[command(subcommand)]
     Data(data_cli::DataCmd),
@@ -111,6 +116,21 @@ enum BenchCmd {
         seed: u64,
         #[arg(long, default_value_t = 730)]
         days: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Times an officer's read of a dossier with and without recording it in the access log,
+    /// in the same run, sequentially and from concurrent readers
+    Access {
+        /// Reads per measurement
+        #[arg(long, default_value_t = 2000)]
+        reads: usize,
+        /// Concurrent readers in the throughput measurement
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Alternating rounds of each measurement
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -371,6 +391,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let opts = inbox_bench::FillOptions { count, citizens, seed, days };
             inbox_bench::fill_dossiers(&db, &opts, chrono::Utc::now()).await
         }
+        Command::Bench(BenchCmd::Access { reads, concurrency, rounds, common }) => {
+            let cfg = Config::load(&common, None)?;
+            let db = open_migrated(&cfg).await?;
+            access_bench::run(&db, &cfg, reads.max(10), concurrency.max(1), rounds.max(1)).await
+        }
         Command::Bench(BenchCmd::StoreSeed { login, people, items, documents, no_consent, common }) => {
             let cfg = Config::load(&common, None)?;
             let db = open_migrated(&cfg).await?;
@@ -388,6 +413,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ca(cmd) => ca(cmd).await,
         Command::Oidc(cmd) => oidc_cli::run(cmd).await,
+        Command::Audit(cmd) => audit::run(cmd).await,
         Command::Data(cmd) => data_cli::run(cmd).await,
         Command::Token(TokenCmd::Issue { user, name, days, common }) => {
             let cfg = Config::load(&common, None)?;
@@ -456,6 +482,18 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
         demo::print_accounts();
     }
     let state = tl_web::state(db.clone(), cfg.web.clone());
+    let access = state.access.clone();
+    // Audit rows are linked into the audit chain a few seconds after they are written.
+    let sealer = db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = tl_storage::chain::seal_audit(sealer.as_ref()).await {
+                tracing::warn!(error = %e, "sealing the audit log failed");
+            }
+        }
+    });
     // Uploads that no filed dossier holds are removed after the retention period.
     let janitor = state.clone();
     tokio::spawn(async move {
@@ -504,6 +542,13 @@ async fn serve(a: ServeArgs, demo: bool) -> anyhow::Result<()> {
     });
     let app = tl_web::router(state);
     tl_web::serve(listener, app).await.context("serving")?;
+    // Reads answered before the shutdown keep their access-log entries.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), access.flush()).await.is_err() {
+        tracing::error!("the access log could not be written within 10 s at shutdown: the reads still queued are lost");
+    }
+    if let Err(e) = tl_storage::chain::seal_audit(db.as_ref()).await {
+        tracing::warn!(error = %e, "sealing the audit log at shutdown failed");
+    }
     db.close().await;
     Ok(())
 }

@@ -205,3 +205,136 @@ fn the_signing_ca_is_generated_or_imported_sealed_with_the_configured_key_and_ex
     assert!(out.status.success());
     assert_eq!(text(&out).0.matches("-----BEGIN CERTIFICATE-----").count(), 1);
 }
+
+/// Runs SQL straight on the data directory's SQLite file, as someone with access to it could.
+fn tamper(dir: &std::path::Path, sql: &str) {
+    let url = format!("sqlite://{}", dir.join("thanglong.db").display());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+#[test]
+fn audit_verify_checks_both_chains_and_names_the_first_broken_entry() {
+    let dir = data_dir();
+    assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
+    for login in ["lan.admin", "minh.admin"] {
+        let out = run(
+            &["user", "add", "--login", login, "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"],
+            &dir,
+            Some("Mật khẩu quản trị dài\n"),
+        );
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    // Three audit rows (the import and two accounts), not yet sealed: nothing to fault.
+    let out = run(&["audit", "verify"], &dir, None);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(stdout.contains("access_log: OK — 0 mục đã kiểm tra / entries checked"), "{stdout}");
+    assert!(stdout.contains("audit_log: OK — 0 mục") && stdout.contains("3 newer rows not yet sealed"), "{stdout}");
+    let out = run(&["audit", "seal"], &dir, None);
+    assert!(text(&out).0.contains("3 audit rows sealed"), "{:?}", text(&out));
+    let out = run(&["audit", "verify"], &dir, None);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success() && stdout.contains("audit_log: OK — 3 mục"), "{stdout}");
+    // The head to write down elsewhere, and checked later with --expect.
+    let head = stdout.lines().find(|l| l.starts_with("audit_log:")).and_then(|l| l.split("head ").nth(1)).unwrap().trim().to_owned();
+    assert!(head.starts_with("audit_log:3:") && head.len() == "audit_log:3:".len() + 64, "{head}");
+    let out = run(&["audit", "verify", "--expect", &head], &dir, None);
+    assert!(out.status.success() && text(&out).0.contains("link 3 still has the expected hash"), "{:?}", text(&out));
+    let out = run(&["audit", "verify", "--expect", "audit_log:3:xyz"], &dir, None);
+    assert!(!out.status.success() && text(&out).1.contains("64-digit SHA-256"), "{:?}", text(&out));
+
+    // Someone with the file changes who created the second account.
+    tamper(&dir, "DROP TRIGGER audit_log_seal_only; UPDATE audit_log SET actor_label = 'admin' WHERE seal_seq = 2");
+    let out = run(&["audit", "verify", "--expect", &head], &dir, None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");
+    let line = stdout.lines().find(|l| l.starts_with("audit_log:")).unwrap();
+    assert!(line.contains("HỎNG / BROKEN at entry id") && line.contains("link 2 (") && line.contains("giờ Việt Nam"), "{line}");
+    assert!(line.contains("a field was changed") && line.contains("1 entries before it are intact"), "{line}");
+    assert!(stdout.contains("access_log: OK"), "{stdout}");
+    assert!(stderr.contains("the logs were tampered with"), "{stderr}");
+}
+
+/// One HTTP/1.1 request on a fresh connection; returns the raw response.
+fn http(port: u16, request: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    r
+}
+
+fn set_cookie(resp: &str, name: &str) -> Option<String> {
+    resp.lines().filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: "))).find_map(|c| {
+        let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+        kv.strip_prefix(&format!("{name}=")).map(str::to_owned)
+    })
+}
+
+#[test]
+fn a_graceful_shutdown_writes_the_queued_access_log_entries_first() {
+    let dir = data_dir();
+    assert!(run(&["catalog", "import", &seed_path()], &dir, None).status.success());
+    let pw = "Mật khẩu quản trị dài\n";
+    assert!(run(&["user", "add", "--login", "lan.admin", "--name", "Đỗ Thị Lan", "--agency", "H26", "--role", "admin"], &dir, Some(pw))
+        .status
+        .success());
+    let out = run(
+        &["user", "add", "--login", "minh.motcua", "--name", "Vũ Văn Minh", "--agency", "H26.31", "--role", "reception"],
+        &dir,
+        Some(pw),
+    );
+    let minh: String = text(&out).0.split("(id ").nth(1).unwrap().split(')').next().unwrap().to_owned();
+    // A flush interval far longer than the test: only the shutdown can write the entry in time.
+    let config = dir.join("slow-flush.toml");
+    std::fs::write(&config, "[web]\naccess_log_flush_ms = 10000\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("THANGLONG_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ready, "server did not start");
+    // The administrator signs in and opens Minh's account page: a read of Minh's data.
+    let page = http(port, "GET /signin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let csrf = set_cookie(&page, "tl_csrf").expect("a CSRF cookie");
+    let body = format!("csrf={csrf}&login=lan.admin&password=M%E1%BA%ADt+kh%E1%BA%A9u+qu%E1%BA%A3n+tr%E1%BB%8B+d%C3%A0i");
+    let resp = http(
+        port,
+        &format!(
+            "POST /signin HTTP/1.1\r\nHost: localhost\r\nCookie: tl_csrf={csrf}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let session = set_cookie(&resp, "tl_session").unwrap_or_else(|| panic!("signed in: {resp}"));
+    // Twice: a quiet writer commits the first read at once; the second waits for the interval.
+    for _ in 0..2 {
+        let resp = http(port, &format!("GET /admin/accounts/{minh} HTTP/1.1\r\nHost: localhost\r\nCookie: tl_session={session}; tl_csrf={csrf}\r\nConnection: close\r\n\r\n"));
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    }
+    // SIGTERM: the server drains, writes the access log, seals the audit log, exits 0.
+    assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
+    assert!(server.wait().unwrap().success());
+    let out = run(&["audit", "verify"], &dir, None);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("access_log: OK — 2 mục"), "{stdout}");
+    assert!(stdout.contains("audit_log: OK") && !stdout.contains("not yet sealed"), "{stdout}");
+}

@@ -769,6 +769,10 @@ pub async fn account(State(st): State<AppState>, v: Visitor, Path(id): Path<Stri
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let mut repo = st.db.read().await?;
     let a = repo.get_account(id).await?.ok_or(AppError::NotFound)?;
+    // The page shows the person's contacts and history: an administrator's read of their data.
+    if let Some(reader) = crate::access::Reader::of_visitor(&v) {
+        crate::access::record(&st, &reader, a.id, "account.view", &a.login, "quản trị tài khoản / account administration", None).await;
+    }
     let grants: Vec<_> = repo
         .roles_of(id)
         .await?

@@ -375,9 +375,19 @@ pub async fn list(State(st): State<AppState>, c: Caller, ApiLang(lang): ApiLang)
 /// One of the caller's dossiers with its events.
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = DossierDoc), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(st): State<AppState>, c: Caller, ApiLang(lang): ApiLang, Path(id): Path<String>) -> AppResult<Json<DossierDoc>> {
+pub async fn get(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiLang(lang): ApiLang,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Json<DossierDoc>> {
+    let client = c.client_id().map(str::to_owned);
     let me = require(c)?;
     let d = own(&st, &me, &id).await?;
+    // Read by whoever filed it for the applicant: a partner system, an officer at the counter.
+    let reader = crate::access::Reader::of_api(&me, vec![], client.as_deref(), &headers);
+    crate::access::dossier_read(&st, &reader, &d, "api.dossier", None).await;
     let events = st.db.read().await?.list_dossier_events(d.id).await?;
     Ok(Json(doc(&d, lang, Some(events))))
 }

@@ -725,6 +725,7 @@ pub async fn show(State(st): State<AppState>, v: Visitor, Path(id): Path<String>
         return Ok(sign_in_first(&format!("/dossiers/{id}")));
     }
     let d = load_visible(&st, &v, &id).await?;
+    crate::access::visitor_read(&st, &v, &d, "dossier.view", None).await;
     render_show(&st, &v, &d, &q, None).await
 }
 

@@ -100,6 +100,8 @@ pub async fn form(State(st): State<AppState>, v: Visitor, Path((id, file)): Path
     if !available(&events, !handoffs.is_empty()).iter().any(|(n, _)| *n == number) {
         return Err(AppError::NotFound);
     }
+    let target = format!("{}/{number}", d.code.as_deref().unwrap_or_default());
+    crate::access::visitor_read(&st, &v, &d, "dossier.form_pdf", Some(&target)).await;
     let last = |kind: &str| events.iter().rev().find(|e| e.kind == kind).cloned().ok_or(AppError::NotFound);
     let proc = crate::workflow::procedure_of(&st, &d).await?;
     let agencies = st.db.read().await?.list_agencies().await?;
@@ -351,6 +353,13 @@ pub async fn register(State(st): State<AppState>, v: Visitor, Query(p): Query<Re
     let ids: Vec<i64> = points.iter().map(|a| a.id).collect();
     const MAX_ROWS: i64 = 20_000;
     let rows = st.db.read().await?.list_register(&ids, start, end, MAX_ROWS).await?;
+    // Each person listed in the register (name, phone, dossier) finds it in their access log.
+    if let Some(reader) = crate::access::Reader::of_visitor(&v) {
+        let target = format!("Mẫu 07: {}–{}", from.format("%d/%m/%Y"), to.format("%d/%m/%Y"));
+        for r in &rows {
+            crate::access::dossier_read(&st, &reader, &r.dossier, "dossier.register", Some(&target)).await;
+        }
+    }
     let snap = st.catalog.snapshot(&st.db).await?;
     let names: std::collections::HashMap<&str, &str> =
         snap.index.docs().map(|d| (d.payload.code.as_str(), d.payload.name.get("vi"))).collect();

@@ -584,7 +584,9 @@ async fn applications(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Vec<Value>>> {
     mediator_client(&headers)?;
+    let client = c.client_id().map(str::to_owned);
     let me = caller(c)?;
+    let reader = crate::access::Reader::of_api(&me, vec![], client.as_deref(), &headers);
     let wanted = match q.service_id.as_deref() {
         Some(s) => Some(resolve(&st, s).await?.code),
         None => None,
@@ -619,6 +621,8 @@ async fn applications(
     let max = q.max_result.unwrap_or(100).min(1000);
     let mut out = vec![];
     for d in rows.into_iter().skip(first).take(max) {
+        // Listed for the partner that filed it: the person's ID number and the dossier.
+        crate::access::dossier_read(&st, &reader, &d, "govstack.applications", None).await;
         let p = procedure_of(&st, &d).await?;
         let form = p.version.form.as_ref();
         out.push(json!({
@@ -651,13 +655,14 @@ async fn application(
 ) -> AppResult<Json<Value>> {
     mediator_client(&headers)?;
     let (as_applicant, as_operator) = (c.allows(GOVSTACK_APPLICATIONS), c.allows(GOVSTACK_TASKS));
+    let client = c.client_id().map(str::to_owned);
     let me = c.account_for(if as_applicant || !as_operator { GOVSTACK_APPLICATIONS } else { GOVSTACK_TASKS })?;
     if tl_core::dossier::DossierCode::parse(&file_id).is_none() {
         return Err(AppError::NotFound);
     }
     let d = st.db.read().await?.get_dossier_by_code(&file_id).await?.ok_or(AppError::NotFound)?;
     let applicant = if as_applicant && d.applicant_id == me.id {
-        me
+        me.clone()
     } else if as_applicant
         && (d.acted_by_id == me.id || crate::delegation::may_act_for(&st, &me, d.applicant_id, &d.procedure_code).await?)
     {
@@ -670,5 +675,7 @@ async fn application(
         return Err(AppError::NotFound);
     };
     let p = procedure_of(&st, &d).await?;
+    let reader = crate::access::Reader::of_api(&me, vec![], client.as_deref(), &headers);
+    crate::access::dossier_read(&st, &reader, &d, "govstack.application", None).await;
     Ok(Json(application_doc(&d, &p, &applicant, lang)))
 }

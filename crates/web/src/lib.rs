@@ -2,6 +2,7 @@
 //! operations endpoints, all on one axum router. Pages are rendered on the server and every
 //! action is a plain form POST that redirects, so everything works without JavaScript.
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -88,6 +89,9 @@ pub struct WebConfig {
     pub oidc_requests_per_minute: usize,
     /// Upstream OpenID Connect providers citizens may sign in with (the national VNeID).
     pub identity_providers: Vec<federated::IdentityProvider>,
+    /// How often the access log's writer commits what has queued: a crash loses at most the
+    /// reads of this last interval (see `tl_storage::access`).
+    pub access_flush: Duration,
 }
 
 /// A 32-byte secret that never shows in logs.
@@ -124,6 +128,7 @@ impl Default for WebConfig {
             smtp: None,
             oidc_requests_per_minute: 600,
             identity_providers: Vec::new(),
+            access_flush: tl_storage::access::FLUSH_INTERVAL,
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct AppInner {
     pub oidc: oidc::OidcState,
     /// Sign-in with upstream identity providers.
     pub federation: federated::Federation,
+    /// Reads of people's data by others, queued and written in batches (see [`access`]).
+    pub access: tl_storage::access::AccessLog,
 }
 
 pub type AppState = Arc<AppInner>;
@@ -169,6 +176,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
     env.add_global("identity_providers", minijinja::Value::from_serialize(federation.buttons()));
     Arc::new(AppInner {
         filer: tl_storage::filer::Filer::start(db.clone()),
+        access: tl_storage::access::AccessLog::start(db.clone(), config.access_flush),
         calendar: office::CalendarCache::default(),
         signing_kek,
         oidc: oidc::OidcState::new(config.oidc_requests_per_minute),
@@ -245,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/security/recovery-codes", post(second_factor::regenerate))
         .route("/account/sessions/{handle}/end", post(second_factor::end_session))
         .route("/account/sessions/end-others", post(second_factor::end_other_sessions))
+        .route("/account/access-log", get(access::page))
         .route("/api/v1/people/{personal_id}/data", get(datastore::shared_data))
         .route("/account/data", get(datastore::page))
         .route("/account/data/items", post(datastore::add_item))

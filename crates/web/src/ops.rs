@@ -34,5 +34,17 @@ fn unavailable(backend: &str, why: &str) -> Response {
 
 pub async fn metrics(State(st): State<AppState>) -> Response {
     let up = matches!(tokio::time::timeout(Duration::from_secs(1), st.db.ping()).await, Ok(Ok(())));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up)).into_response()
+    let mut text = st.metrics.render(up);
+    // The access log: entries that never reach the database are reads a citizen cannot see.
+    let a = st.access.stats();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    for (name, help, v) in [
+        ("thanglong_access_log_recorded_total", "Reads of personal data recorded for the access log.", load(&a.recorded)),
+        ("thanglong_access_log_written_total", "Access-log entries committed.", load(&a.written)),
+        ("thanglong_access_log_batches_total", "Access-log batches committed.", load(&a.batches)),
+        ("thanglong_access_log_dropped_total", "Access-log entries the database refused (should stay 0).", load(&a.dropped)),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

@@ -18,6 +18,7 @@ pub async fn pdf(State(st): State<AppState>, v: Visitor, Path(id): Path<String>)
     if d.status == DossierStatus::Draft {
         return Err(AppError::NotFound);
     }
+    crate::access::visitor_read(&st, &v, &d, "dossier.receipt", None).await;
     let (proc, _) = form_of(&st, &d).await?;
     let mut r = st.db.read().await?;
     let files = r.list_dossier_files(d.id).await?;

@@ -267,7 +267,8 @@ pub async fn issue(
 pub async fn download(State(st): State<AppState>, v: Visitor, Path(file): Path<String>) -> AppResult<Response> {
     let id = file.strip_suffix(".pdf").ok_or(AppError::NotFound)?;
     let r = st.db.read().await?.get_result(id).await?.ok_or(AppError::NotFound)?;
-    load_visible(&st, &v, &r.dossier_id.to_string()).await?;
+    let d = load_visible(&st, &v, &r.dossier_id.to_string()).await?;
+    crate::access::visitor_read(&st, &v, &d, "result.download", Some(&r.number)).await;
     let bytes = st.blobs.read(&r.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
     Ok((
         [

@@ -64,6 +64,7 @@ sources!(
     "oidc/logout.html",
     "oidc/logged_out.html",
     "oidc/apps.html",
+    "access_log.html",
 );
 
 fn lang_of(state: &State) -> Lang {

@@ -415,14 +415,19 @@ pub async fn view(State(st): State<AppState>, v: Visitor, Path(fid): Path<String
     let me = v.require_account()?;
     let f = st.db.read().await?.get_file(&fid).await?.ok_or(AppError::NotFound)?;
     // The uploader, and whoever may read the dossier it belongs to (the applicant of a counter
-    // dossier, the officers who handle it).
-    let visible = f.owner_id == me.id
-        || match f.dossier_id {
-            Some(did) => crate::filing::load_visible(&st, &v, &did.to_string()).await.is_ok(),
-            None => false,
-        };
-    if !visible {
+    // dossier, the officers who handle it). A person's own upload needs no dossier lookup: their
+    // reads are not in the access log.
+    let dossier = match f.dossier_id {
+        Some(did) if f.owner_id != me.id || me.kind != tl_core::account::AccountKind::Citizen => {
+            crate::filing::load_visible(&st, &v, &did.to_string()).await.ok()
+        }
+        _ => None,
+    };
+    if f.owner_id != me.id && dossier.is_none() {
         return Err(AppError::NotFound);
+    }
+    if let Some(d) = &dossier {
+        crate::access::visitor_read(&st, &v, d, "file.download", Some(&f.id)).await;
     }
     let bytes = st.blobs.read(&f.storage_key).await.map_err(|e| AppError::Internal(e.into()))?;
     let mut r = bytes.into_response();

@@ -3422,6 +3422,8 @@ async fn authorisation_matrix_no_one_sees_or_does_what_they_should_not() {
     }
 }
 
+#[path = "app/access.rs"]
+mod access;
 #[path = "app/datastore.rs"]
 mod datastore;
 #[path = "app/oidc.rs"]

@@ -236,12 +236,16 @@ pub(super) async fn task(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
+    let client = c.client_id().map(str::to_owned);
     let who = officer(&st, c, &headers).await?;
     let agencies = st.db.read().await?.list_agencies().await?;
     let (d, h) = find_task(&st, &who, &id, &agencies).await?;
     if h.ended_at.is_some() || !WAITING.contains(&d.status) || !workflow::may_act(&who, &d, &agencies) {
         return Err(AppError::NotFound);
     }
+    // The task carries the applicant's answers.
+    let reader = crate::access::Reader::of_api(&who.account, who.roles.clone(), client.as_deref(), &headers);
+    crate::access::dossier_read(&st, &reader, &d, "govstack.task", Some(&id)).await;
     let p = procedure_of(&st, &d).await?;
     Ok(Json(task_doc(&d, &p, h.id, &agencies, lang, true)))
 }
