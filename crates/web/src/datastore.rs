@@ -1091,6 +1091,25 @@ pub async fn shared_data(
     ))
     .await?;
     w.commit().await?;
+    // The person sees it in "Ai đã xem dữ liệu của tôi": who (the partner), what, for which agreement.
+    let reader = crate::access::Reader::of_api(&caller, vec![], Some(&client), &headers);
+    let purpose = format!("{} (v{})", a.id, a.version);
+    if !items.is_empty() {
+        let keys: Vec<&str> = items.keys().map(String::as_str).collect();
+        crate::access::record(&st, &reader, subject.id, "store.item", &keys.join(", "), &purpose, None).await;
+    }
+    if !documents.is_empty() {
+        crate::access::record(
+            &st,
+            &reader,
+            subject.id,
+            "store.document",
+            &format!("{} giấy tờ / documents", documents.len()),
+            &purpose,
+            None,
+        )
+        .await;
+    }
     Ok(axum::Json(json!({
         "personal_id": subject.login,
         "agreement": {"id": a.id, "version": a.version, "lawful_basis": a.lawful_basis.as_str()},

@@ -59,7 +59,7 @@ let env;
 let tmpDir;
 const people = {};
 const watched = [];
-const flow = { birthId: null, residenceId: null };
+const flow = { birthId: null, residenceId: null, residenceCode: null };
 let stoppedAt = null;
 
 async function person(name, opts = CONTEXT) {
@@ -284,6 +284,7 @@ describe('once-only: a data store that fills itself, pre-fills with consent, reu
     await go(p, p.locator('main').getByRole('button', { name: /^Kiểm tra và nộp/ }));
     await go(p, p.locator('main').getByRole('button', { name: 'Nộp hồ sơ', exact: true }));
     assert.equal((await p.getByRole('heading', { level: 1 }).innerText()).trim(), 'Đã nộp hồ sơ thành công', await mainText(p));
+    flow.residenceCode = (await p.locator('main .dossier-code').innerText()).trim();
   });
 
   flowTest('the ward police officer sees which answers were verified, changed or reused (on a phone)', async (t, soft) => {
@@ -296,6 +297,17 @@ describe('once-only: a data store that fills itself, pre-fills with consent, reu
     assert.match(text, /Dùng lại Dùng lại giấy tờ trong Kho dữ liệu/, `the extract: ${text}`);
     assert.match(text, new RegExp(`${SON.personalId} Người nộp tự nhập`), `the typed number: ${text}`);
     await checkPage(t, soft, p, 'residence dossier (police)', 'officer');
+  });
+
+  flowTest('"Ai đã xem dữ liệu của tôi": his log lists the officers who read his dossiers', async (t, soft) => {
+    const p = people.citizen.page;
+    await visit(p, '/account');
+    await go(p, p.locator('main').getByRole('link', { name: 'Ai đã xem dữ liệu của tôi' }).first());
+    const text = await mainText(p);
+    assert.match(text, new RegExp(`${POLICE.name}.*Công an phường Ba Đình|Công an phường Ba Đình.*${POLICE.name}`), `the police officer's read: ${text.slice(0, 800)}`);
+    assert.ok(text.includes(flow.residenceCode), `for the residence dossier ${flow.residenceCode}`);
+    assert.ok(text.includes(OFFICER.name) && text.includes(LEADER.name), 'the ward officers who handled the birth registration');
+    await checkPage(t, soft, p, '/account/access-log', 'access-log');
   });
 
   flowTest('he withdraws his consent: the next form starts empty', async (t, soft) => {

@@ -1010,5 +1010,9 @@ async fn a_partner_reads_a_persons_data_only_under_its_agreement_with_consent_or
         let reads: Vec<&tl_storage::AuditRow> = audit.iter().filter(|a| a.action == "data_sharing.read").collect();
         assert_eq!(reads.len(), 2, "{n}");
         assert!(reads.iter().any(|a| a.detail["legal_reference"] == "Điều 10 Nghị định 45/2020"), "{n}");
+        // And the person sees the partner's reads in "Ai đã xem dữ liệu của tôi".
+        app.state.access.flush().await;
+        let log = hoa.get("/account/access-log").await;
+        assert!(log.has("Bưu điện thành phố Hà Nội") && log.has("buu-dien-giao-ket-qua (v1)"), "{n}: {}", log.body);
     }
 }
