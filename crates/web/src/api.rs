@@ -47,6 +47,7 @@ pub const DOCUMENTED: &[&str] = &[
     "/api/v1/agencies",
     "/api/v1/admin-units",
     "/api/v1/me",
+    "/api/v1/people/{personal_id}/data",
     "/api/v1/procedures/{code}/form",
     "/api/v1/dossiers",
     "/api/v1/dossiers/{id}",
@@ -72,12 +73,13 @@ pub const DOCUMENTED: &[&str] = &[
     paths(
         list_procedures, get_procedure, list_versions, list_fields, list_agencies, list_admin_units, me,
         crate::dossiers::form, crate::dossiers::create, crate::dossiers::update, crate::dossiers::submit,
-        crate::dossiers::list, crate::dossiers::get, crate::dossiers::delete, crate::uploads::upload_api
+        crate::dossiers::list, crate::dossiers::get, crate::dossiers::delete, crate::uploads::upload_api,
+        crate::datastore::shared_data
     ),
     components(schemas(
         Problem, ProcedurePage, ProcedureItem, ProcedureDoc, VersionItem, FieldItem, AgencyItem, AdminUnitItem, MeDoc, Text,
         crate::dossiers::DossierDoc, crate::dossiers::EventDoc, crate::dossiers::CreateDossier, crate::dossiers::UpdateDossier,
-        crate::dossiers::SubmitDossier, crate::dossiers::InvalidAnswers, crate::dossiers::AnswerErrorDoc
+        crate::dossiers::SubmitDossier, crate::dossiers::InvalidAnswers, crate::dossiers::AnswerErrorDoc, crate::dossiers::ProvenanceDoc
     )),
     modifiers(&BearerScheme),
     tags(

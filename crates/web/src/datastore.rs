@@ -960,13 +960,21 @@ pub fn picks_of(pairs: &crate::filing::Pairs) -> AppResult<HashMap<String, i64>>
 // ---------------------------------------------------------------------------------------------
 // Sharing with partner systems
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShareQuery {
+    /// The data-sharing agreement made for the calling client.
     agreement: Option<String>,
     /// For a legal obligation or public task: the provision that requires the data.
     legal_reference: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/people/{personal_id}/data", tag = "account", security(("bearer" = [])),
+    params(("personal_id" = String, Path, description = "The person's personal ID number or tax code"), ShareQuery),
+    responses((status = 200, description = "`{personal_id, agreement, legal_reference, items: {item: {value, source, verified_by, updated_at}}, documents}`", body = Object),
+              (status = 400, body = crate::api::Problem, content_type = "application/problem+json"),
+              (status = 403, description = "`consent_required`, `unknown_purpose` or `insufficient_scope`", body = crate::api::Problem, content_type = "application/problem+json"),
+              (status = 404, body = crate::api::Problem, content_type = "application/problem+json")))]
 /// GET /api/v1/people/{personal_id}/data?agreement=… — a partner system (OAuth client with
 /// `api:personal-data.read`) reads what a sharing agreement made for it covers: only with the
 /// person's consent in force, or — for an agreement on a legal obligation or public task — with

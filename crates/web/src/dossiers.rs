@@ -84,6 +84,21 @@ pub struct DossierDoc {
     updated_at: DateTime<Utc>,
     submitted_at: Option<DateTime<Utc>>,
     events: Option<Vec<EventDoc>>,
+    /// Answers and components taken from the applicant's data store (one dossier's read only):
+    /// the "reused" flag the national portal and the 766 index count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_data_store: Option<Vec<ProvenanceDoc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvenanceDoc {
+    field: String,
+    /// `prefilled` (kept), `changed`, or none while a draft.
+    origin: Option<String>,
+    /// `self_declared`, `dossier` (verified at acceptance) or `result` (stated on a result).
+    source: String,
+    /// A stored document reused instead of an upload.
+    reused_document: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,6 +125,7 @@ fn doc(d: &Dossier, lang: Lang, events: Option<Vec<tl_storage::DossierEvent>>) -
         updated_at: d.updated_at,
         submitted_at: d.submitted_at,
         events: events.map(|ev| ev.into_iter().map(|e| EventDoc { at: e.at, kind: e.kind, status: e.status.as_str().into() }).collect()),
+        from_data_store: None,
     }
 }
 
@@ -388,8 +404,23 @@ pub async fn get(
     // Read by whoever filed it for the applicant: a partner system, an officer at the counter.
     let reader = crate::access::Reader::of_api(&me, vec![], client.as_deref(), &headers);
     crate::access::dossier_read(&st, &reader, &d, "api.dossier", None).await;
-    let events = st.db.read().await?.list_dossier_events(d.id).await?;
-    Ok(Json(doc(&d, lang, Some(events))))
+    let mut r = st.db.read().await?;
+    let events = r.list_dossier_events(d.id).await?;
+    let provenance = r.list_provenance(d.id).await?;
+    drop(r);
+    let mut out = doc(&d, lang, Some(events));
+    out.from_data_store = Some(
+        provenance
+            .into_iter()
+            .map(|p| ProvenanceDoc {
+                field: p.field,
+                origin: p.origin.map(|o| o.as_str().to_owned()),
+                source: p.source.as_str().to_owned(),
+                reused_document: p.document_id.is_some(),
+            })
+            .collect(),
+    );
+    Ok(Json(out))
 }
 
 /// Deletes a draft (a filed dossier cannot be deleted: withdraw it instead).

@@ -209,6 +209,14 @@ async fn a_mothers_data_store_fills_itself_prefills_her_childs_residence_form_wi
         assert_eq!(origins["full_name"], Some(Origin::Prefilled), "{n}");
         assert_eq!(origins["phone"], Some(Origin::Changed), "{n}");
         assert_eq!(origins["relationship_files"], Some(Origin::Prefilled), "{n}");
+        // The JSON API carries the reuse flag (what the national portal and the 766 index count).
+        let api = app.api(&format!("/api/v1/dossiers/{draft}"), Some(&token)).await.json();
+        let from = api["from_data_store"].as_array().unwrap();
+        assert!(
+            from.iter().any(|p| p["field"] == "relationship_files" && p["reused_document"] == true && p["source"] == "result"),
+            "{n}: {api}"
+        );
+        assert!(from.iter().any(|p| p["field"] == "phone" && p["origin"] == "changed"), "{n}");
         app.post("/signout", &[]).await;
 
         // The police officer sees which answers were verified, changed or reused.
