@@ -48,8 +48,10 @@ mkdir -p "$OUT"
 results="$OUT/oidc.md"
 rows=()
 pids=()
+dirs=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for d in "${dirs[@]}"; do rm -rf "$d"; done
   if [[ " $TARGETS " == *" postgres "* ]]; then
     psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" >/dev/null 2>&1 || true
   fi
@@ -166,6 +168,7 @@ for target in $TARGETS; do
     dbcmd=none
   else
     data=$(mktemp -d -p "$PWD/$OUT" oidc-data.XXXX)
+    dirs+=("$data")
     if [ "$target" = postgres ]; then
       psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" -c "create database tl_bench_oidc" >/dev/null
       url="${PG_ADMIN%/*}/tl_bench_oidc"
