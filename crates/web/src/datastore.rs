@@ -337,7 +337,7 @@ pub async fn apply_prefill(w: &mut dyn Repo, plan: PrefillPlan, applicant: &Acco
         rows.push(row);
     }
     for (key, component, doc) in plan.documents {
-        let file = copy_document(w, applicant, d, &key, &component, &doc, now).await?;
+        let file = attach_document(w, applicant, d, &key, &component, &doc, now).await?;
         answers.insert(key.clone(), json!([file.id]));
         rows.push(Provenance {
             dossier_id: d.id,
@@ -444,7 +444,7 @@ pub async fn reuse(
         ));
     }
     let x = doc.expect("checked above");
-    let file = copy_document(w, applicant, d, &key, &component, &x, now).await?;
+    let file = attach_document(w, applicant, d, &key, &component, &x, now).await?;
     let list = answers.as_object_mut().expect("answers are an object").entry(key.clone()).or_insert_with(|| json!([]));
     match list.as_array_mut() {
         Some(a) => a.push(json!(file.id)),
@@ -475,7 +475,7 @@ fn forged_pick() -> AppError {
 /// Attaches a stored document to a draft: a file row of the draft's own that points at the
 /// stored original's bytes (no copy; removing it from the draft never touches the original —
 /// see [`StoredFile::owns_blob`]).
-async fn copy_document(
+async fn attach_document(
     w: &mut dyn Repo,
     applicant: &Account,
     d: &Dossier,

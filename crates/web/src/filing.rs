@@ -789,6 +789,9 @@ async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, act
     } else {
         None
     };
+    // Each answer with where it came from (pre-filled, reused, typed).
+    let mut steps = step_view(&form, v.lang);
+    annotate(&mut steps, &crate::datastore::notes(&st, &d, v.lang).await?);
     let ctx = minijinja::context! {
         clock => flow.clock, step => flow.step, can_act => flow.can_act, decisions => flow.decisions, can_delay => flow.can_delay,
         can_supplement => flow.can_supplement, supplement_until => d.flow.supplement_due_at, handoffs => flow.handoffs,
@@ -800,7 +803,7 @@ async fn render_show(st: &AppState, v: &Visitor, d: &Dossier, q: &ListQuery, act
         on_behalf => on_behalf,
         channel => d.channel.label(v.lang.code()),
         d => d, status => d.status.label(v.lang.code()), draft => d.status == DossierStatus::Draft, proc_name => proc.version.name.get(v.lang.code()),
-        steps => { let mut s = step_view(&form, v.lang); annotate(&mut s, &crate::datastore::notes(&st, &d, v.lang).await?); s }, answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
+        steps => steps, answers => d.answers, events => events, filed_now => q.filed.is_some(), time_limit => limit, agency => agency,
         units => units_json(&st).await?, action_error => action_error.clone(),
     };
     let status = if action_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };

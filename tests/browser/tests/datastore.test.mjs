@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CITIZEN, DESKTOP, LEADER, OFFICER, PHONE, SPECIALIST, assertAccessible, assertNoHorizontalOverflow, field, setup, snap, visit, watchErrors } from './lib/harness.mjs';
+import { CITIZEN, DESKTOP, LEADER, OFFICER, PHONE, SPECIALIST, assertAccessible, assertNoHorizontalOverflow, field, setup, smallPdf, snap, visit, watchErrors } from './lib/harness.mjs';
 
 const POLICE = { login: 'congan.badinh', password: 'Công an Ba Đình 2026', name: 'Đỗ Quang Huy' };
 const WARD = 'H26.31';
@@ -32,28 +32,6 @@ function daysAgo(days) {
 const SON = { name: 'Nguyễn Minh Khang', born: daysAgo(6), personalId: '001226001234' };
 const PHONE_NUMBER = '0912345678';
 const NEW_PHONE = '0987654321';
-
-function smallPdf(line) {
-  const content = `BT /F1 14 Tf 72 770 Td (${line}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
-    `<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let out = '%PDF-1.4\n';
-  const offsets = [];
-  objects.forEach((body, i) => {
-    offsets.push(Buffer.byteLength(out, 'latin1'));
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(out, 'latin1');
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
 
 let env;
 let tmpDir;
