@@ -219,7 +219,9 @@ pub async fn link_at(db: &dyn crate::Database, chain: Chain, seq: i64) -> crate:
 /// Links the audit rows written since the last pass into the audit chain, in batches; returns
 /// how many it sealed. Safe to run on several app servers at once (each batch holds the head).
 pub async fn seal_audit(db: &dyn crate::Database) -> crate::Result<u64> {
-    const BATCH: i64 = 1000;
+    // Small transactions: the writer is shared with sign-ins and filings, which must not wait
+    // behind a long sealing run.
+    const BATCH: i64 = 200;
     let mut total = 0;
     loop {
         let mut w = db.begin().await?;

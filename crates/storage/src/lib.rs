@@ -190,6 +190,8 @@ pub trait CatalogRepo: Send {
 pub trait AccountRepo: Send {
     async fn create_account(&mut self, account: &NewAccount, now: DateTime<Utc>) -> Result<Account>;
     async fn get_account(&mut self, id: i64) -> Result<Option<Account>>;
+    /// The accounts among `ids` that exist, in no particular order.
+    async fn get_accounts(&mut self, ids: &[i64]) -> Result<Vec<Account>>;
     async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>>;
     async fn list_accounts(&mut self, filter: &AccountFilter) -> Result<Vec<Account>>;
     async fn set_password_hash(&mut self, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()>;
@@ -281,6 +283,8 @@ pub trait DelegationRepo: Send {
 #[async_trait]
 pub trait AuditRepo: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<i64>;
+    /// Several entries in a few multi-row statements, in order.
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<()>;
     async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>>;
 }
 

@@ -144,16 +144,27 @@ pub trait OidcRepo: Send {
     async fn revoke_oidc_consent(&mut self, account_id: i64, client_id: &str, now: DateTime<Utc>) -> Result<bool>;
 
     async fn insert_oidc_code(&mut self, c: &OidcCode) -> Result<()>;
+    /// Several codes in a few multi-row statements.
+    async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()>;
     /// Marks the code used and returns it, atomically: of two concurrent exchanges one wins.
     async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake>;
+    /// Takes a batch of codes in one statement (the token endpoint's group commit): for each
+    /// hash, in order, what [`OidcRepo::take_oidc_code`] would have found had they been taken
+    /// one after another — a hash twice in the batch is Fresh the first time, Reused after.
+    async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<CodeTake>>;
 
     async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()>;
+    /// Several tokens in a few multi-row statements.
+    async fn insert_oidc_tokens(&mut self, ts: &[OidcToken]) -> Result<()>;
     async fn find_oidc_token(&mut self, token_hash: &str) -> Result<Option<OidcToken>>;
     /// Marks a refresh token used (rotation); false if it was already used or revoked.
     async fn use_oidc_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     async fn revoke_oidc_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Revokes every token of a grant (a code's tokens, a refresh-token family).
     async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// The cache generation: bumped (by triggers, in the changing transaction) whenever a token
+    /// is revoked or deleted, or an account, a role, a client or an agency id changes.
+    async fn oidc_epoch(&mut self) -> Result<i64>;
     /// Deletes codes and tokens expired before `before`.
     async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64>;
 }
@@ -431,6 +442,32 @@ macro_rules! oidc_impl {
                     Ok(())
                 }
 
+                async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()> {
+                    type Db = <$row as sqlx::Row>::Database;
+                    // SQLite looks each parameter up by position in a list: statements of a few
+                    // hundred parameters keep that cheap.
+                    for chunk in cs.chunks(32) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO oidc_codes ({CODE_COLS}) "));
+                        q.push_values(chunk, |mut b, c| {
+                            b.push_bind(c.code_hash.clone())
+                                .push_bind(c.grant_id.clone())
+                                .push_bind(c.client_id.clone())
+                                .push_bind(c.account_id)
+                                .push_bind(c.redirect_uri.clone())
+                                .push_bind(c.scope.clone())
+                                .push_bind(c.nonce.clone())
+                                .push_bind(c.code_challenge.clone())
+                                .push_bind(c.auth_time)
+                                .push_bind(c.sid.clone())
+                                .push_bind(c.created_at)
+                                .push_bind(c.expires_at)
+                                .push_bind(c.used_at);
+                        });
+                        q.build().execute(self.conn()).await?;
+                    }
+                    Ok(())
+                }
+
                 async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake> {
                     let sql = format!("UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
                     if let Some(r) = sqlx::query(&sql).bind(code_hash).bind(now).fetch_optional(self.conn()).await? {
@@ -441,6 +478,76 @@ macro_rules! oidc_impl {
                         Some(r) => Ok(CodeTake::Reused(code_row(&r)?)),
                         None => Ok(CodeTake::Missing),
                     }
+                }
+
+                async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<CodeTake>> {
+                    type Db = <$row as sqlx::Row>::Database;
+                    let mut fresh: std::collections::HashMap<String, OidcCode> = std::collections::HashMap::new();
+                    let mut distinct: Vec<&String> = code_hashes.iter().collect();
+                    distinct.sort();
+                    distinct.dedup();
+                    for chunk in distinct.chunks(128) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE oidc_codes SET used_at = ");
+                        q.push_bind(now).push(" WHERE used_at IS NULL AND code_hash IN (");
+                        let mut sep = q.separated(", ");
+                        for h in chunk {
+                            sep.push_bind(h.as_str());
+                        }
+                        q.push(format!(") RETURNING {CODE_COLS}"));
+                        for r in q.build().fetch_all(self.conn()).await? {
+                            let c = code_row(&r)?;
+                            fresh.insert(c.code_hash.clone(), c);
+                        }
+                    }
+                    // Codes not taken now: used before, or unknown (rare; one more statement).
+                    let mut earlier: std::collections::HashMap<String, OidcCode> = std::collections::HashMap::new();
+                    let missing: Vec<&&String> = distinct.iter().filter(|h| !fresh.contains_key(h.as_str())).collect();
+                    for chunk in missing.chunks(128) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT {CODE_COLS} FROM oidc_codes WHERE code_hash IN ("));
+                        let mut sep = q.separated(", ");
+                        for h in chunk {
+                            sep.push_bind(h.as_str());
+                        }
+                        q.push(")");
+                        for r in q.build().fetch_all(self.conn()).await? {
+                            let c = code_row(&r)?;
+                            earlier.insert(c.code_hash.clone(), c);
+                        }
+                    }
+                    Ok(code_hashes
+                        .iter()
+                        .map(|h| match fresh.remove(h) {
+                            Some(c) => {
+                                // A second use of the same code in this batch finds it used.
+                                earlier.insert(h.clone(), c.clone());
+                                CodeTake::Fresh(c)
+                            }
+                            None => earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused),
+                        })
+                        .collect())
+                }
+
+                async fn insert_oidc_tokens(&mut self, ts: &[OidcToken]) -> Result<()> {
+                    type Db = <$row as sqlx::Row>::Database;
+                    for chunk in ts.chunks(32) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO oidc_tokens ({TOKEN_COLS}) "));
+                        q.push_values(chunk, |mut b, t| {
+                            b.push_bind(t.token_hash.clone())
+                                .push_bind(t.kind.as_str())
+                                .push_bind(t.grant_id.clone())
+                                .push_bind(t.client_id.clone())
+                                .push_bind(t.account_id)
+                                .push_bind(t.scope.clone())
+                                .push_bind(t.auth_time)
+                                .push_bind(t.sid.clone())
+                                .push_bind(t.created_at)
+                                .push_bind(t.expires_at)
+                                .push_bind(t.used_at)
+                                .push_bind(t.revoked_at);
+                        });
+                        q.build().execute(self.conn()).await?;
+                    }
+                    Ok(())
                 }
 
                 async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()> {
@@ -499,6 +606,10 @@ macro_rules! oidc_impl {
                         .execute(self.conn())
                         .await?;
                     Ok(r.rows_affected())
+                }
+
+                async fn oidc_epoch(&mut self) -> Result<i64> {
+                    Ok(sqlx::query_scalar("SELECT epoch FROM oidc_epoch WHERE id = 1").fetch_one(self.conn()).await?)
                 }
 
                 async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64> {

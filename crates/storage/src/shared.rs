@@ -702,6 +702,25 @@ macro_rules! shared_impl {
                 row.as_ref().map(account_row).transpose()
             }
 
+            async fn get_accounts(&mut self, ids: &[i64]) -> Result<Vec<Account>> {
+                let mut ids = ids.to_vec();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(128) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id IN ("));
+                    let mut sep = q.separated(", ");
+                    for &id in chunk {
+                        sep.push_bind(id);
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(self.conn()).await? {
+                        out.push(account_row(&r)?);
+                    }
+                }
+                Ok(out)
+            }
+
             async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>> {
                 let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE login = $1");
                 let row = sqlx::query(&sql).bind(login).fetch_optional(self.conn()).await?;
@@ -1017,6 +1036,28 @@ macro_rules! shared_impl {
                 .bind(&e.request_id)
                 .fetch_one(self.conn())
                 .await?)
+            }
+
+            async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<()> {
+                // A few hundred parameters a statement (SQLite finds each by a linear search).
+                for chunk in entries.chunks(48) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.at)
+                            .push_bind(e.actor_id)
+                            .push_bind(e.actor_label.clone())
+                            .push_bind(e.action.clone())
+                            .push_bind(e.target_type.clone())
+                            .push_bind(e.target_id.clone())
+                            .push_bind(Json(e.detail.clone()))
+                            .push_bind(e.ip.clone())
+                            .push_bind(e.request_id.clone());
+                    });
+                    q.build().execute(self.conn()).await?;
+                }
+                Ok(())
             }
 
             async fn list_audit(&mut self, target_type: Option<&str>, target_id: Option<&str>, limit: i64) -> Result<Vec<AuditRow>> {

@@ -820,6 +820,7 @@ async fn change_role(st: &AppState, v: &Visitor, id: &str, f: RoleForm, grant: b
     w.append_audit(&audit(v, None, action, "account", &id.to_string(), json!({"role": role.as_str(), "agency": agency.electronic_id})))
         .await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     Ok(see_other(&format!("/admin/accounts/{id}")))
 }
 
@@ -881,6 +882,7 @@ pub async fn set_status(
     ))
     .await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     Ok(see_other(&format!("/admin/accounts/{id}")))
 }
 

@@ -179,7 +179,7 @@ pub fn state(db: Arc<dyn Database>, config: WebConfig) -> AppState {
         access: tl_storage::access::AccessLog::start(db.clone(), config.access_flush),
         calendar: office::CalendarCache::default(),
         signing_kek,
-        oidc: oidc::OidcState::new(config.oidc_requests_per_minute),
+        oidc: oidc::OidcState::new(db.clone(), config.oidc_requests_per_minute),
         federation,
         db,
         config: config.clone(),

@@ -142,3 +142,137 @@ async fn oidc_clients_consents_codes_token_families_and_keys() {
         w.commit().await.unwrap();
     }
 }
+
+fn code(hash: &str, grant: &str, account: i64, now: chrono::DateTime<Utc>) -> OidcCode {
+    OidcCode {
+        code_hash: hash.into(),
+        grant_id: grant.into(),
+        client_id: "lib".into(),
+        account_id: account,
+        redirect_uri: "https://thuvien.example.vn/cb".into(),
+        scope: "openid profile".into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: now,
+        sid: "sid1".into(),
+        created_at: now,
+        expires_at: now + Duration::seconds(60),
+        used_at: None,
+    }
+}
+
+/// The token endpoint's group commit: a batch of codes taken in one statement behaves as if they
+/// were taken one after another, tokens and audit entries go in several at a time, and the cache
+/// generation moves with every change a cached answer depends on — and only then.
+#[tokio::test]
+async fn oidc_batches_and_the_cache_generation() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (a, _) = citizen(&db, "001303012345").await;
+        let (b, _) = citizen(&db, "001303054321").await;
+        let now = Utc::now().trunc_subsecs(3);
+        let epoch = |db: std::sync::Arc<dyn Database>| async move { db.read().await.unwrap().oidc_epoch().await.unwrap() };
+        let e0 = epoch(db.clone()).await;
+        let mut w = db.begin().await.unwrap();
+        w.create_oidc_client(&client("lib", now)).await.unwrap();
+        for (h, g, who) in [("c1", "g1", a), ("c2", "g2", b), ("c3", "g3", a), ("old", "g0", b)] {
+            w.insert_oidc_code(&code(h, g, who, now)).await.unwrap();
+        }
+        w.commit().await.unwrap();
+        let mut w = db.begin().await.unwrap();
+        assert!(matches!(w.take_oidc_code("old", now).await.unwrap(), CodeTake::Fresh(_)));
+        w.commit().await.unwrap();
+
+        // Order kept; a code twice in the batch is fresh once, then reused; one used before is
+        // reused; an unknown one missing.
+        let hashes: Vec<String> = ["c2", "nope", "c1", "old", "c2", "c3"].iter().map(|s| s.to_string()).collect();
+        let mut w = db.begin().await.unwrap();
+        let takes = w.take_oidc_codes(&hashes, now).await.unwrap();
+        let shape: Vec<String> = takes
+            .iter()
+            .map(|t| match t {
+                CodeTake::Fresh(c) => format!("fresh {}", c.grant_id),
+                CodeTake::Reused(c) => format!("reused {}", c.grant_id),
+                CodeTake::Missing => "missing".into(),
+            })
+            .collect();
+        assert_eq!(shape, ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
+        let CodeTake::Fresh(c1) = &takes[2] else { unreachable!() };
+        assert_eq!((c1.account_id, c1.scope.as_str(), c1.auth_time), (a, "openid profile", now), "{backend}");
+        // All burnt for good.
+        let again = w.take_oidc_codes(&["c1".into(), "c3".into()], now).await.unwrap();
+        assert!(again.iter().all(|t| matches!(t, CodeTake::Reused(_))), "{backend}");
+        assert!(w.take_oidc_codes(&[], now).await.unwrap().is_empty());
+
+        // Many tokens and audit entries in one go (more than one statement's worth).
+        let tokens: Vec<OidcToken> = (0..450)
+            .map(|i| token(&format!("t{i}"), if i % 2 == 0 { TokenKind::Access } else { TokenKind::Refresh }, "g1", a, now))
+            .collect();
+        w.insert_oidc_tokens(&tokens).await.unwrap();
+        let t7 = w.find_oidc_token("t7").await.unwrap().unwrap();
+        assert_eq!(
+            (t7.kind, t7.grant_id.as_str(), t7.account_id, t7.expires_at),
+            (TokenKind::Refresh, "g1", Some(a), now + Duration::minutes(15))
+        );
+        assert!(w.find_oidc_token("t449").await.unwrap().is_some(), "{backend}");
+        let entries: Vec<AuditEntry> = (0..310)
+            .map(|i| AuditEntry {
+                at: now,
+                actor_id: Some(a),
+                actor_label: "oidc:lib".into(),
+                action: "oidc.token_issued".into(),
+                target_type: "oidc_client".into(),
+                target_id: format!("batch-{i}"),
+                detail: serde_json::json!({"i": i}),
+                ip: Some("127.0.0.1".into()),
+                request_id: None,
+            })
+            .collect();
+        w.append_audits(&entries).await.unwrap();
+        let logged = w.list_audit(Some("oidc_client"), None, 1000).await.unwrap();
+        assert_eq!(logged.iter().filter(|r| r.target_id.starts_with("batch-")).count(), 310, "{backend}");
+        // Newest first: the batch went in in order.
+        assert_eq!(logged[0].target_id, "batch-309", "{backend}");
+        let mut accounts = w.get_accounts(&[b, a, a, 999_999]).await.unwrap();
+        accounts.sort_by_key(|x| x.id);
+        assert_eq!(accounts.iter().map(|x| x.id).collect::<Vec<_>>(), [a.min(b), a.max(b)], "{backend}");
+        w.commit().await.unwrap();
+        // Issuing tokens and burning codes leave cached answers right: the generation stays.
+        assert_eq!(epoch(db.clone()).await, e0, "{backend}: issuing moved the generation");
+
+        // Each change a cached answer depends on moves it, once committed.
+        async fn change(w: &mut Box<dyn Repo>, what: &str, b: i64) {
+            let now = Utc::now();
+            match what {
+                "a revoked token" => assert!(w.revoke_oidc_token("t0", now).await.unwrap()),
+                "a revoked grant" => assert!(w.revoke_oidc_grant("g1", now).await.unwrap() > 0),
+                "a disabled account" => w.set_account_status(b, AccountStatus::Disabled, now).await.unwrap(),
+                "a suspended client" => {
+                    let mut c = w.get_oidc_client("lib").await.unwrap().unwrap();
+                    c.disabled_at = Some(now);
+                    w.update_oidc_client(&c).await.unwrap();
+                }
+                _ => assert!(w.purge_oidc(now + Duration::days(40)).await.unwrap() > 0),
+            }
+        }
+        let mut last = e0;
+        for what in ["a revoked token", "a revoked grant", "a disabled account", "a suspended client", "purged tokens"] {
+            let mut w = db.begin().await.unwrap();
+            change(&mut w, what, b).await;
+            drop(w);
+            assert_eq!(epoch(db.clone()).await, last, "{backend}: {what} rolled back moved the generation");
+            let mut w = db.begin().await.unwrap();
+            change(&mut w, what, b).await;
+            w.commit().await.unwrap();
+            let now_epoch = epoch(db.clone()).await;
+            assert!(now_epoch > last, "{backend}: {what} did not move the generation");
+            last = now_epoch;
+        }
+        // A sign-in (last login, failure count) does not.
+        let mut w = db.begin().await.unwrap();
+        w.record_login_success(a, Utc::now()).await.unwrap();
+        w.record_login_failure(a, None).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(epoch(db.clone()).await, last, "{backend}: a sign-in moved the generation");
+    }
+}

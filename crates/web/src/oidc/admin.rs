@@ -201,6 +201,7 @@ pub async fn update(State(st): State<AppState>, v: Visitor, Path(id): Path<Strin
     w.update_oidc_client(&client).await?;
     w.append_audit(&audit(&v, None, "oidc.client_updated", "oidc_client", &client.client_id, client_detail(&client))).await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     Ok(see_other("/admin/oidc/clients"))
 }
 
@@ -222,6 +223,7 @@ pub async fn new_secret(
     w.update_oidc_client(&client).await?;
     w.append_audit(&audit(&v, None, "oidc.client_secret_rotated", "oidc_client", &client.client_id, json!({}))).await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     render(&st, &v, "admin/oidc_client_secret.html", minijinja::context! { client, secret, created => false })
 }
 
@@ -245,5 +247,6 @@ pub async fn set_status(
     let action = if client.disabled_at.is_some() { "oidc.client_disabled" } else { "oidc.client_enabled" };
     w.append_audit(&audit(&v, None, action, "oidc_client", &client.client_id, json!({}))).await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     Ok(see_other("/admin/oidc/clients"))
 }

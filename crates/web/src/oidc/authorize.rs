@@ -41,7 +41,7 @@ pub async fn post(State(st): State<AppState>, v: Visitor, headers: HeaderMap, bo
 
 async fn load_client(st: &AppState, p: &Params) -> AppResult<Option<OidcClient>> {
     match p.get("client_id") {
-        Some(id) if id.len() <= 100 => Ok(st.db.read().await?.get_oidc_client(id).await?),
+        Some(id) if id.len() <= 100 => super::client(st, id).await,
         _ => Ok(None),
     }
 }
@@ -150,24 +150,25 @@ async fn issue_code(st: &AppState, v: &Visitor, req: &AuthorizeRequest, account:
     let code = new_token("");
     let grant_id = new_token("")[..22].to_owned();
     let sid = protocol::sid_for(v.session_hash.as_deref().unwrap_or_default());
-    let mut w = st.db.begin().await?;
-    w.insert_oidc_code(&OidcCode {
-        code_hash: sha256_hex(&code),
-        grant_id,
-        client_id: req.client_id.clone(),
-        account_id: account.id,
-        redirect_uri: req.redirect_uri.clone(),
-        scope: protocol::join_scope(&req.scopes),
-        nonce: req.nonce.clone(),
-        code_challenge: req.code_challenge.clone(),
-        auth_time,
-        sid,
-        created_at: now,
-        expires_at: now + protocol::CODE_TTL,
-        used_at: None,
-    })
-    .await?;
-    w.commit().await?;
+    // Stored through the group committer: durable before the code is handed out.
+    st.oidc
+        .redeemer
+        .issue(OidcCode {
+            code_hash: sha256_hex(&code),
+            grant_id,
+            client_id: req.client_id.clone(),
+            account_id: account.id,
+            redirect_uri: req.redirect_uri.clone(),
+            scope: protocol::join_scope(&req.scopes),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            auth_time,
+            sid,
+            created_at: now,
+            expires_at: now + protocol::CODE_TTL,
+            used_at: None,
+        })
+        .await?;
     Ok(client_redirect(&req.redirect_uri, issuer(st), &[("code", &code)], req.state.as_deref()))
 }
 
@@ -241,5 +242,6 @@ pub async fn revoke_app(
     }
     w.append_audit(&audit(&v, None, "oidc.consent_revoked", "oidc_client", &client_id, serde_json::json!({}))).await?;
     w.commit().await?;
+    st.oidc.cache.invalidate();
     Ok(see_other("/account/apps"))
 }

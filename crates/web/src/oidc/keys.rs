@@ -7,7 +7,7 @@ use super::protocol::KEY_PUBLISH_AFTER_RETIREMENT;
 use chrono::{DateTime, Utc};
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tl_storage::{AuditEntry, Database, OidcKey};
 
@@ -16,16 +16,16 @@ const RELOAD: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 pub struct KeyCache {
-    current: Mutex<Option<(Instant, String, SigningKey)>>,
+    current: Mutex<Option<(Instant, Arc<jwt::Es256>)>>,
 }
 
 impl KeyCache {
     /// The active signing key: the newest unretired key this server can open; a new one when
     /// there is none (first start, or a key sealed under a key-encryption key now gone).
-    pub async fn signing_key(&self, db: &dyn Database, kek: &[u8; 32]) -> anyhow::Result<(String, SigningKey)> {
-        if let Some((at, kid, key)) = self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    pub async fn signing_key(&self, db: &dyn Database, kek: &[u8; 32]) -> anyhow::Result<Arc<jwt::Es256>> {
+        if let Some((at, key)) = self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if at.elapsed() < RELOAD {
-                return Ok((kid.clone(), key.clone()));
+                return Ok(key.clone());
             }
         }
         let now = Utc::now();
@@ -40,8 +40,9 @@ impl KeyCache {
                 (kid, open(k, kek).ok_or_else(|| anyhow::anyhow!("new key does not open"))?)
             }
         };
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), kid.clone(), key.clone()));
-        Ok((kid, key))
+        let key = Arc::new(jwt::Es256::new(kid, &key)?);
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), key.clone()));
+        Ok(key)
     }
 
     /// Forgets the cached key (after a rotation in this process).

@@ -11,11 +11,13 @@
 
 pub mod admin;
 mod authorize;
+pub mod cache;
 pub mod clients;
 pub mod jwt;
 pub mod keys;
 mod logout;
 pub mod protocol;
+pub mod redeem;
 mod resource;
 mod token;
 
@@ -34,10 +36,12 @@ use serde_json::json;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// What the provider keeps in memory: the signing-key cache, the token-endpoint throttles and
-/// the pairwise-subject secret.
+/// What the provider keeps in memory: the signing-key cache, the token-endpoint throttles, the
+/// pairwise-subject secret, the client and userinfo cache, and the code-exchange group committer.
 pub struct OidcState {
     pub keys: keys::KeyCache,
+    pub cache: std::sync::Arc<cache::Cache>,
+    pub redeemer: redeem::Redeemer,
     /// Token, introspection and revocation requests per client address, and per client.
     pub per_ip: Throttle,
     pub per_client: Throttle<String>,
@@ -45,9 +49,13 @@ pub struct OidcState {
 }
 
 impl OidcState {
-    pub fn new(requests_per_minute: usize) -> Self {
+    /// Starts the cache follower and the group committer on the current Tokio runtime.
+    pub fn new(db: std::sync::Arc<dyn tl_storage::Database>, requests_per_minute: usize) -> Self {
+        let cache = cache::Cache::start(db.clone());
         Self {
             keys: keys::KeyCache::default(),
+            redeemer: redeem::Redeemer::start(db, cache.clone()),
+            cache,
             per_ip: Throttle::new(requests_per_minute, Duration::from_secs(60)),
             per_client: Throttle::new(requests_per_minute, Duration::from_secs(60)),
             pairwise: Mutex::new(None),
@@ -199,6 +207,19 @@ pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<protocol::Params,
     protocol::Params::parse(body).map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.describe()))
 }
 
+/// A registered client, from memory when nothing changed since it was read ([`cache`]).
+pub async fn client(st: &AppState, client_id: &str) -> AppResult<Option<tl_storage::OidcClient>> {
+    if let Some(c) = st.oidc.cache.client(client_id) {
+        return Ok(Some(c));
+    }
+    let generation = st.oidc.cache.generation();
+    let found = st.db.read().await?.get_oidc_client(client_id).await?;
+    if let (Some(g), Some(c)) = (generation, &found) {
+        st.oidc.cache.put_client(g, c.clone());
+    }
+    Ok(found)
+}
+
 /// How a client proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -253,13 +274,9 @@ pub async fn authenticate_client(
     if let Err(wait) = st.oidc.per_client.hit(client_id.clone(), now) {
         return Err(too_many(wait));
     }
-    let client = match st.db.read().await {
-        Ok(mut r) => r.get_oidc_client(&client_id).await,
-        Err(e) => Err(e),
-    };
-    let client = match client {
+    let client = match client(st, &client_id).await {
         Ok(c) => c,
-        Err(e) => return Err(AppError::from(e).into_response()),
+        Err(e) => return Err(e.into_response()),
     };
     let Some(client) = client.filter(|c| c.disabled_at.is_none()) else {
         return Err(invalid_client(how == ClientAuth::Basic));

@@ -1,5 +1,6 @@
 //! UserInfo (OIDC Core §5.3), token introspection (RFC 7662) and revocation (RFC 7009).
 
+use super::cache::UserinfoAnswer;
 use super::protocol;
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
@@ -58,62 +59,79 @@ pub async fn userinfo_post(State(st): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-/// A live access token of an active account.
-async fn live_user_token(st: &AppState, token: &str) -> Result<Option<(OidcToken, Account)>, AppError> {
-    if token.len() > 200 {
-        return Ok(None);
-    }
-    let mut r = st.db.read().await?;
-    let Some(t) = r.find_oidc_token(&sha256_hex(token)).await? else { return Ok(None) };
-    if t.kind != TokenKind::Access || !t.is_live(Utc::now()) {
-        return Ok(None);
-    }
-    // A machine client's token (client credentials) has no person behind it.
-    let Some(id) = t.account_id else { return Ok(None) };
-    // Disabling an account ends its tokens at once: the status is checked on every use.
-    let account = r.get_account(id).await?.filter(|a| a.status == AccountStatus::Active);
-    Ok(account.map(|a| (t, a)))
+/// What userinfo answers for a token: the claims, or the RFC 6750 error.
+enum Answer {
+    Claims(Value, chrono::DateTime<Utc>),
+    Invalid,
+    InsufficientScope,
 }
 
-async fn userinfo(st: &AppState, token: Option<String>) -> Response {
-    let Some(token) = token else { return bearer_error(None, StatusCode::UNAUTHORIZED) };
-    let (t, account) = match live_user_token(st, &token).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED),
-        Err(e) => return e.into_response(),
+/// Reads a token's answer from the database: a live access token of an active account, for
+/// a client that is not suspended, with `openid` among its scopes.
+async fn answer_for(st: &AppState, token_hash: &str, now: chrono::DateTime<Utc>) -> Result<Answer, AppError> {
+    let mut r = st.db.read().await?;
+    let Some(t) = r.find_oidc_token(token_hash).await? else { return Ok(Answer::Invalid) };
+    if t.kind != TokenKind::Access || !t.is_live(now) {
+        return Ok(Answer::Invalid);
+    }
+    // A machine client's token (client credentials) has no person behind it.
+    let Some(id) = t.account_id else { return Ok(Answer::Invalid) };
+    // Disabling an account ends its tokens at once: the status is checked on every use.
+    let Some(account) = r.get_account(id).await?.filter(|a| a.status == AccountStatus::Active) else {
+        return Ok(Answer::Invalid);
     };
     let scopes: Vec<&str> = t.scope.split(' ').collect();
     if !scopes.contains(&"openid") {
-        return bearer_error(Some("insufficient_scope"), StatusCode::FORBIDDEN);
+        return Ok(Answer::InsufficientScope);
     }
-    let result: Result<Option<Value>, AppError> = async {
-        let mut r = st.db.read().await?;
-        // A suspended client's tokens stop working with it.
-        let Some(client) = r.get_oidc_client(&t.client_id).await?.filter(|c| c.disabled_at.is_none()) else {
-            return Ok(None);
+    // A suspended client's tokens stop working with it.
+    let Some(client) = r.get_oidc_client(&t.client_id).await?.filter(|c| c.disabled_at.is_none()) else {
+        return Ok(Answer::Invalid);
+    };
+    let (roles, agency) = if scopes.contains(&"thanglong:officer") && account.kind == AccountKind::Officer {
+        let agency = match account.agency_id {
+            Some(id) => r.get_agency_by_id(id).await?.map(|a| a.electronic_id),
+            None => None,
         };
-        let (roles, agency) = if scopes.contains(&"thanglong:officer") && account.kind == AccountKind::Officer {
-            let agency = match account.agency_id {
-                Some(id) => r.get_agency_by_id(id).await?.map(|a| a.electronic_id),
-                None => None,
-            };
-            (r.roles_of(account.id).await?, agency)
-        } else {
-            (vec![], None)
-        };
-        drop(r);
-        let secret = st.oidc.pairwise_secret(st.db.as_ref()).await?;
-        let sub = protocol::pairwise_sub(&secret, &client.sector, account.id);
-        Ok(Some(Value::Object(claims(&scopes, &account, &roles, agency, sub))))
+        (r.roles_of(account.id).await?, agency)
+    } else {
+        (vec![], None)
+    };
+    drop(r);
+    let secret = st.oidc.pairwise_secret(st.db.as_ref()).await?;
+    let sub = protocol::pairwise_sub(&secret, &client.sector, account.id);
+    Ok(Answer::Claims(Value::Object(claims(&scopes, &account, &roles, agency, sub)), t.expires_at))
+}
+
+fn json_answer(body: Bytes) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+/// Answers from memory when this token's answer is cached and nothing changed since
+/// ([`super::cache`]); from the database otherwise, caching what it finds.
+async fn userinfo(st: &AppState, token: Option<String>) -> Response {
+    let Some(token) = token else { return bearer_error(None, StatusCode::UNAUTHORIZED) };
+    if token.len() > 200 {
+        return bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED);
     }
-    .await;
-    match result {
-        Ok(None) => bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED),
-        Ok(Some(body)) => {
-            let mut r = Json(body).into_response();
-            no_store(r.headers_mut());
-            r
+    let hash = sha256_hex(&token);
+    let now = Utc::now();
+    if let Some(a) = st.oidc.cache.userinfo(&hash, now) {
+        return json_answer(a.body);
+    }
+    let generation = st.oidc.cache.generation();
+    match answer_for(st, &hash, now).await {
+        Ok(Answer::Claims(claims, expires_at)) => {
+            let body = Bytes::from(serde_json::to_vec(&claims).expect("claims serialise"));
+            if let Some(g) = generation {
+                st.oidc.cache.put_userinfo(g, hash, UserinfoAnswer { body: body.clone(), expires_at });
+            }
+            json_answer(body)
         }
+        Ok(Answer::Invalid) => bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED),
+        Ok(Answer::InsufficientScope) => bearer_error(Some("insufficient_scope"), StatusCode::FORBIDDEN),
         Err(e) => e.into_response(),
     }
 }
@@ -261,6 +279,7 @@ pub async fn revoke(State(st): State<AppState>, v: Visitor, headers: HeaderMap, 
             .await?;
         }
         w.commit().await?;
+        st.oidc.cache.invalidate();
         Ok(())
     }
     .await;

@@ -1,7 +1,9 @@
 //! The token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3): authorization codes (single use, PKCE),
 //! refresh tokens (rotated; a reused one revokes its whole family) and client credentials.
 
+use super::jwt::Es256;
 use super::protocol::{self, Params};
+use super::redeem::{Exchange, Redeemed};
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
 use crate::security::{new_token, sha256_hex};
@@ -15,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use tl_storage::{Account, AccountStatus, AuditEntry, CodeTake, OidcClient, OidcToken, Repo, TokenKind};
+use std::sync::Arc;
+use tl_storage::{Account, AccountStatus, AuditEntry, OidcClient, OidcToken, Repo, TokenKind};
 
 type Outcome = Result<Response, Response>;
 
@@ -86,17 +89,16 @@ async fn active_account(w: &mut Box<dyn Repo>, id: i64) -> Result<Option<Account
 }
 
 /// What signing an ID token needs, gathered before the write transaction opens (making a first
-/// key or the pairwise secret writes on its own).
+/// key or the pairwise secret writes on its own); both are cached after the first request.
 struct Signer {
-    kid: String,
-    key: p256::ecdsa::SigningKey,
+    key: Arc<Es256>,
     pairwise: Vec<u8>,
 }
 
 async fn signer(st: &AppState) -> Result<Signer, Response> {
-    let (kid, key) = st.oidc.keys.signing_key(st.db.as_ref(), &st.signing_kek).await.map_err(|e| internal(AppError::Internal(e)))?;
+    let key = st.oidc.keys.signing_key(st.db.as_ref(), &st.signing_kek).await.map_err(|e| internal(AppError::Internal(e)))?;
     let pairwise = st.oidc.pairwise_secret(st.db.as_ref()).await.map_err(internal)?;
-    Ok(Signer { kid, key, pairwise })
+    Ok(Signer { key, pairwise })
 }
 
 /// Everything one issuance records and returns.
@@ -111,6 +113,7 @@ struct Issue<'a> {
     refresh: bool,
 }
 
+/// Stores the tokens of an issuance in `w` and returns the answer's body.
 async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<serde_json::Value, Response> {
     let now = Utc::now();
     let access = new_token(super::ACCESS_TOKEN_PREFIX);
@@ -129,13 +132,7 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
         revoked_at: None,
     };
     w.insert_oidc_token(&base).await.map_err(internal)?;
-    let mut body = json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": protocol::ACCESS_TOKEN_TTL.num_seconds(),
-        "scope": i.scope,
-    });
-    if i.refresh {
+    let refresh = if i.refresh {
         let refresh = new_token("tlr_");
         let t = OidcToken {
             token_hash: sha256_hex(&refresh),
@@ -144,7 +141,30 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
             ..base.clone()
         };
         w.insert_oidc_token(&t).await.map_err(internal)?;
-        body["refresh_token"] = json!(refresh);
+        Some(refresh)
+    } else {
+        None
+    };
+    Ok(token_body(st, signer, &i, &access, refresh.as_deref(), now))
+}
+
+/// The token response (RFC 6749 §5.1), with an ID token when `openid` was granted to a person.
+fn token_body(
+    st: &AppState,
+    signer: Option<&Signer>,
+    i: &Issue<'_>,
+    access: &str,
+    refresh: Option<&str>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": protocol::ACCESS_TOKEN_TTL.num_seconds(),
+        "scope": i.scope,
+    });
+    if let Some(r) = refresh {
+        body["refresh_token"] = json!(r);
     }
     if let (Some(s), Some(account)) = (signer, i.account) {
         if i.scope.split(' ').any(|x| x == "openid") {
@@ -156,7 +176,7 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
                 "azp": i.client.client_id,
                 "iat": now.timestamp(),
                 "exp": (now + protocol::ID_TOKEN_TTL).timestamp(),
-                "at_hash": protocol::at_hash(&access),
+                "at_hash": protocol::at_hash(access),
             });
             if let Some(at) = i.auth_time {
                 claims["auth_time"] = json!(at.timestamp());
@@ -167,10 +187,10 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
             if let Some(sid) = &i.sid {
                 claims["sid"] = json!(sid);
             }
-            body["id_token"] = json!(super::jwt::sign(&s.key, &s.kid, &claims));
+            body["id_token"] = json!(s.key.sign(&claims));
         }
     }
-    Ok(body)
+    body
 }
 
 fn answer(body: serde_json::Value) -> Response {
@@ -179,70 +199,41 @@ fn answer(body: serde_json::Value) -> Response {
     r
 }
 
+/// The authorization code grant, through the group committer ([`super::redeem`]): the tokens
+/// are made here, stored with the batch's, and handed out (with the ID token signed here, on
+/// this request's core) once the batch is committed.
 async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params) -> Outcome {
     let (Some(code), Some(redirect_uri)) = (p.get("code"), p.get("redirect_uri")) else {
         return Err(invalid_request("code and redirect_uri are required"));
     };
     let signer = signer(st).await?;
-    let now = Utc::now();
-    let mut w = st.db.begin().await.map_err(internal)?;
-    let c = match w.take_oidc_code(&sha256_hex(code), now).await.map_err(internal)? {
-        CodeTake::Missing => return Err(invalid_grant("the authorization code is not valid")),
-        CodeTake::Reused(c) => {
-            // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
-            if c.client_id == client.client_id {
-                let n = w.revoke_oidc_grant(&c.grant_id, now).await.map_err(internal)?;
-                w.append_audit(&event(v, "oidc.code_reused", client, Some(c.account_id), json!({"revoked_tokens": n})))
-                    .await
-                    .map_err(internal)?;
-            }
-            return refuse_after(w, invalid_grant("the authorization code was already used")).await;
-        }
-        CodeTake::Fresh(c) => c,
+    let access = new_token(super::ACCESS_TOKEN_PREFIX);
+    let refresh = client.allows_grant("refresh_token").then(|| new_token("tlr_"));
+    let x = Exchange {
+        code_hash: sha256_hex(code),
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        code_verifier: p.get("code_verifier").map(str::to_owned),
+        access_hash: sha256_hex(&access),
+        refresh_hash: refresh.as_deref().map(sha256_hex),
+        ip: v.ip.to_string(),
+        request_id: Some(v.request_id.clone()).filter(|s| !s.is_empty()),
     };
-    // Whatever is wrong below, the code stays burnt: one try per code.
-    if c.client_id != client.client_id {
-        return refuse_after(w, invalid_grant("the authorization code was issued to another client")).await;
-    }
-    if c.expires_at <= now {
-        return refuse_after(w, invalid_grant("the authorization code has expired")).await;
-    }
-    if c.redirect_uri != redirect_uri {
-        return refuse_after(w, invalid_grant("redirect_uri does not match the authorization request")).await;
-    }
-    let pkce_ok = match (&c.code_challenge, p.get("code_verifier")) {
-        (Some(ch), Some(verifier)) => protocol::pkce_matches(verifier, ch),
-        (None, None) => true,
-        // A verifier without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
-        _ => false,
+    let (c, account, at) = match st.oidc.redeemer.redeem(x).await.map_err(internal)? {
+        Redeemed::Refused(why) => return Err(invalid_grant(why)),
+        Redeemed::Issued { code, account, at } => (code, account, at),
     };
-    if !pkce_ok {
-        return refuse_after(w, invalid_grant("PKCE verification failed")).await;
-    }
-    let Some(account) = active_account(&mut w, c.account_id).await? else {
-        return refuse_after(w, invalid_grant("the account is not active")).await;
+    let i = Issue {
+        client,
+        account: Some(&account),
+        grant_id: c.grant_id,
+        scope: c.scope,
+        auth_time: Some(c.auth_time),
+        sid: Some(c.sid),
+        nonce: c.nonce,
+        refresh: refresh.is_some(),
     };
-    let body = issue(
-        st,
-        &mut w,
-        Some(&signer),
-        Issue {
-            client,
-            account: Some(&account),
-            grant_id: c.grant_id.clone(),
-            scope: c.scope.clone(),
-            auth_time: Some(c.auth_time),
-            sid: Some(c.sid.clone()),
-            nonce: c.nonce.clone(),
-            refresh: client.allows_grant("refresh_token"),
-        },
-    )
-    .await?;
-    w.append_audit(&event(v, "oidc.token_issued", client, Some(account.id), json!({"grant_type": "authorization_code", "scope": c.scope})))
-        .await
-        .map_err(internal)?;
-    w.commit().await.map_err(internal)?;
-    Ok(answer(body))
+    Ok(answer(token_body(st, Some(&signer), &i, &access, refresh.as_deref(), at)))
 }
 
 async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params) -> Outcome {
@@ -266,7 +257,9 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
                 .await
                 .map_err(internal)?;
         }
-        return refuse_after(w, invalid_grant("the refresh token was already used; its tokens are revoked")).await;
+        let refused = refuse_after(w, invalid_grant("the refresh token was already used; its tokens are revoked")).await;
+        st.oidc.cache.invalidate();
+        return refused;
     }
     if t.expires_at <= now {
         return refuse_after(w, invalid_grant("the refresh token has expired")).await;
@@ -276,7 +269,9 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
         None => None,
     }) else {
         w.revoke_oidc_grant(&t.grant_id, now).await.map_err(internal)?;
-        return refuse_after(w, invalid_grant("the account is not active")).await;
+        let refused = refuse_after(w, invalid_grant("the account is not active")).await;
+        st.oidc.cache.invalidate();
+        return refused;
     };
     let scope = match p.get("scope") {
         None => t.scope.clone(),

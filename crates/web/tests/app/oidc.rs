@@ -94,6 +94,34 @@ impl App {
     }
 }
 
+impl App {
+    /// How long until userinfo refuses the token (a change made elsewhere reaches this server's
+    /// cache within its poll); fails after three seconds.
+    async fn unauthorized_soon(&mut self, token: &str) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(3) {
+            if self.userinfo(token).await.status == StatusCode::UNAUTHORIZED {
+                return start.elapsed();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{}: the token still works", self.name);
+    }
+
+    /// Signs the citizen in and gives the library consent (openid, profile, email).
+    async fn consent_to(&mut self, client: &str) {
+        let p = self.get(&authorize_url(client, "")).await;
+        let next = query_of(p.location())["next"].clone();
+        let p = self.post("/signin", &[("login", CITIZEN), ("password", PASSWORD), ("next", &next)]).await;
+        assert_eq!(p.location(), next, "{}", self.name);
+        let params: Vec<(String, String)> = query_of(&next).into_iter().collect();
+        let mut fields: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        fields.push(("decision", "allow"));
+        let p = self.post("/oidc/consent", &fields).await;
+        assert!(p.location().starts_with(CB), "{}: {}", self.name, p.location());
+    }
+}
+
 fn authorize_url(client: &str, extra: &str) -> String {
     format!(
         "/oidc/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid+profile+email&state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
@@ -540,10 +568,13 @@ async fn disabling_an_account_or_a_consent_ends_its_tokens_and_keys_rotate() {
         let _ = refresh;
         let (access, refresh) = (t["access_token"].as_str().unwrap().to_owned(), t["refresh_token"].as_str().unwrap().to_owned());
         assert_eq!(app.userinfo(&access).await.status, StatusCode::OK, "{n}");
+        // Disabled outside this server (straight in the database, as the CLI or another app server
+        // would): the cached answer goes within the cache's poll.
         let mut w = app.db.begin().await.unwrap();
         w.set_account_status(account, tl_storage::AccountStatus::Disabled, chrono::Utc::now()).await.unwrap();
         w.commit().await.unwrap();
-        assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        let waited = app.unauthorized_soon(&access).await;
+        assert!(waited < std::time::Duration::from_secs(1), "{n}: {waited:?}");
         assert_eq!(app.back_channel("/oidc/introspect", basic, &[("token", &access)]).await.json()["active"], false, "{n}");
         assert_eq!(
             app.token(Some(basic), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await.json()["error"],
@@ -1014,5 +1045,150 @@ async fn a_partner_reads_a_persons_data_only_under_its_agreement_with_consent_or
         app.state.access.flush().await;
         let log = hoa.get("/account/access-log").await;
         assert!(log.has("Bưu điện thành phố Hà Nội") && log.has("buu-dien-giao-ket-qua (v1)"), "{n}: {}", log.body);
+    }
+}
+
+/// Exchanges arriving together share one transaction (the token endpoint's group commit) and
+/// each keeps every rule of a lone exchange: many good codes all work; a code sent twice at the
+/// same moment works once and the tokens it gave are revoked; a wrong verifier and an unknown
+/// code are refused; each issue and the reuse are audited.
+#[tokio::test]
+async fn exchanges_arriving_together_keep_every_rule() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, _, _) = admin_with_clients(&mut app).await;
+        let secret = lib.secret.clone().unwrap();
+        app.add_citizen(CITIZEN).await;
+        app.consent_to(&lib.id).await;
+        let mut codes = Vec::new();
+        for _ in 0..40 {
+            codes.push(app.code(&lib.id, "").await["code"].clone());
+        }
+        let twice = codes[0].clone();
+        let wrong_verifier = codes.pop().unwrap();
+        let mut sends: Vec<(String, String)> = codes.iter().map(|c| (c.clone(), VERIFIER.to_owned())).collect();
+        sends.push((twice.clone(), VERIFIER.to_owned()));
+        sends.push((wrong_verifier, "b".repeat(43)));
+        sends.push(("khong-ton-tai".into(), VERIFIER.to_owned()));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (code, verifier)) in sends.into_iter().enumerate() {
+            let mut b = app.second_browser();
+            let (id, secret) = (lib.id.clone(), secret.clone());
+            set.spawn(async move {
+                let p = b
+                    .token(
+                        Some((&id, &secret)),
+                        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &verifier)],
+                    )
+                    .await;
+                (i, code, p)
+            });
+        }
+        let mut answers = set.join_all().await;
+        answers.sort_by_key(|(i, _, _)| *i);
+        let keys = jwks_keys(&mut app).await;
+        let mut issued = Vec::new();
+        for (i, code, p) in &answers {
+            let t = p.json();
+            match *i {
+                0..=38 if *code != twice => {
+                    assert_eq!(p.status, StatusCode::OK, "{n}: {i}: {}", p.body);
+                    let claims = tl_web::oidc::jwt::verify(t["id_token"].as_str().unwrap(), &keys).unwrap();
+                    assert_eq!((claims["aud"].as_str(), claims["nonce"].as_str()), (Some(lib.id.as_str()), Some("n-1")), "{n}");
+                    issued.push(t["access_token"].as_str().unwrap().to_owned());
+                }
+                0..=39 => {}
+                _ => assert_eq!((p.status, t["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{n}: {i}"),
+            }
+        }
+        // The code sent twice: one answer gave tokens, the other was refused; the tokens are dead.
+        let pair: Vec<&Page> = answers.iter().filter(|(_, c, _)| *c == twice).map(|(_, _, p)| p).collect();
+        assert_eq!(pair.len(), 2, "{n}");
+        let winner = pair.iter().find(|p| p.status == StatusCode::OK).expect("one use of the code worked");
+        assert!(pair.iter().any(|p| p.json()["error"] == "invalid_grant"), "{n}");
+        let stolen = winner.json()["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(app.userinfo(&stolen).await.status, StatusCode::UNAUTHORIZED, "{n}: the reused code's tokens live");
+        assert_eq!(issued.len(), 38, "{n}");
+        for t in &issued {
+            let u = app.userinfo(t).await;
+            assert_eq!((u.status, u.json()["name"].as_str()), (StatusCode::OK, Some("Lê Thị Hoa")), "{n}");
+        }
+        let audit = app.db.read().await.unwrap().list_audit(Some("oidc_client"), Some(&lib.id), 500).await.unwrap();
+        assert_eq!(audit.iter().filter(|a| a.action == "oidc.token_issued").count(), 39, "{n}");
+        let reused: Vec<_> = audit.iter().filter(|a| a.action == "oidc.code_reused").collect();
+        assert_eq!(reused.len(), 1, "{n}");
+        assert_eq!(reused[0].detail["revoked_tokens"], 2, "{n}: access and refresh token");
+    }
+}
+
+/// Userinfo answers from memory, and never after a change: a change made through this server
+/// (revocation at the revocation endpoint) counts at once; one made elsewhere (another server,
+/// the CLI — here straight in the database) within the cache's poll; a token that expires is
+/// refused when it expires.
+#[tokio::test]
+async fn userinfo_from_memory_follows_every_change() {
+    for mut app in apps().await {
+        let n = app.name;
+        let (lib, _, _) = admin_with_clients(&mut app).await;
+        let secret = lib.secret.clone().unwrap();
+        let basic = (lib.id.as_str(), secret.as_str());
+        let account = app.add_citizen(CITIZEN).await;
+        app.consent_to(&lib.id).await;
+        let mut tokens = Vec::new();
+        for _ in 0..3 {
+            let q = app.code(&lib.id, "").await;
+            let t = app
+                .token(
+                    Some(basic),
+                    &[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", CB), ("code_verifier", VERIFIER)],
+                )
+                .await
+                .json();
+            tokens.push(t["access_token"].as_str().unwrap().to_owned());
+        }
+        // Let the cache follow the database, then fill it.
+        tokio::time::sleep(tl_web::oidc::cache::POLL * 2).await;
+        for t in &tokens {
+            for _ in 0..3 {
+                let u = app.userinfo(t).await;
+                assert_eq!((u.status, u.json()["name"].as_str()), (StatusCode::OK, Some("Lê Thị Hoa")), "{n}");
+                assert_eq!(u.headers[header::CACHE_CONTROL], "no-store", "{n}");
+                assert_eq!(u.headers[header::CONTENT_TYPE], "application/json", "{n}");
+            }
+        }
+        // Revoked through this server: refused on the very next request.
+        let p = app.back_channel("/oidc/revoke", basic, &[("token", &tokens[0])]).await;
+        assert_eq!(p.status, StatusCode::OK, "{n}");
+        assert_eq!(app.userinfo(&tokens[0]).await.status, StatusCode::UNAUTHORIZED, "{n}");
+        assert_eq!(app.userinfo(&tokens[1]).await.status, StatusCode::OK, "{n}: the others still work");
+        // Revoked elsewhere: refused within the poll.
+        let mut w = app.db.begin().await.unwrap();
+        w.revoke_oidc_token(&tl_web::sha256_hex(&tokens[1]), chrono::Utc::now()).await.unwrap();
+        w.commit().await.unwrap();
+        let waited = app.unauthorized_soon(&tokens[1]).await;
+        assert!(waited < std::time::Duration::from_secs(1), "{n}: {waited:?}");
+        assert_eq!(app.userinfo(&tokens[2]).await.status, StatusCode::OK, "{n}");
+        // An expired token: stored as expiring now (the database says so), refused from memory too.
+        let mut w = app.db.begin().await.unwrap();
+        let now = chrono::Utc::now();
+        let short = tl_storage::OidcToken {
+            token_hash: tl_web::sha256_hex("tla_short-lived"),
+            kind: tl_storage::TokenKind::Access,
+            grant_id: "g-short".into(),
+            client_id: lib.id.clone(),
+            account_id: Some(account),
+            scope: "openid profile".into(),
+            auth_time: Some(now),
+            sid: None,
+            created_at: now,
+            expires_at: now + chrono::Duration::milliseconds(600),
+            used_at: None,
+            revoked_at: None,
+        };
+        w.insert_oidc_token(&short).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(app.userinfo("tla_short-lived").await.status, StatusCode::OK, "{n}");
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        assert_eq!(app.userinfo("tla_short-lived").await.status, StatusCode::UNAUTHORIZED, "{n}: expired");
     }
 }

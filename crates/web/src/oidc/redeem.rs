@@ -1,0 +1,265 @@
+//! Group commit for authorization codes: issuing them (authorize) and exchanging them (token).
+//! A code must be durable before it is handed out, and an exchange must burn its code and store
+//! its tokens durably before the tokens are; one transaction (one fsync) each makes the disk's
+//! flush rate the ceiling of sign-ins. The redeemer is one task that takes every job waiting in
+//! its queue and runs them in one transaction — one statement stores the new codes, one burns
+//! the exchanged ones, one reads their accounts, one stores their tokens, one their audit
+//! entries — commits once, then answers each caller. Each answer still follows a durable commit.
+//!
+//! The rules are the single exchange's: a code works once, for the client it was issued to,
+//! before it expires, with the same redirect URI and the PKCE verifier of its challenge, for an
+//! active account; whatever is wrong, the code stays burnt. A code used a second time (even in
+//! the same batch) revokes the tokens issued from it (RFC 6749 §4.1.2) — after they are stored,
+//! so a first use in the same batch loses them too.
+//!
+//! If the batch fails (a database error), it is rolled back and each exchange is run again
+//! alone, where its error is its own.
+
+use super::cache::Cache;
+use super::protocol;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tl_storage::{Account, AccountStatus, AuditEntry, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
+use tokio::sync::{mpsc, oneshot};
+
+/// One exchange: what the client sent (the code as its hash), and the hashes of the tokens the
+/// handler made ready for it (the task never sees a token).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_verifier: Option<String>,
+    pub access_hash: String,
+    /// Present when the client may use refresh tokens.
+    pub refresh_hash: Option<String>,
+    pub ip: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Redeemed {
+    /// The tokens are stored: hand them out.
+    Issued { code: OidcCode, account: Account, at: DateTime<Utc> },
+    /// `invalid_grant`, with the reason for the client's developer.
+    Refused(&'static str),
+}
+
+enum Job {
+    Issue(OidcCode, oneshot::Sender<Result<(), StoreError>>),
+    Redeem(Exchange, oneshot::Sender<Result<Redeemed, StoreError>>),
+}
+
+/// How many jobs one transaction takes at most.
+pub const MAX_BATCH: usize = 256;
+
+#[derive(Clone)]
+pub struct Redeemer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Redeemer {
+    /// Starts the committing task; it ends when every handle is dropped.
+    pub fn start(db: Arc<dyn Database>, cache: Arc<Cache>) -> Redeemer {
+        let (queue, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
+        tokio::spawn(run(db, cache, rx));
+        Redeemer { queue }
+    }
+
+    /// Stores a new code; answers once it is durably committed.
+    pub async fn issue(&self, code: OidcCode) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Issue(code, tx)).await?;
+        rx.await.map_err(|_| StoreError::Unavailable("the token task stopped".into()))?
+    }
+
+    /// Exchanges a code; answers once the outcome is durably committed.
+    pub async fn redeem(&self, x: Exchange) -> Result<Redeemed, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Redeem(x, tx)).await?;
+        rx.await.map_err(|_| StoreError::Unavailable("the token task stopped".into()))?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.queue.send(job).await.map_err(|_| StoreError::Unavailable("the token queue is closed".into()))
+    }
+}
+
+async fn run(db: Arc<dyn Database>, cache: Arc<Cache>, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let codes: Vec<&OidcCode> = batch.iter().filter_map(|j| if let Job::Issue(c, _) = j { Some(c) } else { None }).collect();
+        let exchanges: Vec<&Exchange> = batch.iter().filter_map(|j| if let Job::Redeem(x, _) = j { Some(x) } else { None }).collect();
+        match run_batch(db.as_ref(), &codes, &exchanges, Utc::now()).await {
+            Ok((results, revoked)) => {
+                if revoked {
+                    cache.invalidate();
+                }
+                let mut results = results.into_iter();
+                for job in batch.drain(..) {
+                    match job {
+                        Job::Issue(_, reply) => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Job::Redeem(_, reply) => {
+                            let _ = reply.send(results.next().ok_or_else(|| StoreError::Unavailable("lost an outcome".into())));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                if batch.len() > 1 {
+                    tracing::debug!(error = %e, size = batch.len(), "code batch rolled back; one by one");
+                }
+                for job in batch.drain(..) {
+                    match job {
+                        Job::Issue(c, reply) => {
+                            let r = run_batch(db.as_ref(), &[&c], &[], Utc::now()).await;
+                            let _ = reply.send(r.map(|_| ()));
+                        }
+                        Job::Redeem(x, reply) => {
+                            let r = run_batch(db.as_ref(), &[], &[&x], Utc::now()).await;
+                            if matches!(r, Ok((_, true))) {
+                                cache.invalidate();
+                            }
+                            let _ = reply.send(r.map(|(mut v, _)| v.remove(0)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn event(x: &Exchange, action: &str, account: Option<i64>, at: DateTime<Utc>, detail: serde_json::Value) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor_id: account,
+        actor_label: format!("oidc:{}", x.client_id),
+        action: action.into(),
+        target_type: "oidc_client".into(),
+        target_id: x.client_id.clone(),
+        detail,
+        ip: Some(x.ip.clone()),
+        request_id: x.request_id.clone(),
+    }
+}
+
+/// What is wrong with a fresh code for this exchange, if anything.
+fn check(x: &Exchange, c: &OidcCode, now: DateTime<Utc>) -> Option<&'static str> {
+    if c.client_id != x.client_id {
+        return Some("the authorization code was issued to another client");
+    }
+    if c.expires_at <= now {
+        return Some("the authorization code has expired");
+    }
+    if c.redirect_uri != x.redirect_uri {
+        return Some("redirect_uri does not match the authorization request");
+    }
+    let pkce_ok = match (&c.code_challenge, &x.code_verifier) {
+        (Some(ch), Some(verifier)) => protocol::pkce_matches(verifier, ch),
+        (None, None) => true,
+        // A verifier without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
+        _ => false,
+    };
+    (!pkce_ok).then_some("PKCE verification failed")
+}
+
+/// Stores codes and runs exchanges in one transaction; the exchanges' outcomes in order, and
+/// whether tokens were revoked.
+async fn run_batch(
+    db: &dyn Database,
+    codes: &[&OidcCode],
+    batch: &[&Exchange],
+    now: DateTime<Utc>,
+) -> Result<(Vec<Redeemed>, bool), StoreError> {
+    let t0 = std::time::Instant::now();
+    let mut w = db.begin().await?;
+    let waited = t0.elapsed();
+    if !codes.is_empty() {
+        let codes: Vec<OidcCode> = codes.iter().map(|&c| c.clone()).collect();
+        w.insert_oidc_codes(&codes).await?;
+    }
+    if batch.is_empty() {
+        w.commit().await?;
+        return Ok((Vec::new(), false));
+    }
+    let hashes: Vec<String> = batch.iter().map(|x| x.code_hash.clone()).collect();
+    let takes = w.take_oidc_codes(&hashes, now).await?;
+    let mut out: Vec<Redeemed> = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(usize, OidcCode)> = Vec::new();
+    // Codes used again: their grants are revoked once this batch's tokens are stored.
+    let mut reused: Vec<(usize, OidcCode)> = Vec::new();
+    for (i, (x, take)) in batch.iter().zip(takes).enumerate() {
+        out.push(match take {
+            CodeTake::Missing => Redeemed::Refused("the authorization code is not valid"),
+            CodeTake::Reused(c) => {
+                if c.client_id == x.client_id {
+                    reused.push((i, c));
+                }
+                Redeemed::Refused("the authorization code was already used")
+            }
+            CodeTake::Fresh(c) => match check(x, &c, now) {
+                Some(why) => Redeemed::Refused(why),
+                None => {
+                    fresh.push((i, c));
+                    Redeemed::Refused("the account is not active")
+                }
+            },
+        });
+    }
+    let ids: Vec<i64> = fresh.iter().map(|(_, c)| c.account_id).collect();
+    let accounts: HashMap<i64, Account> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        w.get_accounts(&ids).await?.into_iter().filter(|a| a.status == AccountStatus::Active).map(|a| (a.id, a)).collect()
+    };
+    let mut tokens: Vec<OidcToken> = Vec::with_capacity(fresh.len() * 2);
+    let mut audits: Vec<AuditEntry> = Vec::with_capacity(fresh.len() + reused.len());
+    for (i, c) in fresh {
+        // Left refused ("the account is not active") when the account is gone or not active.
+        let Some(account) = accounts.get(&c.account_id) else { continue };
+        let x = batch[i];
+        let access = OidcToken {
+            token_hash: x.access_hash.clone(),
+            kind: TokenKind::Access,
+            grant_id: c.grant_id.clone(),
+            client_id: c.client_id.clone(),
+            account_id: Some(account.id),
+            scope: c.scope.clone(),
+            auth_time: Some(c.auth_time),
+            sid: Some(c.sid.clone()),
+            created_at: now,
+            expires_at: now + protocol::ACCESS_TOKEN_TTL,
+            used_at: None,
+            revoked_at: None,
+        };
+        if let Some(rt) = &x.refresh_hash {
+            tokens.push(OidcToken {
+                token_hash: rt.clone(),
+                kind: TokenKind::Refresh,
+                expires_at: now + protocol::REFRESH_TOKEN_TTL,
+                ..access.clone()
+            });
+        }
+        tokens.push(access);
+        audits.push(event(x, "oidc.token_issued", Some(account.id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
+        out[i] = Redeemed::Issued { code: c, account: account.clone(), at: now };
+    }
+    if !tokens.is_empty() {
+        w.insert_oidc_tokens(&tokens).await?;
+    }
+    let revoked = !reused.is_empty();
+    for (i, c) in reused {
+        let n = w.revoke_oidc_grant(&c.grant_id, now).await?;
+        audits.push(event(batch[i], "oidc.code_reused", Some(c.account_id), now, json!({"revoked_tokens": n})));
+    }
+    if !audits.is_empty() {
+        w.append_audits(&audits).await?;
+    }
+    w.commit().await?;
+    tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, took = ?t0.elapsed(), "code batch committed");
+    Ok((out, revoked))
+}
