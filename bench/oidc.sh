@@ -185,7 +185,7 @@ for target in $TARGETS; do
       --grant authorization_code "${common[@]}")
     client_id=$(sed -n 's/^client_id=//p' <<<"$reg")
     secret=$(sed -n 's/^client_secret=//p' <<<"$reg")
-    THANGLONG_LOG=warn THANGLONG_SIGNING_KEK=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+    THANGLONG_LOG=${THANGLONG_LOG:-warn} THANGLONG_SIGNING_KEK=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
       $BIN serve --listen "127.0.0.1:$port" "${common[@]}" >"$OUT/oidc-server-$target.log" 2>&1 &
     pid=$!
     pids+=("$pid")

@@ -190,8 +190,6 @@ pub trait CatalogRepo: Send {
 pub trait AccountRepo: Send {
     async fn create_account(&mut self, account: &NewAccount, now: DateTime<Utc>) -> Result<Account>;
     async fn get_account(&mut self, id: i64) -> Result<Option<Account>>;
-    /// The accounts among `ids` that exist, in no particular order.
-    async fn get_accounts(&mut self, ids: &[i64]) -> Result<Vec<Account>>;
     async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>>;
     async fn list_accounts(&mut self, filter: &AccountFilter) -> Result<Vec<Account>>;
     async fn set_password_hash(&mut self, id: i64, hash: &str, now: DateTime<Utc>) -> Result<()>;

@@ -84,6 +84,14 @@ pub enum CodeTake {
     Missing,
 }
 
+/// One code of a batch take: what [`OidcRepo::take_oidc_code`] would have found, and for a
+/// fresh code whether its account is active (read in the same statement).
+#[derive(Debug, Clone)]
+pub struct BatchTake {
+    pub take: CodeTake,
+    pub account_active: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,
@@ -151,7 +159,7 @@ pub trait OidcRepo: Send {
     /// Takes a batch of codes in one statement (the token endpoint's group commit): for each
     /// hash, in order, what [`OidcRepo::take_oidc_code`] would have found had they been taken
     /// one after another — a hash twice in the batch is Fresh the first time, Reused after.
-    async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<CodeTake>>;
+    async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>>;
 
     async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()>;
     /// Several tokens in a few multi-row statements.
@@ -480,9 +488,9 @@ macro_rules! oidc_impl {
                     }
                 }
 
-                async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<CodeTake>> {
+                async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>> {
                     type Db = <$row as sqlx::Row>::Database;
-                    let mut fresh: std::collections::HashMap<String, OidcCode> = std::collections::HashMap::new();
+                    let mut fresh: std::collections::HashMap<String, (OidcCode, bool)> = std::collections::HashMap::new();
                     let mut distinct: Vec<&String> = code_hashes.iter().collect();
                     distinct.sort();
                     distinct.dedup();
@@ -493,10 +501,14 @@ macro_rules! oidc_impl {
                         for h in chunk {
                             sep.push_bind(h.as_str());
                         }
-                        q.push(format!(") RETURNING {CODE_COLS}"));
+                        // The account's status comes back with the code: one statement less.
+                        q.push(format!(
+                            ") RETURNING {CODE_COLS}, (SELECT status FROM accounts WHERE accounts.id = oidc_codes.account_id) AS account_status"
+                        ));
                         for r in q.build().fetch_all(self.conn()).await? {
                             let c = code_row(&r)?;
-                            fresh.insert(c.code_hash.clone(), c);
+                            let active = r.try_get::<Option<String>, _>("account_status")?.as_deref() == Some("active");
+                            fresh.insert(c.code_hash.clone(), (c, active));
                         }
                     }
                     // Codes not taken now: used before, or unknown (rare; one more statement).
@@ -517,12 +529,15 @@ macro_rules! oidc_impl {
                     Ok(code_hashes
                         .iter()
                         .map(|h| match fresh.remove(h) {
-                            Some(c) => {
+                            Some((c, account_active)) => {
                                 // A second use of the same code in this batch finds it used.
                                 earlier.insert(h.clone(), c.clone());
-                                CodeTake::Fresh(c)
+                                BatchTake { take: CodeTake::Fresh(c), account_active }
                             }
-                            None => earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused),
+                            None => BatchTake {
+                                take: earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused),
+                                account_active: false,
+                            },
                         })
                         .collect())
                 }

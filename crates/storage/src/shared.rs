@@ -702,25 +702,6 @@ macro_rules! shared_impl {
                 row.as_ref().map(account_row).transpose()
             }
 
-            async fn get_accounts(&mut self, ids: &[i64]) -> Result<Vec<Account>> {
-                let mut ids = ids.to_vec();
-                ids.sort_unstable();
-                ids.dedup();
-                let mut out = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(128) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id IN ("));
-                    let mut sep = q.separated(", ");
-                    for &id in chunk {
-                        sep.push_bind(id);
-                    }
-                    q.push(")");
-                    for r in q.build().fetch_all(self.conn()).await? {
-                        out.push(account_row(&r)?);
-                    }
-                }
-                Ok(out)
-            }
-
             async fn find_account_by_login(&mut self, login: &str) -> Result<Option<Account>> {
                 let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE login = $1");
                 let row = sqlx::query(&sql).bind(login).fetch_optional(self.conn()).await?;

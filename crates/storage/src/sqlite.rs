@@ -1,6 +1,11 @@
 //! SQLite: the default, one machine. One writer connection (SQLite allows one writer at a
 //! time; queueing in the pool beats SQLITE_BUSY retries) and a pool of read-only readers
 //! that WAL mode lets run beside it.
+//!
+//! Checkpoints (copying the write-ahead log into the database file) run on a connection of
+//! their own every [`CHECKPOINT_EVERY`], beside the writer, instead of inside whichever commit
+//! crosses SQLite's threshold — where they held up every transaction queued behind it. The
+//! writer still checkpoints by itself if the log grows past [`WAL_LIMIT_PAGES`].
 
 use crate::{Backend, Database, Repo};
 use async_trait::async_trait;
@@ -12,6 +17,27 @@ use std::time::Duration;
 pub struct SqliteDatabase {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Held here only: the checkpointing task stops when the database is dropped or closed.
+    checkpointer: Option<std::sync::Arc<SqlitePool>>,
+}
+
+/// How often the background checkpoint runs.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// The writer's own checkpoint threshold (SQLite's default is 1000 pages).
+pub const WAL_LIMIT_PAGES: u32 = 8000;
+
+async fn checkpoints(pool: std::sync::Weak<SqlitePool>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(pool) = pool.upgrade() else { return };
+        if pool.is_closed() {
+            return;
+        }
+        // PASSIVE: copies what no reader still needs, never waits for or blocks anyone.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool.as_ref()).await {
+            tracing::debug!(error = %e, "background checkpoint failed; the writer will checkpoint");
+        }
+    }
 }
 
 impl SqliteDatabase {
@@ -26,10 +52,13 @@ impl SqliteDatabase {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
         // One writer: under a burst, transactions queue for it; a long wait beats a refusal.
+        // No ping before each use (sqlx's default): a connection to a local file does not drop,
+        // and the ping is a round trip to the connection's thread on every transaction.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
+            .connect_with(base.clone().create_if_missing(true).pragma("wal_autocheckpoint", WAL_LIMIT_PAGES.to_string()))
             .await?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let readers = if in_memory {
@@ -38,12 +67,22 @@ impl SqliteDatabase {
             let n = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).max(4) as u32;
             SqlitePoolOptions::new()
                 .max_connections(n)
+                .test_before_acquire(false)
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect_with(base.read_only(true))
+                .connect_with(base.clone().read_only(true))
                 .await?
         };
-        Ok(Self { writer, readers })
+        let checkpointer = if in_memory {
+            None
+        } else {
+            let pool = std::sync::Arc::new(
+                SqlitePoolOptions::new().max_connections(1).min_connections(0).test_before_acquire(false).connect_with(base).await?,
+            );
+            tokio::spawn(checkpoints(std::sync::Arc::downgrade(&pool)));
+            Some(pool)
+        };
+        Ok(Self { writer, readers, checkpointer })
     }
 }
 
@@ -80,6 +119,9 @@ impl Database for SqliteDatabase {
     async fn close(&self) {
         self.readers.close().await;
         self.writer.close().await;
+        if let Some(c) = &self.checkpointer {
+            c.close().await;
+        }
     }
 
     fn bulk(&self) -> Box<dyn crate::synth::BulkLoader> {

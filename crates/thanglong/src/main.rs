@@ -296,6 +296,10 @@ enum TokenCmd {
     },
 }
 
+/// mimalloc: per-thread free lists; the server allocates small objects on every request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -19,9 +19,8 @@ use super::cache::Cache;
 use super::protocol;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
-use tl_storage::{Account, AccountStatus, AuditEntry, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
+use tl_storage::{AuditEntry, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
 use tokio::sync::{mpsc, oneshot};
 
 /// One exchange: what the client sent (the code as its hash), and the hashes of the tokens the
@@ -42,7 +41,7 @@ pub struct Exchange {
 #[derive(Debug, Clone)]
 pub enum Redeemed {
     /// The tokens are stored: hand them out.
-    Issued { code: OidcCode, account: Account, at: DateTime<Utc> },
+    Issued { code: OidcCode, at: DateTime<Utc> },
     /// `invalid_grant`, with the reason for the client's developer.
     Refused(&'static str),
 }
@@ -192,8 +191,8 @@ async fn run_batch(
     let mut fresh: Vec<(usize, OidcCode)> = Vec::new();
     // Codes used again: their grants are revoked once this batch's tokens are stored.
     let mut reused: Vec<(usize, OidcCode)> = Vec::new();
-    for (i, (x, take)) in batch.iter().zip(takes).enumerate() {
-        out.push(match take {
+    for (i, (x, t)) in batch.iter().zip(takes).enumerate() {
+        out.push(match t.take {
             CodeTake::Missing => Redeemed::Refused("the authorization code is not valid"),
             CodeTake::Reused(c) => {
                 if c.client_id == x.client_id {
@@ -203,31 +202,25 @@ async fn run_batch(
             }
             CodeTake::Fresh(c) => match check(x, &c, now) {
                 Some(why) => Redeemed::Refused(why),
+                None if !t.account_active => Redeemed::Refused("the account is not active"),
                 None => {
+                    // Answered once its tokens are in the batch below.
                     fresh.push((i, c));
-                    Redeemed::Refused("the account is not active")
+                    Redeemed::Refused("the authorization code is not valid")
                 }
             },
         });
     }
-    let ids: Vec<i64> = fresh.iter().map(|(_, c)| c.account_id).collect();
-    let accounts: HashMap<i64, Account> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        w.get_accounts(&ids).await?.into_iter().filter(|a| a.status == AccountStatus::Active).map(|a| (a.id, a)).collect()
-    };
     let mut tokens: Vec<OidcToken> = Vec::with_capacity(fresh.len() * 2);
     let mut audits: Vec<AuditEntry> = Vec::with_capacity(fresh.len() + reused.len());
     for (i, c) in fresh {
-        // Left refused ("the account is not active") when the account is gone or not active.
-        let Some(account) = accounts.get(&c.account_id) else { continue };
         let x = batch[i];
         let access = OidcToken {
             token_hash: x.access_hash.clone(),
             kind: TokenKind::Access,
             grant_id: c.grant_id.clone(),
             client_id: c.client_id.clone(),
-            account_id: Some(account.id),
+            account_id: Some(c.account_id),
             scope: c.scope.clone(),
             auth_time: Some(c.auth_time),
             sid: Some(c.sid.clone()),
@@ -245,8 +238,8 @@ async fn run_batch(
             });
         }
         tokens.push(access);
-        audits.push(event(x, "oidc.token_issued", Some(account.id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
-        out[i] = Redeemed::Issued { code: c, account: account.clone(), at: now };
+        audits.push(event(x, "oidc.token_issued", Some(c.account_id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
+        out[i] = Redeemed::Issued { code: c, at: now };
     }
     if !tokens.is_empty() {
         w.insert_oidc_tokens(&tokens).await?;

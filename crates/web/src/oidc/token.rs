@@ -104,7 +104,8 @@ async fn signer(st: &AppState) -> Result<Signer, Response> {
 /// Everything one issuance records and returns.
 struct Issue<'a> {
     client: &'a OidcClient,
-    account: Option<&'a Account>,
+    /// The person the tokens are for; None for a machine client.
+    account_id: Option<i64>,
     grant_id: String,
     scope: String,
     auth_time: Option<DateTime<Utc>>,
@@ -122,7 +123,7 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
         kind: TokenKind::Access,
         grant_id: i.grant_id.clone(),
         client_id: i.client.client_id.clone(),
-        account_id: i.account.map(|a| a.id),
+        account_id: i.account_id,
         scope: i.scope.clone(),
         auth_time: i.auth_time,
         sid: i.sid.clone(),
@@ -166,12 +167,12 @@ fn token_body(
     if let Some(r) = refresh {
         body["refresh_token"] = json!(r);
     }
-    if let (Some(s), Some(account)) = (signer, i.account) {
+    if let (Some(s), Some(account_id)) = (signer, i.account_id) {
         if i.scope.split(' ').any(|x| x == "openid") {
             // OIDC Core §2 and §3.1.3.6.
             let mut claims = json!({
                 "iss": issuer(st),
-                "sub": protocol::pairwise_sub(&s.pairwise, &i.client.sector, account.id),
+                "sub": protocol::pairwise_sub(&s.pairwise, &i.client.sector, account_id),
                 "aud": i.client.client_id,
                 "azp": i.client.client_id,
                 "iat": now.timestamp(),
@@ -219,13 +220,13 @@ async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params)
         ip: v.ip.to_string(),
         request_id: Some(v.request_id.clone()).filter(|s| !s.is_empty()),
     };
-    let (c, account, at) = match st.oidc.redeemer.redeem(x).await.map_err(internal)? {
+    let (c, at) = match st.oidc.redeemer.redeem(x).await.map_err(internal)? {
         Redeemed::Refused(why) => return Err(invalid_grant(why)),
-        Redeemed::Issued { code, account, at } => (code, account, at),
+        Redeemed::Issued { code, at } => (code, at),
     };
     let i = Issue {
         client,
-        account: Some(&account),
+        account_id: Some(c.account_id),
         grant_id: c.grant_id,
         scope: c.scope,
         auth_time: Some(c.auth_time),
@@ -289,7 +290,7 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
         Some(&signer),
         Issue {
             client,
-            account: Some(&account),
+            account_id: Some(account.id),
             grant_id: t.grant_id.clone(),
             scope: scope.clone(),
             auth_time: t.auth_time,
@@ -330,7 +331,7 @@ async fn client_credentials(st: &AppState, v: &Visitor, client: &OidcClient, how
         None,
         Issue {
             client,
-            account: None,
+            account_id: None,
             grant_id: new_token("")[..22].to_owned(),
             scope: scope.clone(),
             auth_time: None,
