@@ -259,7 +259,9 @@ pub async fn revoke(State(st): State<AppState>, v: Visitor, headers: HeaderMap, 
     let done: Result<(), AppError> = async {
         let hash = sha256_hex(token);
         let mut w = st.db.begin().await?;
-        if let Some(t) = w.find_oidc_token(&hash).await?.filter(|t| t.client_id == client.client_id) {
+        let found = w.find_oidc_token(&hash).await?.filter(|t| t.client_id == client.client_id);
+        let revoked = found.is_some();
+        if let Some(t) = found {
             let n = if t.kind == TokenKind::Refresh {
                 w.revoke_oidc_grant(&t.grant_id, now).await?
             } else {
@@ -279,7 +281,9 @@ pub async fn revoke(State(st): State<AppState>, v: Visitor, headers: HeaderMap, 
             .await?;
         }
         w.commit().await?;
-        st.oidc.cache.invalidate();
+        if revoked {
+            st.oidc.cache.invalidate();
+        }
         Ok(())
     }
     .await;
