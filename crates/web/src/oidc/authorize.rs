@@ -148,7 +148,7 @@ fn continue_page(st: &AppState, v: &Visitor, to: &str) -> AppResult<Response> {
 async fn issue_code(st: &AppState, v: &Visitor, req: &AuthorizeRequest, account: &Account, auth_time: DateTime<Utc>) -> AppResult<String> {
     let now = Utc::now();
     let code = new_token("");
-    let grant_id = new_token("")[..22].to_owned();
+    let grant_id = protocol::new_grant_id();
     let sid = protocol::sid_for(v.session_hash.as_deref().unwrap_or_default());
     // Stored through the group committer: durable before the code is handed out.
     st.oidc

@@ -17,6 +17,14 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 /// then, with a margin for app servers that cached the old key a little longer.
 pub const KEY_PUBLISH_AFTER_RETIREMENT: Duration = Duration::minutes(15 + 10);
 
+/// A new grant id (the family of a code's tokens; internal, not a secret): the time in
+/// milliseconds first, so the tokens' grant index grows at its end instead of at a random page
+/// for every token, then randomness against collisions.
+pub fn new_grant_id() -> String {
+    let ms = chrono::Utc::now().timestamp_millis().max(0);
+    format!("{ms:012x}{}", &crate::security::new_token("")[..10])
+}
+
 /// Longest value accepted for any parameter (a state, a nonce, a URI): larger is hostile.
 pub const MAX_PARAM_LEN: usize = 2048;
 pub const MAX_PARAMS: usize = 40;
@@ -529,6 +537,8 @@ mod tests {
     #[test]
     fn lifetimes_are_short_for_codes_and_keys_outlive_their_tokens() {
         assert!(CODE_TTL <= Duration::minutes(1));
+        let (a, b) = (new_grant_id(), new_grant_id());
+        assert!(a.len() == 22 && a != b && a[..8] <= b[..8], "{a} {b}");
         assert!(ACCESS_TOKEN_TTL <= Duration::hours(1) && ID_TOKEN_TTL <= Duration::hours(1));
         assert!(KEY_PUBLISH_AFTER_RETIREMENT > ID_TOKEN_TTL);
         assert!(REFRESH_TOKEN_TTL > ACCESS_TOKEN_TTL);

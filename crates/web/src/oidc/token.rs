@@ -332,7 +332,7 @@ async fn client_credentials(st: &AppState, v: &Visitor, client: &OidcClient, how
         Issue {
             client,
             account_id: None,
-            grant_id: new_token("")[..22].to_owned(),
+            grant_id: protocol::new_grant_id(),
             scope: scope.clone(),
             auth_time: None,
             sid: None,
