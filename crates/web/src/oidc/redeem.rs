@@ -41,7 +41,7 @@ pub struct Exchange {
 #[derive(Debug, Clone)]
 pub enum Redeemed {
     /// The tokens are stored: hand them out.
-    Issued { code: OidcCode, at: DateTime<Utc> },
+    Issued { code: Box<OidcCode>, at: DateTime<Utc> },
     /// `invalid_grant`, with the reason for the client's developer.
     Refused(&'static str),
 }
@@ -239,7 +239,7 @@ async fn run_batch(
         }
         tokens.push(access);
         audits.push(event(x, "oidc.token_issued", Some(c.account_id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
-        out[i] = Redeemed::Issued { code: c, at: now };
+        out[i] = Redeemed::Issued { code: Box::new(c), at: now };
     }
     if !tokens.is_empty() {
         w.insert_oidc_tokens(&tokens).await?;
