@@ -84,8 +84,8 @@ pub enum CodeTake {
     Missing,
 }
 
-/// One code of a batch take: what [`OidcRepo::take_oidc_code`] would have found, and for a
-/// fresh code whether its account is active (read in the same statement).
+/// One code of [`OidcRepo::take_oidc_codes`]: what taking it found, and for a fresh code
+/// whether its account is active (read in the same statement).
 #[derive(Debug, Clone)]
 pub struct BatchTake {
     pub take: CodeTake,
@@ -151,14 +151,12 @@ pub trait OidcRepo: Send {
     /// Withdraws a consent and revokes the tokens the client holds for the account.
     async fn revoke_oidc_consent(&mut self, account_id: i64, client_id: &str, now: DateTime<Utc>) -> Result<bool>;
 
-    async fn insert_oidc_code(&mut self, c: &OidcCode) -> Result<()>;
-    /// Several codes in a few multi-row statements.
+    /// Stores codes, a few dozen per statement (authorize's group commit).
     async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()>;
-    /// Marks the code used and returns it, atomically: of two concurrent exchanges one wins.
-    async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake>;
-    /// Takes a batch of codes in one statement (the token endpoint's group commit): for each
-    /// hash, in order, what [`OidcRepo::take_oidc_code`] would have found had they been taken
-    /// one after another — a hash twice in the batch is Fresh the first time, Reused after.
+    /// Marks codes used and returns them, atomically (of two concurrent exchanges of a code one
+    /// wins), in one statement (the token endpoint's group commit): for each hash, in order, what
+    /// taking them one after another would have found — a hash twice in the batch is Fresh the
+    /// first time, Reused after.
     async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>>;
 
     async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()>;
@@ -427,29 +425,6 @@ macro_rules! oidc_impl {
                     Ok(r.rows_affected() > 0)
                 }
 
-                async fn insert_oidc_code(&mut self, c: &OidcCode) -> Result<()> {
-                    let sql = format!(
-                        "INSERT INTO oidc_codes ({CODE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                    );
-                    sqlx::query(&sql)
-                        .bind(&c.code_hash)
-                        .bind(&c.grant_id)
-                        .bind(&c.client_id)
-                        .bind(c.account_id)
-                        .bind(&c.redirect_uri)
-                        .bind(&c.scope)
-                        .bind(&c.nonce)
-                        .bind(&c.code_challenge)
-                        .bind(c.auth_time)
-                        .bind(&c.sid)
-                        .bind(c.created_at)
-                        .bind(c.expires_at)
-                        .bind(c.used_at)
-                        .execute(self.conn())
-                        .await?;
-                    Ok(())
-                }
-
                 async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()> {
                     type Db = <$row as sqlx::Row>::Database;
                     // SQLite looks each parameter up by position in a list: statements of a few
@@ -474,18 +449,6 @@ macro_rules! oidc_impl {
                         q.build().execute(self.conn()).await?;
                     }
                     Ok(())
-                }
-
-                async fn take_oidc_code(&mut self, code_hash: &str, now: DateTime<Utc>) -> Result<CodeTake> {
-                    let sql = format!("UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL RETURNING {CODE_COLS}");
-                    if let Some(r) = sqlx::query(&sql).bind(code_hash).bind(now).fetch_optional(self.conn()).await? {
-                        return Ok(CodeTake::Fresh(code_row(&r)?));
-                    }
-                    let sql = format!("SELECT {CODE_COLS} FROM oidc_codes WHERE code_hash = $1");
-                    match sqlx::query(&sql).bind(code_hash).fetch_optional(self.conn()).await? {
-                        Some(r) => Ok(CodeTake::Reused(code_row(&r)?)),
-                        None => Ok(CodeTake::Missing),
-                    }
                 }
 
                 async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>> {

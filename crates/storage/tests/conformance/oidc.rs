@@ -37,6 +37,11 @@ fn token(hash: &str, kind: TokenKind, grant: &str, account: i64, now: chrono::Da
     }
 }
 
+/// Takes one code.
+async fn take(w: &mut Box<dyn Repo>, hash: &str, now: chrono::DateTime<Utc>) -> CodeTake {
+    w.take_oidc_codes(&[hash.to_owned()], now).await.unwrap().remove(0).take
+}
+
 #[tokio::test]
 async fn oidc_clients_consents_codes_token_families_and_keys() {
     for (backend, db) in fresh_databases().await {
@@ -86,14 +91,14 @@ async fn oidc_clients_consents_codes_token_families_and_keys() {
             expires_at: now + Duration::seconds(60),
             used_at: None,
         };
-        w.insert_oidc_code(&code).await.unwrap();
+        w.insert_oidc_codes(std::slice::from_ref(&code)).await.unwrap();
         w.commit().await.unwrap();
 
         let mut w = db.begin().await.unwrap();
-        let CodeTake::Fresh(got) = w.take_oidc_code("c1", now).await.unwrap() else { panic!("{backend}: fresh") };
+        let CodeTake::Fresh(got) = take(&mut w, "c1", now).await else { panic!("{backend}: fresh") };
         assert_eq!((got.nonce.as_deref(), got.auth_time, got.expires_at), (Some("n"), now, now + Duration::seconds(60)), "{backend}");
-        assert!(matches!(w.take_oidc_code("c1", now).await.unwrap(), CodeTake::Reused(c) if c.grant_id == "g1"), "{backend}");
-        assert!(matches!(w.take_oidc_code("zz", now).await.unwrap(), CodeTake::Missing), "{backend}");
+        assert!(matches!(take(&mut w, "c1", now).await, CodeTake::Reused(c) if c.grant_id == "g1"), "{backend}");
+        assert!(matches!(take(&mut w, "zz", now).await, CodeTake::Missing), "{backend}");
 
         // A refresh-token family: rotation marks the old one used; revoking the grant ends all.
         w.insert_oidc_token(&token("a1", TokenKind::Access, "g1", account, now)).await.unwrap();
@@ -176,11 +181,11 @@ async fn oidc_batches_and_the_cache_generation() {
         let mut w = db.begin().await.unwrap();
         w.create_oidc_client(&client("lib", now)).await.unwrap();
         for (h, g, who) in [("c1", "g1", a), ("c2", "g2", b), ("c3", "g3", a), ("old", "g0", b)] {
-            w.insert_oidc_code(&code(h, g, who, now)).await.unwrap();
+            w.insert_oidc_codes(&[code(h, g, who, now)]).await.unwrap();
         }
         w.commit().await.unwrap();
         let mut w = db.begin().await.unwrap();
-        assert!(matches!(w.take_oidc_code("old", now).await.unwrap(), CodeTake::Fresh(_)));
+        assert!(matches!(w.take_oidc_codes(&["old".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)));
         w.commit().await.unwrap();
 
         // Order kept; a code twice in the batch is fresh once, then reused; one used before is

@@ -13,6 +13,7 @@
 //! An entry carries the local generation current *before* the database was read for it, so an
 //! answer read just before an invalidation is never stored as if it came after.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +37,10 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     fn new() -> Self {
         Self { entries: Mutex::new(HashMap::new()) }
     }
-    fn get(&self, k: &K, generation: u64) -> Option<V> {
+    fn get<Q: Hash + Eq + ?Sized>(&self, k: &Q, generation: u64) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         m.get(k).filter(|(g, _)| *g == generation).map(|(_, v)| v.clone())
     }
@@ -47,7 +51,10 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         }
         m.insert(k, (generation, v));
     }
-    fn remove(&self, k: &K) {
+    fn remove<Q: Hash + Eq + ?Sized>(&self, k: &Q)
+    where
+        K: Borrow<Q>,
+    {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(k);
     }
     fn clear(&self) {
@@ -95,7 +102,7 @@ impl Cache {
 
     pub fn client(&self, client_id: &str) -> Option<tl_storage::OidcClient> {
         let g = self.generation()?;
-        self.clients.get(&client_id.to_owned(), g)
+        self.clients.get(client_id, g)
     }
 
     pub fn put_client(&self, generation: u64, c: tl_storage::OidcClient) {
@@ -104,10 +111,9 @@ impl Cache {
 
     pub fn userinfo(&self, token_hash: &str, now: chrono::DateTime<chrono::Utc>) -> Option<UserinfoAnswer> {
         let g = self.generation()?;
-        let key = token_hash.to_owned();
-        let a = self.userinfo.get(&key, g)?;
+        let a = self.userinfo.get(token_hash, g)?;
         if a.expires_at <= now {
-            self.userinfo.remove(&key);
+            self.userinfo.remove(token_hash);
             return None;
         }
         Some(a)

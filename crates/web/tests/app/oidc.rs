@@ -335,7 +335,7 @@ async fn a_relying_party_signs_a_citizen_in_with_pkce_consent_refresh_userinfo_a
         let expired = "expired-code-for-the-test";
         let mut w = app.db.begin().await.unwrap();
         let past = chrono::Utc::now() - chrono::Duration::minutes(5);
-        w.insert_oidc_code(&tl_storage::OidcCode {
+        w.insert_oidc_codes(&[tl_storage::OidcCode {
             code_hash: tl_web::sha256_hex(expired),
             grant_id: "g-expired".into(),
             client_id: lib.id.clone(),
@@ -349,7 +349,7 @@ async fn a_relying_party_signs_a_citizen_in_with_pkce_consent_refresh_userinfo_a
             created_at: past,
             expires_at: past + chrono::Duration::seconds(60),
             used_at: None,
-        })
+        }])
         .await
         .unwrap();
         w.commit().await.unwrap();
