@@ -201,11 +201,10 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| t.len() <= 100)
             .ok_or(AppError::Unauthenticated)?;
         let now = Utc::now();
-        let hash = sha256_hex(token);
         if token.starts_with(crate::oidc::ACCESS_TOKEN_PREFIX) {
             let mut repo = st.db.read().await?;
             let t = repo
-                .find_oidc_token(&hash)
+                .find_oidc_token(&crate::oidc::protocol::secret_key(token))
                 .await?
                 .filter(|t| t.kind == tl_storage::TokenKind::Access && t.is_live(now))
                 .ok_or(AppError::Unauthenticated)?;
@@ -224,7 +223,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(AppError::Unauthenticated);
         }
         let mut repo = st.db.read().await?;
-        let (tok, account) = repo.find_api_token(&hash, now).await?.ok_or(AppError::Unauthenticated)?;
+        let (tok, account) = repo.find_api_token(&sha256_hex(token), now).await?.ok_or(AppError::Unauthenticated)?;
         drop(repo);
         let account = active(Some(account))?;
         if tok.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {

@@ -5,7 +5,6 @@ use super::issuer;
 use super::protocol::{self, client_redirect, AuthorizeError, AuthorizeRequest, Params};
 use crate::auth::audit;
 use crate::error::{AppError, AppResult};
-use crate::security::{new_token, sha256_hex};
 use crate::web::{render, see_other, CsrfForm, Visitor};
 use crate::AppState;
 use axum::body::Bytes;
@@ -147,14 +146,14 @@ fn continue_page(st: &AppState, v: &Visitor, to: &str) -> AppResult<Response> {
 
 async fn issue_code(st: &AppState, v: &Visitor, req: &AuthorizeRequest, account: &Account, auth_time: DateTime<Utc>) -> AppResult<String> {
     let now = Utc::now();
-    let code = new_token("");
+    let code = protocol::new_secret("");
     let grant_id = protocol::new_grant_id();
     let sid = protocol::sid_for(v.session_hash.as_deref().unwrap_or_default());
     // Stored through the group committer: durable before the code is handed out.
     st.oidc
         .redeemer
         .issue(OidcCode {
-            code_hash: sha256_hex(&code),
+            code_hash: protocol::secret_key(&code),
             grant_id,
             client_id: req.client_id.clone(),
             account_id: account.id,

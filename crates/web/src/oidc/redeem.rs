@@ -3,8 +3,10 @@
 //! its tokens durably before the tokens are; one transaction (one fsync) each makes the disk's
 //! flush rate the ceiling of sign-ins. The redeemer is one task that takes every job waiting in
 //! its queue and runs them in one transaction — one statement stores the new codes, one burns
-//! the exchanged ones, one reads their accounts, one stores their tokens, one their audit
-//! entries — commits once, then answers each caller. Each answer still follows a durable commit.
+//! the exchanged ones (and reads their accounts' status), one stores their tokens, one their
+//! audit entries — commits once, then answers each caller. Each answer still follows a durable
+//! commit. Tokens and codes are stored under time-ordered keys ([`protocol::secret_key`]), so a
+//! batch's rows land together at the end of the key index.
 //!
 //! The rules are the single exchange's: a code works once, for the client it was issued to,
 //! before it expires, with the same redirect URI and the PKCE verifier of its challenge, for an
@@ -60,10 +62,20 @@ pub struct Redeemer {
 }
 
 impl Redeemer {
-    /// Starts the committing task; it ends when every handle is dropped.
+    /// Starts the committing task on a thread of its own; it ends when every handle is dropped.
     pub fn start(db: Arc<dyn Database>, cache: Arc<Cache>) -> Redeemer {
         let (queue, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
-        tokio::spawn(run(db, cache, rx));
+        // Its own thread: each statement of a batch is a hand-over to the database driver and
+        // back. On the shared runtime the wake-up from the driver's thread lands in the global
+        // queue behind every waiting HTTP task (a median 0.3 ms before each statement under
+        // load); here nothing else is queued.
+        std::thread::Builder::new()
+            .name("tl-redeemer".into())
+            .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(run(db, cache, rx)),
+                Err(e) => tracing::error!(error = %e, "the token task could not start"),
+            })
+            .expect("a thread for the token task");
         Redeemer { queue }
     }
 
@@ -89,42 +101,47 @@ impl Redeemer {
 async fn run(db: Arc<dyn Database>, cache: Arc<Cache>, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let codes: Vec<&OidcCode> = batch.iter().filter_map(|j| if let Job::Issue(c, _) = j { Some(c) } else { None }).collect();
-        let exchanges: Vec<&Exchange> = batch.iter().filter_map(|j| if let Job::Redeem(x, _) = j { Some(x) } else { None }).collect();
-        match run_batch(db.as_ref(), &codes, &exchanges, Utc::now()).await {
-            Ok((results, revoked)) => {
-                if revoked {
-                    cache.invalidate();
-                }
-                let mut results = results.into_iter();
-                for job in batch.drain(..) {
-                    match job {
-                        Job::Issue(_, reply) => {
-                            let _ = reply.send(Ok(()));
-                        }
-                        Job::Redeem(_, reply) => {
-                            let _ = reply.send(results.next().ok_or_else(|| StoreError::Unavailable("lost an outcome".into())));
-                        }
+        commit_batch(db.as_ref(), &cache, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Runs one batch and answers its callers; if the batch fails, each job again alone.
+async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>) {
+    let codes: Vec<&OidcCode> = batch.iter().filter_map(|j| if let Job::Issue(c, _) = j { Some(c) } else { None }).collect();
+    let exchanges: Vec<&Exchange> = batch.iter().filter_map(|j| if let Job::Redeem(x, _) = j { Some(x) } else { None }).collect();
+    match run_batch(db, &codes, &exchanges, Utc::now()).await {
+        Ok((results, revoked)) => {
+            if revoked {
+                cache.invalidate();
+            }
+            let mut results = results.into_iter();
+            for job in batch.drain(..) {
+                match job {
+                    Job::Issue(_, reply) => {
+                        let _ = reply.send(Ok(()));
+                    }
+                    Job::Redeem(_, reply) => {
+                        let _ = reply.send(results.next().ok_or_else(|| StoreError::Unavailable("lost an outcome".into())));
                     }
                 }
             }
-            Err(e) => {
-                if batch.len() > 1 {
-                    tracing::debug!(error = %e, size = batch.len(), "code batch rolled back; one by one");
-                }
-                for job in batch.drain(..) {
-                    match job {
-                        Job::Issue(c, reply) => {
-                            let r = run_batch(db.as_ref(), &[&c], &[], Utc::now()).await;
-                            let _ = reply.send(r.map(|_| ()));
+        }
+        Err(e) => {
+            if batch.len() > 1 {
+                tracing::debug!(error = %e, size = batch.len(), "code batch rolled back; one by one");
+            }
+            for job in batch.drain(..) {
+                match job {
+                    Job::Issue(c, reply) => {
+                        let r = run_batch(db, &[&c], &[], Utc::now()).await;
+                        let _ = reply.send(r.map(|_| ()));
+                    }
+                    Job::Redeem(x, reply) => {
+                        let r = run_batch(db, &[], &[&x], Utc::now()).await;
+                        if matches!(r, Ok((_, true))) {
+                            cache.invalidate();
                         }
-                        Job::Redeem(x, reply) => {
-                            let r = run_batch(db.as_ref(), &[], &[&x], Utc::now()).await;
-                            if matches!(r, Ok((_, true))) {
-                                cache.invalidate();
-                            }
-                            let _ = reply.send(r.map(|(mut v, _)| v.remove(0)));
-                        }
+                        let _ = reply.send(r.map(|(mut v, _)| v.remove(0)));
                     }
                 }
             }
@@ -187,6 +204,7 @@ async fn run_batch(
     }
     let hashes: Vec<String> = batch.iter().map(|x| x.code_hash.clone()).collect();
     let takes = w.take_oidc_codes(&hashes, now).await?;
+    let t_take = t0.elapsed(); // The phases' end times, for the trace.
     let mut out: Vec<Redeemed> = Vec::with_capacity(batch.len());
     let mut fresh: Vec<(usize, OidcCode)> = Vec::new();
     // Codes used again: their grants are revoked once this batch's tokens are stored.
@@ -241,9 +259,11 @@ async fn run_batch(
         audits.push(event(x, "oidc.token_issued", Some(c.account_id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
         out[i] = Redeemed::Issued { code: Box::new(c), at: now };
     }
+    let t_prep = t0.elapsed();
     if !tokens.is_empty() {
         w.insert_oidc_tokens(&tokens).await?;
     }
+    let t_tok = t0.elapsed();
     let revoked = !reused.is_empty();
     for (i, c) in reused {
         let n = w.revoke_oidc_grant(&c.grant_id, now).await?;
@@ -252,7 +272,8 @@ async fn run_batch(
     if !audits.is_empty() {
         w.append_audits(&audits).await?;
     }
+    let t_aud = t0.elapsed();
     w.commit().await?;
-    tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, took = ?t0.elapsed(), "code batch committed");
+    tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, taken = ?t_take, prepared = ?t_prep, tokens = ?t_tok, audited = ?t_aud, took = ?t0.elapsed(), "code batch committed");
     Ok((out, revoked))
 }

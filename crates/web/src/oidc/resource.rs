@@ -4,7 +4,6 @@ use super::cache::UserinfoAnswer;
 use super::protocol;
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
-use crate::security::sha256_hex;
 use crate::web::Visitor;
 use crate::AppState;
 use axum::body::Bytes;
@@ -116,7 +115,7 @@ async fn userinfo(st: &AppState, token: Option<String>) -> Response {
     if token.len() > 200 {
         return bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED);
     }
-    let hash = sha256_hex(&token);
+    let hash = super::protocol::secret_key(&token);
     let now = Utc::now();
     if let Some(a) = st.oidc.cache.userinfo(&hash, now) {
         return json_answer(a.body);
@@ -202,7 +201,7 @@ pub async fn introspect(State(st): State<AppState>, v: Visitor, headers: HeaderM
     let now = Utc::now();
     let found: Result<Option<(OidcToken, Option<Account>)>, AppError> = async {
         let mut r = st.db.read().await?;
-        let Some(t) = r.find_oidc_token(&sha256_hex(token)).await? else { return Ok(None) };
+        let Some(t) = r.find_oidc_token(&super::protocol::secret_key(token)).await? else { return Ok(None) };
         let account = match t.account_id {
             Some(id) => Some(r.get_account(id).await?),
             None => None,
@@ -257,7 +256,7 @@ pub async fn revoke(State(st): State<AppState>, v: Visitor, headers: HeaderMap, 
     let Some(token) = p.get("token") else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required") };
     let now = Utc::now();
     let done: Result<(), AppError> = async {
-        let hash = sha256_hex(token);
+        let hash = super::protocol::secret_key(token);
         let mut w = st.db.begin().await?;
         let found = w.find_oidc_token(&hash).await?.filter(|t| t.client_id == client.client_id);
         let revoked = found.is_some();

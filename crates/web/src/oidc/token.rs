@@ -6,7 +6,7 @@ use super::protocol::{self, Params};
 use super::redeem::{Exchange, Redeemed};
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
-use crate::security::{new_token, sha256_hex};
+use super::protocol::{new_secret, secret_key};
 use crate::web::Visitor;
 use crate::AppState;
 use axum::body::Bytes;
@@ -117,9 +117,9 @@ struct Issue<'a> {
 /// Stores the tokens of an issuance in `w` and returns the answer's body.
 async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<serde_json::Value, Response> {
     let now = Utc::now();
-    let access = new_token(super::ACCESS_TOKEN_PREFIX);
+    let access = new_secret(super::ACCESS_TOKEN_PREFIX);
     let base = OidcToken {
-        token_hash: sha256_hex(&access),
+        token_hash: secret_key(&access),
         kind: TokenKind::Access,
         grant_id: i.grant_id.clone(),
         client_id: i.client.client_id.clone(),
@@ -134,9 +134,9 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
     };
     w.insert_oidc_token(&base).await.map_err(internal)?;
     let refresh = if i.refresh {
-        let refresh = new_token("tlr_");
+        let refresh = new_secret("tlr_");
         let t = OidcToken {
-            token_hash: sha256_hex(&refresh),
+            token_hash: secret_key(&refresh),
             kind: TokenKind::Refresh,
             expires_at: now + protocol::REFRESH_TOKEN_TTL,
             ..base.clone()
@@ -208,15 +208,15 @@ async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params)
         return Err(invalid_request("code and redirect_uri are required"));
     };
     let signer = signer(st).await?;
-    let access = new_token(super::ACCESS_TOKEN_PREFIX);
-    let refresh = client.allows_grant("refresh_token").then(|| new_token("tlr_"));
+    let access = new_secret(super::ACCESS_TOKEN_PREFIX);
+    let refresh = client.allows_grant("refresh_token").then(|| new_secret("tlr_"));
     let x = Exchange {
-        code_hash: sha256_hex(code),
+        code_hash: secret_key(code),
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         code_verifier: p.get("code_verifier").map(str::to_owned),
-        access_hash: sha256_hex(&access),
-        refresh_hash: refresh.as_deref().map(sha256_hex),
+        access_hash: secret_key(&access),
+        refresh_hash: refresh.as_deref().map(secret_key),
         ip: v.ip.to_string(),
         request_id: Some(v.request_id.clone()).filter(|s| !s.is_empty()),
     };
@@ -241,7 +241,7 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
     let Some(rt) = p.get("refresh_token") else { return Err(invalid_request("refresh_token is required")) };
     let signer = signer(st).await?;
     let now = Utc::now();
-    let hash = sha256_hex(rt);
+    let hash = secret_key(rt);
     let mut w = st.db.begin().await.map_err(internal)?;
     let Some(t) = w.find_oidc_token(&hash).await.map_err(internal)?.filter(|t| t.kind == TokenKind::Refresh) else {
         return Err(invalid_grant("the refresh token is not valid"));

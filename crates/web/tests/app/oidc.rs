@@ -1163,7 +1163,7 @@ async fn userinfo_from_memory_follows_every_change() {
         assert_eq!(app.userinfo(&tokens[1]).await.status, StatusCode::OK, "{n}: the others still work");
         // Revoked elsewhere: refused within the poll.
         let mut w = app.db.begin().await.unwrap();
-        w.revoke_oidc_token(&tl_web::sha256_hex(&tokens[1]), chrono::Utc::now()).await.unwrap();
+        w.revoke_oidc_token(&tl_web::oidc::protocol::secret_key(&tokens[1]), chrono::Utc::now()).await.unwrap();
         w.commit().await.unwrap();
         let waited = app.unauthorized_soon(&tokens[1]).await;
         assert!(waited < std::time::Duration::from_secs(1), "{n}: {waited:?}");
