@@ -160,8 +160,11 @@ pub trait OidcRepo: Send {
     async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>>;
 
     async fn insert_oidc_token(&mut self, t: &OidcToken) -> Result<()>;
-    /// Several tokens in a few multi-row statements.
-    async fn insert_oidc_tokens(&mut self, ts: &[OidcToken]) -> Result<()>;
+    /// Several tokens and the audit entries of their issue, together in a few multi-row
+    /// statements: each statement stores up to 32 tokens and 16 entries (one round trip to the
+    /// database where it had two: on SQLite two statements in one call, on PostgreSQL the
+    /// tokens' insert in a `WITH` of the entries').
+    async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[crate::AuditEntry]) -> Result<()>;
     async fn find_oidc_token(&mut self, token_hash: &str) -> Result<Option<OidcToken>>;
     /// Marks a refresh token used (rotation); false if it was already used or revoked.
     async fn use_oidc_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
@@ -505,24 +508,53 @@ macro_rules! oidc_impl {
                         .collect())
                 }
 
-                async fn insert_oidc_tokens(&mut self, ts: &[OidcToken]) -> Result<()> {
+                async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[$crate::AuditEntry]) -> Result<()> {
                     type Db = <$row as sqlx::Row>::Database;
-                    for chunk in ts.chunks(32) {
-                        let mut q = sqlx::QueryBuilder::<Db>::new(format!("INSERT INTO oidc_tokens ({TOKEN_COLS}) "));
-                        q.push_values(chunk, |mut b, t| {
-                            b.push_bind(t.token_hash.clone())
-                                .push_bind(t.kind.as_str())
-                                .push_bind(t.grant_id.clone())
-                                .push_bind(t.client_id.clone())
-                                .push_bind(t.account_id)
-                                .push_bind(t.scope.clone())
-                                .push_bind(t.auth_time)
-                                .push_bind(t.sid.clone())
-                                .push_bind(t.created_at)
-                                .push_bind(t.expires_at)
-                                .push_bind(t.used_at)
-                                .push_bind(t.revoked_at);
-                        });
+                    let postgres = <Db as sqlx::Database>::NAME == "PostgreSQL";
+                    const TOKENS: usize = 32;
+                    const AUDITS: usize = 16;
+                    let rounds = ts.len().div_ceil(TOKENS).max(audits.len().div_ceil(AUDITS));
+                    for i in 0..rounds {
+                        let tchunk = ts.get(i * TOKENS..ts.len().min((i + 1) * TOKENS)).unwrap_or_default();
+                        let achunk = audits.get(i * AUDITS..audits.len().min((i + 1) * AUDITS)).unwrap_or_default();
+                        let mut q = sqlx::QueryBuilder::<Db>::new("");
+                        if !tchunk.is_empty() {
+                            q.push(if postgres && !achunk.is_empty() { "WITH t AS (" } else { "" });
+                            q.push(format!("INSERT INTO oidc_tokens ({TOKEN_COLS}) "));
+                            q.push_values(tchunk, |mut b, t| {
+                                b.push_bind(t.token_hash.clone())
+                                    .push_bind(t.kind.as_str())
+                                    .push_bind(t.grant_id.clone())
+                                    .push_bind(t.client_id.clone())
+                                    .push_bind(t.account_id)
+                                    .push_bind(t.scope.clone())
+                                    .push_bind(t.auth_time)
+                                    .push_bind(t.sid.clone())
+                                    .push_bind(t.created_at)
+                                    .push_bind(t.expires_at)
+                                    .push_bind(t.used_at)
+                                    .push_bind(t.revoked_at);
+                            });
+                            if !achunk.is_empty() {
+                                q.push(if postgres { ") " } else { "; " });
+                            }
+                        }
+                        if !achunk.is_empty() {
+                            q.push(
+                                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) ",
+                            );
+                            q.push_values(achunk, |mut b, e| {
+                                b.push_bind(e.at)
+                                    .push_bind(e.actor_id)
+                                    .push_bind(e.actor_label.clone())
+                                    .push_bind(e.action.clone())
+                                    .push_bind(e.target_type.clone())
+                                    .push_bind(e.target_id.clone())
+                                    .push_bind(sqlx::types::Json(e.detail.clone()))
+                                    .push_bind(e.ip.clone())
+                                    .push_bind(e.request_id.clone());
+                            });
+                        }
                         q.build().execute(self.conn()).await?;
                     }
                     Ok(())

@@ -3,7 +3,7 @@
 //! its tokens durably before the tokens are; one transaction (one fsync) each makes the disk's
 //! flush rate the ceiling of sign-ins. The redeemer is one task that takes every job waiting in
 //! its queue and runs them in one transaction — one statement stores the new codes, one burns
-//! the exchanged ones (and reads their accounts' status), one stores their tokens, one their
+//! the exchanged ones (and reads their accounts' status), one stores their tokens with their
 //! audit entries — commits once, then answers each caller. Each answer still follows a durable
 //! commit. Tokens and codes are stored under time-ordered keys ([`protocol::secret_key`]), so a
 //! batch's rows land together at the end of the key index.
@@ -260,9 +260,10 @@ async fn run_batch(
         out[i] = Redeemed::Issued { code: Box::new(c), at: now };
     }
     let t_prep = t0.elapsed();
-    if !tokens.is_empty() {
-        w.insert_oidc_tokens(&tokens).await?;
-    }
+    // The tokens and their audit entries in one round trip; codes used again are revoked
+    // after (their tokens, even from this batch, are stored by then).
+    w.insert_oidc_tokens(&tokens, &audits).await?;
+    audits.clear();
     let t_tok = t0.elapsed();
     let revoked = !reused.is_empty();
     for (i, c) in reused {
