@@ -241,8 +241,9 @@ async fn oidc_batches_and_the_cache_generation() {
         // Tokens with their audit entries, in uneven numbers (the statements pair them up),
         // and entries alone.
         let more: Vec<OidcToken> = (0..70).map(|i| token(&format!("u{i}"), TokenKind::Access, "g1", a, now)).collect();
-        let with: Vec<AuditEntry> =
-            (0..40).map(|i| AuditEntry { target_id: format!("with-{i}"), detail: serde_json::json!({"n": i}), ..entries[0].clone() }).collect();
+        let with: Vec<AuditEntry> = (0..40)
+            .map(|i| AuditEntry { target_id: format!("with-{i}"), detail: serde_json::json!({"n": i}), ..entries[0].clone() })
+            .collect();
         w.insert_oidc_tokens(&more, &with).await.unwrap();
         w.insert_oidc_tokens(&[], &with[..3]).await.unwrap();
         for t in ["u0", "u31", "u32", "u69"] {
@@ -252,7 +253,11 @@ async fn oidc_batches_and_the_cache_generation() {
         let with_rows: Vec<_> = logged.iter().filter(|r| r.target_id.starts_with("with-")).collect();
         assert_eq!(with_rows.len(), 43, "{backend}");
         let w39 = with_rows.iter().find(|r| r.target_id == "with-39").unwrap();
-        assert_eq!((w39.detail["n"].as_i64(), w39.action.as_str(), w39.ip.as_deref()), (Some(39), "oidc.token_issued", Some("127.0.0.1")), "{backend}");
+        assert_eq!(
+            (w39.detail["n"].as_i64(), w39.action.as_str(), w39.ip.as_deref()),
+            (Some(39), "oidc.token_issued", Some("127.0.0.1")),
+            "{backend}"
+        );
         // Newest first: the batches went in in order.
         assert_eq!(logged[0].target_id, "with-2", "{backend}");
         assert_eq!(logged.iter().find(|r| r.target_id.starts_with("batch-")).unwrap().target_id, "batch-309", "{backend}");

@@ -3,10 +3,10 @@
 
 use super::jwt::Es256;
 use super::protocol::{self, Params};
+use super::protocol::{new_secret, secret_key};
 use super::redeem::{Exchange, Redeemed};
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
-use super::protocol::{new_secret, secret_key};
 use crate::web::Visitor;
 use crate::AppState;
 use axum::body::Bytes;
