@@ -544,20 +544,7 @@ macro_rules! oidc_impl {
                             }
                         }
                         if !achunk.is_empty() {
-                            q.push(
-                                "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) ",
-                            );
-                            q.push_values(achunk, |mut b, e| {
-                                b.push_bind(e.at)
-                                    .push_bind(e.actor_id)
-                                    .push_bind(e.actor_label.clone())
-                                    .push_bind(e.action.clone())
-                                    .push_bind(e.target_type.clone())
-                                    .push_bind(e.target_id.clone())
-                                    .push_bind(sqlx::types::Json(e.detail.clone()))
-                                    .push_bind(e.ip.clone())
-                                    .push_bind(e.request_id.clone());
-                            });
+                            $crate::shared::push_audit_insert!(q, achunk);
                         }
                         q.build().execute(self.conn()).await?;
                     }

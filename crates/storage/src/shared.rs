@@ -79,6 +79,26 @@ pub(crate) fn inbox_sql(q: &InboxQuery) -> Option<InboxSql> {
     Some(InboxSql { sql, texts, times })
 }
 
+/// Pushes `INSERT INTO audit_log (…) VALUES (…), …` for `entries` onto a query builder: the
+/// audit log's own batch append and the token endpoint's (beside its tokens) share it.
+macro_rules! push_audit_insert {
+    ($q:expr, $entries:expr) => {{
+        $q.push("INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) ");
+        $q.push_values($entries, |mut b, e| {
+            b.push_bind(e.at)
+                .push_bind(e.actor_id)
+                .push_bind(e.actor_label.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.target_type.clone())
+                .push_bind(e.target_id.clone())
+                .push_bind(sqlx::types::Json(e.detail.clone()))
+                .push_bind(e.ip.clone())
+                .push_bind(e.request_id.clone());
+        });
+    }};
+}
+pub(crate) use push_audit_insert;
+
 macro_rules! shared_impl {
     ($repo:ident, $db:ty, $row:ty, $conn:ty) => {
         /// A repository works on a write transaction or, for reads, a plain pooled connection.
@@ -1022,20 +1042,8 @@ macro_rules! shared_impl {
             async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<()> {
                 // A few hundred parameters a statement (SQLite finds each by a linear search).
                 for chunk in entries.chunks(48) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) ",
-                    );
-                    q.push_values(chunk, |mut b, e| {
-                        b.push_bind(e.at)
-                            .push_bind(e.actor_id)
-                            .push_bind(e.actor_label.clone())
-                            .push_bind(e.action.clone())
-                            .push_bind(e.target_type.clone())
-                            .push_bind(e.target_id.clone())
-                            .push_bind(Json(e.detail.clone()))
-                            .push_bind(e.ip.clone())
-                            .push_bind(e.request_id.clone());
-                    });
+                    let mut q = sqlx::QueryBuilder::<$db>::new("");
+                    $crate::shared::push_audit_insert!(q, chunk);
                     q.build().execute(self.conn()).await?;
                 }
                 Ok(())
