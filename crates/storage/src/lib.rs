@@ -16,13 +16,14 @@ mod postgres;
 mod security;
 mod shared;
 mod sqlite;
+mod sqlite_raw;
 pub mod store;
 pub mod synth;
 pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
 pub use model::*;
-pub use oidc::{CodeTake, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
+pub use oidc::{CodeBatch, CodeTake, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -102,6 +103,13 @@ pub trait Database: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn Repo>>;
     /// A repository for reads only, on a pooled connection without a transaction.
     async fn read(&self) -> Result<Box<dyn Repo>>;
+    /// Makes every transaction committed so far durable: after [`Repo::commit_unsynced`],
+    /// before its outcome is acknowledged. Concurrent callers share one flush.
+    async fn sync(&self) -> Result<()>;
+    /// The token task's transaction (see [`oidc::CodeBatch`]).
+    async fn begin_code_batch(&self) -> Result<Box<dyn oidc::CodeBatch>> {
+        Ok(Box::new(oidc::RepoBatch(self.begin().await?)))
+    }
     /// Closes the pools (graceful shutdown).
     async fn close(&self);
     /// Set-wise loading and measuring for benchmarks only (see [`synth`]).
@@ -141,6 +149,10 @@ pub trait Repo:
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Commits — the writes are visible to everyone — without waiting for them to be durable:
+    /// the caller must [`Database::sync`] before it acknowledges anything. Lets one task go on
+    /// to its next transaction while the disk flushes the last one (group commit).
+    async fn commit_unsynced(self: Box<Self>) -> Result<()>;
     /// Runs one SQL statement as an intruder with database access would: only for tests that
     /// prove tampering is detected.
     #[doc(hidden)]

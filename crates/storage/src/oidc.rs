@@ -92,6 +92,50 @@ pub struct BatchTake {
     pub account_active: bool,
 }
 
+/// The token task's transaction (authorize's codes and the token endpoint's exchanges, group
+/// committed): the few writes it needs. On PostgreSQL it is an ordinary [`crate::Repo`]; on
+/// SQLite a connection the task drives in its own thread (see `sqlite_raw`).
+#[async_trait]
+pub trait CodeBatch: Send {
+    /// See [`OidcRepo::insert_oidc_codes`].
+    async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()>;
+    /// See [`OidcRepo::take_oidc_codes`].
+    async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>>;
+    /// See [`OidcRepo::insert_oidc_tokens`].
+    async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[crate::AuditEntry]) -> Result<()>;
+    /// See [`OidcRepo::revoke_oidc_grant`].
+    async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// See [`crate::AuditRepo::append_audits`].
+    async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()>;
+    /// See [`crate::Repo::commit_unsynced`]: [`crate::Database::sync`] before answering.
+    async fn commit_unsynced(self: Box<Self>) -> Result<()>;
+}
+
+/// A repository as the token task's transaction.
+pub(crate) struct RepoBatch(pub(crate) Box<dyn crate::Repo>);
+
+#[async_trait]
+impl CodeBatch for RepoBatch {
+    async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()> {
+        self.0.insert_oidc_codes(cs).await
+    }
+    async fn take_oidc_codes(&mut self, code_hashes: &[String], now: DateTime<Utc>) -> Result<Vec<BatchTake>> {
+        self.0.take_oidc_codes(code_hashes, now).await
+    }
+    async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[crate::AuditEntry]) -> Result<()> {
+        self.0.insert_oidc_tokens(ts, audits).await
+    }
+    async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64> {
+        self.0.revoke_oidc_grant(grant_id, now).await
+    }
+    async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()> {
+        self.0.append_audits(entries).await
+    }
+    async fn commit_unsynced(self: Box<Self>) -> Result<()> {
+        self.0.commit_unsynced().await
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,

@@ -44,11 +44,16 @@ impl Database for PgDatabase {
     }
 
     async fn begin(&self) -> crate::Result<Box<dyn Repo>> {
-        Ok(Box::new(PgRepo { conn: Conn::Tx(self.pool.begin().await?) }))
+        Ok(Box::new(PgRepo { conn: Conn::Tx(self.pool.begin().await?), wal: None }))
     }
 
     async fn read(&self) -> crate::Result<Box<dyn Repo>> {
-        Ok(Box::new(PgRepo { conn: Conn::Plain(self.pool.acquire().await?) }))
+        Ok(Box::new(PgRepo { conn: Conn::Plain(self.pool.acquire().await?), wal: None }))
+    }
+
+    /// A PostgreSQL commit is durable when it returns (`synchronous_commit` on).
+    async fn sync(&self) -> crate::Result<()> {
+        Ok(())
     }
 
     async fn close(&self) {

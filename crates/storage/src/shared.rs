@@ -109,6 +109,9 @@ macro_rules! shared_impl {
 
         pub struct $repo {
             conn: Conn,
+            /// SQLite's write-ahead log, flushed after the commit instead of inside it (see
+            /// [`crate::sqlite::WalSync`]); `None` where the commit itself is durable.
+            wal: Option<std::sync::Arc<crate::sqlite::WalSync>>,
         }
 
         impl $repo {
@@ -125,6 +128,20 @@ macro_rules! shared_impl {
             async fn commit(self: Box<Self>) -> Result<()> {
                 if let Conn::Tx(t) = self.conn {
                     t.commit().await?;
+                    if let Some(wal) = &self.wal {
+                        let ticket = wal.committed();
+                        wal.sync_to(ticket).await?;
+                    }
+                }
+                Ok(())
+            }
+
+            async fn commit_unsynced(self: Box<Self>) -> Result<()> {
+                if let Conn::Tx(t) = self.conn {
+                    t.commit().await?;
+                    if let Some(wal) = &self.wal {
+                        wal.committed();
+                    }
                 }
                 Ok(())
             }

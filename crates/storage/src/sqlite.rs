@@ -6,25 +6,86 @@
 //! their own every [`CHECKPOINT_EVERY`], beside the writer, instead of inside whichever commit
 //! crosses SQLite's threshold — where they held up every transaction queued behind it. The
 //! writer still checkpoints by itself if the log grows past [`WAL_LIMIT_PAGES`].
+//!
+//! Group commit: the writer runs with `synchronous = NORMAL` — its COMMIT appends to the log
+//! without flushing it — and a commit flushes the log itself ([`WalSync`]) after the writer is
+//! released, before it returns. The next transaction runs while the disk flushes the last one,
+//! and commits waiting together share one flush. A commit is acknowledged only once the log
+//! holding it is on disk, as with `synchronous = FULL`; what differs is that other connections
+//! may read a transaction a few hundred microseconds before it is durable.
 
 use crate::{Backend, Database, Repo};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct SqliteDatabase {
     writer: SqlitePool,
+    /// `None` in memory (nothing to flush).
+    wal: Option<Arc<WalSync>>,
+    /// The database file, for the token task's own connection.
+    path: PathBuf,
+    /// The token task's connection (see `sqlite_raw`), opened on its first batch.
+    code_batches: Arc<tokio::sync::Mutex<Option<crate::sqlite_raw::RawConn>>>,
     readers: SqlitePool,
     /// Held here only: the checkpointing task stops when the database is dropped or closed.
-    checkpointer: Option<std::sync::Arc<SqlitePool>>,
+    checkpointer: Option<Arc<SqlitePool>>,
 }
 
 /// How often the background checkpoint runs.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// The writer's own checkpoint threshold (SQLite's default is 1000 pages).
 pub const WAL_LIMIT_PAGES: u32 = 8000;
+
+/// Flushes the write-ahead log after commits. Every commit takes a ticket (its number) once
+/// COMMIT has returned; a flush started after that covers it. One flush runs at a time; whoever
+/// waited behind it finds their commit covered, or starts the next flush for everyone waiting.
+pub struct WalSync {
+    wal: PathBuf,
+    committed: AtomicU64,
+    synced: tokio::sync::Mutex<u64>,
+}
+
+impl WalSync {
+    fn new(db_file: &Path) -> Self {
+        let mut wal = db_file.as_os_str().to_owned();
+        wal.push("-wal");
+        Self { wal: wal.into(), committed: AtomicU64::new(0), synced: tokio::sync::Mutex::new(0) }
+    }
+
+    /// Records a commit that just returned; its ticket.
+    pub fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Returns once the commit with this ticket is on disk.
+    pub async fn sync_to(&self, ticket: u64) -> crate::Result<()> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= ticket {
+            return Ok(());
+        }
+        // Every commit numbered up to here has returned: this flush covers them all.
+        let covers = self.committed.load(Ordering::SeqCst);
+        let wal = self.wal.clone();
+        let flushed = tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
+            // fsync flushes the file's data whichever descriptor asks.
+            Ok(f) => f.sync_data(),
+            // No log: the last connection checkpointed it into the database file and synced that.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| crate::StoreError::Unavailable(format!("the log flush stopped: {e}")))?;
+        flushed.map_err(|e| crate::StoreError::Unavailable(format!("the write-ahead log could not be flushed: {e}")))?;
+        *synced = covers;
+        Ok(())
+    }
+}
 
 async fn checkpoints(pool: std::sync::Weak<SqlitePool>) {
     loop {
@@ -58,9 +119,17 @@ impl SqliteDatabase {
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true).pragma("wal_autocheckpoint", WAL_LIMIT_PAGES.to_string()))
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .pragma("wal_autocheckpoint", WAL_LIMIT_PAGES.to_string())
+                    // NORMAL: COMMIT does not flush the log; [`WalSync`] does, outside the lock.
+                    .synchronous(SqliteSynchronous::Normal),
+            )
             .await?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let path = base.get_filename().to_path_buf();
+        let wal = (!in_memory).then(|| Arc::new(WalSync::new(&path)));
         let readers = if in_memory {
             writer.clone()
         } else {
@@ -76,13 +145,13 @@ impl SqliteDatabase {
         let checkpointer = if in_memory {
             None
         } else {
-            let pool = std::sync::Arc::new(
+            let pool = Arc::new(
                 SqlitePoolOptions::new().max_connections(1).min_connections(0).test_before_acquire(false).connect_with(base).await?,
             );
-            tokio::spawn(checkpoints(std::sync::Arc::downgrade(&pool)));
+            tokio::spawn(checkpoints(Arc::downgrade(&pool)));
             Some(pool)
         };
-        Ok(Self { writer, readers, checkpointer })
+        Ok(Self { writer, wal, path, code_batches: Arc::default(), readers, checkpointer })
     }
 }
 
@@ -94,6 +163,7 @@ impl Database for SqliteDatabase {
 
     async fn migrate(&self) -> crate::Result<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.writer).await?;
+        self.sync().await?;
         let mut repo = self.begin().await?;
         let filled = repo.backfill_applicant_names().await?;
         repo.commit().await?;
@@ -109,14 +179,34 @@ impl Database for SqliteDatabase {
     }
 
     async fn begin(&self) -> crate::Result<Box<dyn Repo>> {
-        Ok(Box::new(SqliteRepo { conn: Conn::Tx(self.writer.begin().await?) }))
+        Ok(Box::new(SqliteRepo { conn: Conn::Tx(self.writer.begin().await?), wal: self.wal.clone() }))
     }
 
     async fn read(&self) -> crate::Result<Box<dyn Repo>> {
-        Ok(Box::new(SqliteRepo { conn: Conn::Plain(self.readers.acquire().await?) }))
+        Ok(Box::new(SqliteRepo { conn: Conn::Plain(self.readers.acquire().await?), wal: None }))
+    }
+
+    async fn begin_code_batch(&self) -> crate::Result<Box<dyn crate::CodeBatch>> {
+        match &self.wal {
+            Some(wal) => {
+                Ok(Box::new(crate::sqlite_raw::SqliteCodeBatch::begin(&self.writer, &self.code_batches, &self.path, wal.clone()).await?))
+            }
+            // In memory every connection would be a database of its own.
+            None => Ok(Box::new(crate::oidc::RepoBatch(self.begin().await?))),
+        }
+    }
+
+    async fn sync(&self) -> crate::Result<()> {
+        match &self.wal {
+            // A ticket of its own: also covers writes that did not go through a repo (migrations).
+            Some(wal) => wal.sync_to(wal.committed()).await,
+            None => Ok(()),
+        }
     }
 
     async fn close(&self) {
+        // The token task's connection first: the last one to close checkpoints the log away.
+        *self.code_batches.lock().await = None;
         self.readers.close().await;
         self.writer.close().await;
         if let Some(c) = &self.checkpointer {

@@ -309,3 +309,115 @@ async fn oidc_batches_and_the_cache_generation() {
         assert_eq!(epoch(db.clone()).await, last, "{backend}: a sign-in moved the generation");
     }
 }
+
+/// The token task's transaction (`Database::begin_code_batch`; on SQLite a connection of its own,
+/// driven in place): the same rules as the repository's, its rows readable by every other
+/// reader, nothing kept when it is dropped, and on SQLite no other writer of the process beside
+/// it.
+#[tokio::test]
+async fn the_token_task_batch_keeps_the_rules() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (a, _) = citizen(&db, "001303012345").await;
+        let (b, _) = citizen(&db, "001303054321").await;
+        let now = Utc::now().trunc_subsecs(3);
+        let mut w = db.begin().await.unwrap();
+        w.create_oidc_client(&client("lib", now)).await.unwrap();
+        w.commit().await.unwrap();
+        let mut nonce_code = code("c3", "g3", a, now);
+        nonce_code.nonce = Some("n-ở-đây".into());
+        nonce_code.code_challenge = Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into());
+        let mut w = db.begin_code_batch().await.unwrap();
+        w.insert_oidc_codes(&[code("c1", "g1", a, now), code("c2", "g2", b, now), nonce_code.clone(), code("old", "g0", b, now)])
+            .await
+            .unwrap();
+        w.commit_unsynced().await.unwrap();
+        db.sync().await.unwrap();
+        let mut w = db.begin_code_batch().await.unwrap();
+        assert!(matches!(w.take_oidc_codes(&["old".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)));
+        w.commit_unsynced().await.unwrap();
+        db.sync().await.unwrap();
+
+        // While a batch is open on SQLite, another writer of this process waits for it.
+        let mut w = db.begin_code_batch().await.unwrap();
+        if backend == "sqlite" {
+            let other = tokio::time::timeout(std::time::Duration::from_millis(300), db.begin()).await;
+            assert!(other.is_err(), "a writer ran beside the token batch");
+        }
+        let hashes: Vec<String> = ["c2", "nope", "c1", "old", "c2", "c3"].iter().map(|s| s.to_string()).collect();
+        let takes = w.take_oidc_codes(&hashes, now).await.unwrap();
+        let shape: Vec<String> = takes
+            .iter()
+            .map(|t| match &t.take {
+                CodeTake::Fresh(c) => format!("fresh {}", c.grant_id),
+                CodeTake::Reused(c) => format!("reused {}", c.grant_id),
+                CodeTake::Missing => "missing".into(),
+            })
+            .collect();
+        assert_eq!(shape, ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
+        assert!(takes[0].account_active && takes[2].account_active && !takes[3].account_active, "{backend}");
+        let CodeTake::Fresh(c3) = &takes[5].take else { unreachable!() };
+        assert_eq!(
+            (c3.nonce.as_deref(), c3.code_challenge.as_deref(), c3.auth_time, c3.expires_at, c3.used_at),
+            (nonce_code.nonce.as_deref(), nonce_code.code_challenge.as_deref(), now, now + Duration::seconds(60), Some(now)),
+            "{backend}"
+        );
+        let tokens = [
+            token("ta", TokenKind::Access, "g1", a, now),
+            token("tr", TokenKind::Refresh, "g1", a, now),
+            token("tb", TokenKind::Access, "g2", b, now),
+        ];
+        let issued = AuditEntry {
+            at: now,
+            actor_id: Some(a),
+            actor_label: "oidc:lib".into(),
+            action: "oidc.token_issued".into(),
+            target_type: "oidc_client".into(),
+            target_id: "lib".into(),
+            detail: serde_json::json!({"scope": "openid profile", "tên": "Bình"}),
+            ip: Some("203.0.113.7".into()),
+            request_id: None,
+        };
+        w.insert_oidc_tokens(&tokens, &[issued.clone()]).await.unwrap();
+        assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 1, "{backend}");
+        assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 0, "{backend}");
+        w.append_audits(&[AuditEntry { action: "oidc.code_reused".into(), ..issued.clone() }]).await.unwrap();
+        w.commit_unsynced().await.unwrap();
+        db.sync().await.unwrap();
+
+        // Everything the batch wrote reads back through the ordinary repository.
+        let mut r = db.read().await.unwrap();
+        let tr = r.find_oidc_token("tr").await.unwrap().unwrap();
+        assert_eq!(
+            (tr.kind, tr.grant_id.as_str(), tr.account_id, tr.auth_time, tr.created_at, tr.expires_at, tr.revoked_at),
+            (TokenKind::Refresh, "g1", Some(a), Some(now), now, now + Duration::minutes(15), None),
+            "{backend}"
+        );
+        assert!(r.find_oidc_token("tb").await.unwrap().unwrap().revoked_at.is_some(), "{backend}");
+        let logged = r.list_audit(Some("oidc_client"), None, 10).await.unwrap();
+        let actions: Vec<&str> = logged.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["oidc.code_reused", "oidc.token_issued"], "{backend}");
+        assert_eq!((logged[1].detail["tên"].as_str(), logged[1].ip.as_deref()), (Some("Bình"), Some("203.0.113.7")), "{backend}");
+        drop(r);
+
+        // Dropped without a commit: nothing kept, and the next batch works.
+        let mut w = db.begin_code_batch().await.unwrap();
+        w.insert_oidc_codes(&[code("gone", "g8", a, now)]).await.unwrap();
+        w.insert_oidc_tokens(&[token("tgone", TokenKind::Access, "g8", a, now)], &[]).await.unwrap();
+        drop(w);
+        let mut w = db.begin_code_batch().await.unwrap();
+        assert!(matches!(w.take_oidc_codes(&["gone".into()], now).await.unwrap()[0].take, CodeTake::Missing), "{backend}");
+        // A failing statement (a client that does not exist) fails the batch, not the task.
+        let mut stray = code("stray", "g7", a, now);
+        stray.client_id = "no-such-client".into();
+        assert!(w.insert_oidc_codes(&[stray]).await.is_err(), "{backend}");
+        drop(w);
+        assert!(db.read().await.unwrap().find_oidc_token("tgone").await.unwrap().is_none(), "{backend}");
+        let mut w = db.begin_code_batch().await.unwrap();
+        w.insert_oidc_codes(&[code("after", "g6", a, now)]).await.unwrap();
+        w.commit_unsynced().await.unwrap();
+        db.sync().await.unwrap();
+        let mut w = db.begin().await.unwrap();
+        assert!(matches!(w.take_oidc_codes(&["after".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
+    }
+}
