@@ -103,9 +103,6 @@ pub trait Database: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn Repo>>;
     /// A repository for reads only, on a pooled connection without a transaction.
     async fn read(&self) -> Result<Box<dyn Repo>>;
-    /// Makes every transaction committed so far durable: after [`Repo::commit_unsynced`],
-    /// before its outcome is acknowledged. Concurrent callers share one flush.
-    async fn sync(&self) -> Result<()>;
     /// The token task's transaction (see [`oidc::CodeBatch`]).
     async fn begin_code_batch(&self) -> Result<Box<dyn oidc::CodeBatch>> {
         Ok(Box::new(oidc::RepoBatch(self.begin().await?)))
@@ -149,10 +146,6 @@ pub trait Repo:
 {
     /// Makes the transaction's writes durable. Dropping a repo without committing rolls back.
     async fn commit(self: Box<Self>) -> Result<()>;
-    /// Commits — the writes are visible to everyone — without waiting for them to be durable:
-    /// the caller must [`Database::sync`] before it acknowledges anything. Lets one task go on
-    /// to its next transaction while the disk flushes the last one (group commit).
-    async fn commit_unsynced(self: Box<Self>) -> Result<()>;
     /// Runs one SQL statement as an intruder with database access would: only for tests that
     /// prove tampering is detected.
     #[doc(hidden)]

@@ -107,8 +107,9 @@ pub trait CodeBatch: Send {
     async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
     /// See [`crate::AuditRepo::append_audits`].
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()>;
-    /// See [`crate::Repo::commit_unsynced`]: [`crate::Database::sync`] before answering.
-    async fn commit_unsynced(self: Box<Self>) -> Result<()>;
+    /// Commits durably. On SQLite the log flush runs in the calling thread (blocking it) after
+    /// the writer is given back.
+    async fn commit(self: Box<Self>) -> Result<()>;
 }
 
 /// A repository as the token task's transaction.
@@ -131,8 +132,8 @@ impl CodeBatch for RepoBatch {
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()> {
         self.0.append_audits(entries).await
     }
-    async fn commit_unsynced(self: Box<Self>) -> Result<()> {
-        self.0.commit_unsynced().await
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.0.commit().await
     }
 }
 

@@ -51,11 +51,6 @@ impl Database for PgDatabase {
         Ok(Box::new(PgRepo { conn: Conn::Plain(self.pool.acquire().await?), wal: None }))
     }
 
-    /// A PostgreSQL commit is durable when it returns (`synchronous_commit` on).
-    async fn sync(&self) -> crate::Result<()> {
-        Ok(())
-    }
-
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -136,16 +136,6 @@ macro_rules! shared_impl {
                 Ok(())
             }
 
-            async fn commit_unsynced(self: Box<Self>) -> Result<()> {
-                if let Conn::Tx(t) = self.conn {
-                    t.commit().await?;
-                    if let Some(wal) = &self.wal {
-                        wal.committed();
-                    }
-                }
-                Ok(())
-            }
-
             async fn tamper_for_tests(&mut self, sql: &str) -> Result<u64> {
                 Ok(sqlx::query(sql).execute(self.conn()).await?.rows_affected())
             }

@@ -43,19 +43,29 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 pub const WAL_LIMIT_PAGES: u32 = 8000;
 
 /// Flushes the write-ahead log after commits. Every commit takes a ticket (its number) once
-/// COMMIT has returned; a flush started after that covers it. One flush runs at a time; whoever
-/// waited behind it finds their commit covered, or starts the next flush for everyone waiting.
+/// COMMIT has returned; a flush started after that covers it (fsync makes durable everything
+/// written before it was called, whatever other flush is under way). A commit whose ticket a
+/// started flush covers waits for it; otherwise it starts one at once, beside any still running:
+/// a batch does not wait for the flush of the one before it and then for its own.
 pub struct WalSync {
     wal: PathBuf,
     committed: AtomicU64,
-    synced: tokio::sync::Mutex<u64>,
+    /// The highest ticket a flush has been started for (held for a few instructions).
+    started: std::sync::Mutex<u64>,
+    /// The highest ticket known to be on disk, and how many flushes failed.
+    done: tokio::sync::watch::Sender<(u64, u64)>,
 }
 
 impl WalSync {
     fn new(db_file: &Path) -> Self {
         let mut wal = db_file.as_os_str().to_owned();
         wal.push("-wal");
-        Self { wal: wal.into(), committed: AtomicU64::new(0), synced: tokio::sync::Mutex::new(0) }
+        Self {
+            wal: wal.into(),
+            committed: AtomicU64::new(0),
+            started: std::sync::Mutex::new(0),
+            done: tokio::sync::watch::Sender::new((0, 0)),
+        }
     }
 
     /// Records a commit that just returned; its ticket.
@@ -65,25 +75,75 @@ impl WalSync {
 
     /// Returns once the commit with this ticket is on disk.
     pub async fn sync_to(&self, ticket: u64) -> crate::Result<()> {
-        let mut synced = self.synced.lock().await;
-        if *synced >= ticket {
+        let mut done = self.done.subscribe();
+        let failures = done.borrow().1;
+        loop {
+            let (synced, failed) = *done.borrow_and_update();
+            if synced >= ticket {
+                return Ok(());
+            }
+            if failed != failures {
+                return Err(crate::StoreError::Unavailable("the write-ahead log could not be flushed".into()));
+            }
+            let covers = {
+                let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+                (*started < ticket).then(|| {
+                    // Every commit numbered up to here has returned: this flush covers them all.
+                    *started = self.committed.load(Ordering::SeqCst);
+                    *started
+                })
+            };
+            let Some(covers) = covers else {
+                // A flush under way covers this commit.
+                done.changed().await.map_err(|_| crate::StoreError::Unavailable("the log flush stopped".into()))?;
+                continue;
+            };
+            let wal = self.wal.clone();
+            let flushed =
+                tokio::task::spawn_blocking(move || flush(&wal)).await.map_err(|e| std::io::Error::other(e.to_string())).and_then(|r| r);
+            return self.flushed(covers, flushed);
+        }
+    }
+
+    /// [`WalSync::sync_to`] in the calling thread, which it blocks for the flush (the token
+    /// task's own thread: no hand-over to a blocking thread and back).
+    pub fn sync_here(&self, ticket: u64) -> crate::Result<()> {
+        if self.done.borrow().0 >= ticket {
             return Ok(());
         }
-        // Every commit numbered up to here has returned: this flush covers them all.
         let covers = self.committed.load(Ordering::SeqCst);
-        let wal = self.wal.clone();
-        let flushed = tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
-            // fsync flushes the file's data whichever descriptor asks.
-            Ok(f) => f.sync_data(),
-            // No log: the last connection checkpointed it into the database file and synced that.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        })
-        .await
-        .map_err(|e| crate::StoreError::Unavailable(format!("the log flush stopped: {e}")))?;
-        flushed.map_err(|e| crate::StoreError::Unavailable(format!("the write-ahead log could not be flushed: {e}")))?;
-        *synced = covers;
-        Ok(())
+        {
+            let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+            *started = (*started).max(covers);
+        }
+        self.flushed(covers, flush(&self.wal))
+    }
+
+    /// Records how a flush covering tickets up to `covers` ended.
+    fn flushed(&self, covers: u64, flushed: std::io::Result<()>) -> crate::Result<()> {
+        match flushed {
+            Ok(()) => {
+                self.done.send_modify(|d| d.0 = d.0.max(covers));
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the write-ahead log could not be flushed");
+                // Whoever waited on this flush hears of it; the next commit starts afresh.
+                *self.started.lock().unwrap_or_else(|p| p.into_inner()) = self.done.borrow().0;
+                self.done.send_modify(|d| d.1 += 1);
+                Err(crate::StoreError::Unavailable(format!("the write-ahead log could not be flushed: {e}")))
+            }
+        }
+    }
+}
+
+/// fsync of the log: it flushes the file's data whichever descriptor asks.
+fn flush(wal: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(f) => f.sync_data(),
+        // No log: the last connection checkpointed it into the database file and synced that.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -163,7 +223,10 @@ impl Database for SqliteDatabase {
 
     async fn migrate(&self) -> crate::Result<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.writer).await?;
-        self.sync().await?;
+        // Migrations commit on the writer (synchronous = NORMAL) outside a repo: flush them.
+        if let Some(wal) = &self.wal {
+            wal.sync_to(wal.committed()).await?;
+        }
         let mut repo = self.begin().await?;
         let filled = repo.backfill_applicant_names().await?;
         repo.commit().await?;
@@ -193,14 +256,6 @@ impl Database for SqliteDatabase {
             }
             // In memory every connection would be a database of its own.
             None => Ok(Box::new(crate::oidc::RepoBatch(self.begin().await?))),
-        }
-    }
-
-    async fn sync(&self) -> crate::Result<()> {
-        match &self.wal {
-            // A ticket of its own: also covers writes that did not go through a repo (migrations).
-            Some(wal) => wal.sync_to(wal.committed()).await,
-            None => Ok(()),
         }
     }
 

@@ -11,7 +11,8 @@
 //! writer: a batch first takes the writer pool's only connection ([`SqliteCodeBatch::_writer`]) and
 //! holds it to the end — every other writer in this process waits for it as it would for any
 //! transaction; other processes meet SQLite's lock and busy timeout as usual. Commits follow the
-//! writer's rule: `synchronous = NORMAL`, then [`WalSync`] before anything is acknowledged.
+//! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in this
+//! thread, once the writer is given back) before anything is acknowledged.
 
 use crate::oidc::{BatchTake, CodeBatch, CodeTake, OidcCode, OidcToken};
 use crate::sqlite::WalSync;
@@ -422,10 +423,13 @@ impl CodeBatch for SqliteCodeBatch {
         Ok(())
     }
 
-    async fn commit_unsynced(mut self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
         self.conn().exec("COMMIT")?;
         self.open = false;
-        self.wal.committed();
-        Ok(())
+        let ticket = self.wal.committed();
+        // The writer first: others write while this thread waits for the disk.
+        let wal = self.wal.clone();
+        drop(self);
+        wal.sync_here(ticket)
     }
 }

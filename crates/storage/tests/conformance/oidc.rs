@@ -331,12 +331,10 @@ async fn the_token_task_batch_keeps_the_rules() {
         w.insert_oidc_codes(&[code("c1", "g1", a, now), code("c2", "g2", b, now), nonce_code.clone(), code("old", "g0", b, now)])
             .await
             .unwrap();
-        w.commit_unsynced().await.unwrap();
-        db.sync().await.unwrap();
+        w.commit().await.unwrap();
         let mut w = db.begin_code_batch().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["old".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)));
-        w.commit_unsynced().await.unwrap();
-        db.sync().await.unwrap();
+        w.commit().await.unwrap();
 
         // While a batch is open on SQLite, another writer of this process waits for it.
         let mut w = db.begin_code_batch().await.unwrap();
@@ -382,8 +380,7 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 1, "{backend}");
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 0, "{backend}");
         w.append_audits(&[AuditEntry { action: "oidc.code_reused".into(), ..issued.clone() }]).await.unwrap();
-        w.commit_unsynced().await.unwrap();
-        db.sync().await.unwrap();
+        w.commit().await.unwrap();
 
         // Everything the batch wrote reads back through the ordinary repository.
         let mut r = db.read().await.unwrap();
@@ -415,8 +412,7 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert!(db.read().await.unwrap().find_oidc_token("tgone").await.unwrap().is_none(), "{backend}");
         let mut w = db.begin_code_batch().await.unwrap();
         w.insert_oidc_codes(&[code("after", "g6", a, now)]).await.unwrap();
-        w.commit_unsynced().await.unwrap();
-        db.sync().await.unwrap();
+        w.commit().await.unwrap();
         let mut w = db.begin().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["after".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
     }
