@@ -95,7 +95,7 @@ impl RawConn {
                         self.db.as_ptr(),
                         sql.as_ptr().cast(),
                         sql.len() as c_int,
-                        ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                        ffi::SQLITE_PREPARE_PERSISTENT,
                         &mut s,
                         std::ptr::null_mut(),
                     )

@@ -376,7 +376,7 @@ async fn the_token_task_batch_keeps_the_rules() {
             ip: Some("203.0.113.7".into()),
             request_id: None,
         };
-        w.insert_oidc_tokens(&tokens, &[issued.clone()]).await.unwrap();
+        w.insert_oidc_tokens(&tokens, std::slice::from_ref(&issued)).await.unwrap();
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 1, "{backend}");
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 0, "{backend}");
         w.append_audits(&[AuditEntry { action: "oidc.code_reused".into(), ..issued.clone() }]).await.unwrap();
