@@ -23,7 +23,7 @@ pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
 pub use model::*;
-pub use oidc::{CodeBatch, CodeTake, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
+pub use oidc::{CodeBatch, CodeTake, Flush, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

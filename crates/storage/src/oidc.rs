@@ -110,7 +110,15 @@ pub trait CodeBatch: Send {
     /// Commits durably. On SQLite the log flush runs in the calling thread (blocking it) after
     /// the writer is given back.
     async fn commit(self: Box<Self>) -> Result<()>;
+    /// Commits, and returns what makes the commit durable, for the caller to run (it blocks)
+    /// where it likes before it acknowledges anything: on SQLite the log flush, so one thread
+    /// flushes while the next batch runs; where the commit is durable by itself, nothing.
+    async fn commit_deferred(self: Box<Self>) -> Result<Flush>;
 }
+
+/// Makes a commit durable; blocks the calling thread until it is (see
+/// [`CodeBatch::commit_deferred`]). A flush also covers every commit made before it was called.
+pub type Flush = Box<dyn FnOnce() -> Result<()> + Send>;
 
 /// A repository as the token task's transaction.
 pub(crate) struct RepoBatch(pub(crate) Box<dyn crate::Repo>);
@@ -134,6 +142,10 @@ impl CodeBatch for RepoBatch {
     }
     async fn commit(self: Box<Self>) -> Result<()> {
         self.0.commit().await
+    }
+    async fn commit_deferred(self: Box<Self>) -> Result<Flush> {
+        self.0.commit().await?;
+        Ok(Box::new(|| Ok(())))
     }
 }
 

@@ -423,13 +423,16 @@ impl CodeBatch for SqliteCodeBatch {
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>) -> Result<()> {
+    async fn commit(self: Box<Self>) -> Result<()> {
+        (self.commit_deferred().await?)()
+    }
+
+    async fn commit_deferred(mut self: Box<Self>) -> Result<crate::oidc::Flush> {
         self.conn().exec("COMMIT")?;
         self.open = false;
         let ticket = self.wal.committed();
-        // The writer first: others write while this thread waits for the disk.
+        // The writer is given back (here, as the batch drops) before anyone waits for the disk.
         let wal = self.wal.clone();
-        drop(self);
-        wal.sync_here(ticket)
+        Ok(Box::new(move || wal.sync_here(ticket)))
     }
 }

@@ -71,17 +71,20 @@ impl Redeemer {
         // PostgreSQL's connections are sockets, registered with the runtime that opened them:
         // the task stays on the shared runtime, where the pool's other users are.
         if db.backend() == tl_storage::Backend::Postgres {
-            tokio::spawn(run(db, cache, rx));
+            tokio::spawn(run(db, cache, rx, None));
             return Redeemer { queue };
         }
         // SQLite: a thread of its own. Each statement of a batch is a hand-over to the
         // connection's thread and back; on the shared runtime the wake-up from that thread lands
         // in the global queue behind every waiting HTTP task (a median 0.3 ms before each
         // statement under load); here nothing else is queued.
+        // The log flush and the answers on a third thread: the next batch runs meanwhile.
+        let (to_flusher, flushes) = std::sync::mpsc::channel::<Flushing>();
+        std::thread::Builder::new().name("tl-flusher".into()).spawn(move || flusher(flushes)).expect("a thread for the log flush");
         std::thread::Builder::new()
             .name("tl-redeemer".into())
             .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(run(db, cache, rx)),
+                Ok(rt) => rt.block_on(run(db, cache, rx, Some(to_flusher))),
                 Err(e) => tracing::error!(error = %e, "the token task could not start"),
             })
             .expect("a thread for the token task");
@@ -107,29 +110,66 @@ impl Redeemer {
     }
 }
 
-async fn run(db: Arc<dyn Database>, cache: Arc<Cache>, mut rx: mpsc::Receiver<Job>) {
+/// A committed batch waiting for its flush, and its answers.
+struct Flushing {
+    flush: tl_storage::Flush,
+    batch: Vec<Job>,
+    results: Vec<Redeemed>,
+}
+
+async fn run(db: Arc<dyn Database>, cache: Arc<Cache>, mut rx: mpsc::Receiver<Job>, flusher: Option<std::sync::mpsc::Sender<Flushing>>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(db.as_ref(), &cache, std::mem::take(&mut batch)).await;
+        commit_batch(db.as_ref(), &cache, std::mem::take(&mut batch), flusher.as_ref()).await;
     }
 }
 
-/// Runs one batch and answers its callers; if the batch fails, each job again alone.
-async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>) {
+/// Flushes committed batches and answers their callers. Batches that wait together share one
+/// flush: the first flush covers every commit made before it started.
+fn flusher(rx: std::sync::mpsc::Receiver<Flushing>) {
+    while let Ok(first) = rx.recv() {
+        for f in std::iter::once(first).chain(rx.try_iter()) {
+            let flushed = (f.flush)();
+            answer(f.batch, f.results, flushed);
+        }
+    }
+}
+
+/// Answers a batch's callers (codes issued, then each exchange its outcome).
+fn answer(batch: Vec<Job>, results: Vec<Redeemed>, flushed: Result<(), StoreError>) {
+    let flushed = flushed.map_err(|e| e.to_string());
+    let mut results = results.into_iter();
+    for job in batch {
+        match job {
+            Job::Issue(_, reply) => drop(reply.send(flushed.clone().map_err(StoreError::Unavailable))),
+            Job::Redeem(_, reply) => {
+                let outcome = results.next().ok_or_else(|| "lost an outcome".to_string());
+                drop(reply.send(flushed.clone().and(outcome).map_err(StoreError::Unavailable)));
+            }
+        }
+    }
+}
+
+/// Runs one batch and answers its callers once it is durable (through the flusher when there is
+/// one); if the batch fails, each job again alone.
+async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>, flusher: Option<&std::sync::mpsc::Sender<Flushing>>) {
     let codes: Vec<&OidcCode> = batch.iter().filter_map(|j| if let Job::Issue(c, _) = j { Some(c) } else { None }).collect();
     let exchanges: Vec<&Exchange> = batch.iter().filter_map(|j| if let Job::Redeem(x, _) = j { Some(x) } else { None }).collect();
     match run_batch(db, &codes, &exchanges, Utc::now()).await {
-        Ok((results, revoked)) => {
+        Ok((results, revoked, flush)) => {
             if revoked {
                 cache.invalidate();
             }
-            let mut results = results.into_iter();
-            for job in batch.drain(..) {
-                match job {
-                    Job::Issue(_, reply) => drop(reply.send(Ok(()))),
-                    Job::Redeem(_, reply) => {
-                        drop(reply.send(results.next().ok_or_else(|| StoreError::Unavailable("lost an outcome".into()))))
+            let f = Flushing { flush, batch, results };
+            match flusher {
+                Some(to) => {
+                    if let Err(std::sync::mpsc::SendError(f)) = to.send(f) {
+                        answer(f.batch, f.results, Err(StoreError::Unavailable("the log flush stopped".into())));
                     }
+                }
+                None => {
+                    let flushed = (f.flush)();
+                    answer(f.batch, f.results, flushed);
                 }
             }
         }
@@ -140,11 +180,11 @@ async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>) {
             for job in batch.drain(..) {
                 match job {
                     Job::Issue(c, reply) => {
-                        let r = run_batch(db, &[&c], &[], Utc::now()).await;
+                        let r = alone(db, &[&c], &[]).await;
                         let _ = reply.send(r.map(|_| ()));
                     }
                     Job::Redeem(x, reply) => {
-                        let r = run_batch(db, &[], &[&x], Utc::now()).await;
+                        let r = alone(db, &[], &[&x]).await;
                         if matches!(r, Ok((_, true))) {
                             cache.invalidate();
                         }
@@ -154,6 +194,13 @@ async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>) {
             }
         }
     }
+}
+
+/// One job in a transaction of its own, flushed here.
+async fn alone(db: &dyn Database, codes: &[&OidcCode], batch: &[&Exchange]) -> Result<(Vec<Redeemed>, bool), StoreError> {
+    let (out, revoked, flush) = run_batch(db, codes, batch, Utc::now()).await?;
+    flush()?;
+    Ok((out, revoked))
 }
 
 fn event(x: &Exchange, action: &str, account: Option<i64>, at: DateTime<Utc>, detail: serde_json::Value) -> AuditEntry {
@@ -190,14 +237,14 @@ fn check(x: &Exchange, c: &OidcCode, now: DateTime<Utc>) -> Option<&'static str>
     (!pkce_ok).then_some("PKCE verification failed")
 }
 
-/// Stores codes and runs exchanges in one durable transaction; the exchanges' outcomes in order,
-/// and whether tokens were revoked.
+/// Stores codes and runs exchanges in one transaction; the exchanges' outcomes in order, whether
+/// tokens were revoked, and the flush that makes it durable (to run before answering).
 async fn run_batch(
     db: &dyn Database,
     codes: &[&OidcCode],
     batch: &[&Exchange],
     now: DateTime<Utc>,
-) -> Result<(Vec<Redeemed>, bool), StoreError> {
+) -> Result<(Vec<Redeemed>, bool, tl_storage::Flush), StoreError> {
     let t0 = std::time::Instant::now();
     let mut w = db.begin_code_batch().await?;
     let waited = t0.elapsed();
@@ -206,8 +253,7 @@ async fn run_batch(
         w.insert_oidc_codes(&codes).await?;
     }
     if batch.is_empty() {
-        w.commit().await?;
-        return Ok((Vec::new(), false));
+        return Ok((Vec::new(), false, w.commit_deferred().await?));
     }
     let hashes: Vec<String> = batch.iter().map(|x| x.code_hash.clone()).collect();
     let takes = w.take_oidc_codes(&hashes, now).await?;
@@ -281,7 +327,7 @@ async fn run_batch(
         w.append_audits(&audits).await?;
     }
     let t_aud = t0.elapsed();
-    w.commit().await?;
+    let flush = w.commit_deferred().await?;
     tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, taken = ?t_take, prepared = ?t_prep, tokens = ?t_tok, audited = ?t_aud, took = ?t0.elapsed(), "code batch committed");
-    Ok((out, revoked))
+    Ok((out, revoked, flush))
 }
