@@ -174,6 +174,10 @@ pub struct Federation {
     /// Seals the flow cookie; derived from the platform's key-encryption key.
     cookie_key: [u8; 32],
     public_url: String,
+    /// The states of flows whose callback this process has seen, until the flow would expire:
+    /// the browser's cookie is cleared after one callback, but someone holding a copy of it
+    /// could replay the callback and make us call the provider's token endpoint again each time.
+    used_states: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// For templates: the buttons on /signin and /signup.
@@ -200,7 +204,17 @@ impl Federation {
             upstreams: providers.iter().filter(|p| p.enabled).map(|p| Upstream { cfg: p.clone(), cache: Default::default() }).collect(),
             cookie_key: mac.finalize().into_bytes().into(),
             public_url: public_url.trim_end_matches('/').to_owned(),
+            used_states: Default::default(),
         }
+    }
+
+    /// True the first time this process sees a flow's callback (the state is then kept until the
+    /// flow's expiry); false for a replay.
+    fn first_use(&self, state: &str, expires: i64) -> bool {
+        let now = Utc::now().timestamp();
+        let mut used = self.used_states.lock().unwrap_or_else(|p| p.into_inner());
+        used.retain(|_, until| *until > now);
+        used.insert(state.to_owned(), expires).is_none()
     }
 
     pub fn buttons(&self) -> Vec<ProviderButton> {
@@ -477,7 +491,9 @@ pub async fn callback(
     let q: CallbackQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let flow = read_cookie(&headers, FLOW_COOKIE)
         .and_then(|c| st.federation.open(c))
-        .filter(|f| f.provider == provider && f.expires > Utc::now().timestamp());
+        .filter(|f| f.provider == provider && f.expires > Utc::now().timestamp())
+        // One callback per flow, even with a copy of the cookie.
+        .filter(|f| st.federation.first_use(&f.state, f.expires));
     let outcome = match flow {
         None => Err(FederatedError::NoFlow),
         Some(flow) => verify(&st, &provider, &flow, &q).await.map(|person| (person, flow.next)),

@@ -280,6 +280,7 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         // First time: an account is created from the verified claims (the ID token carries
         // only `sub` here; the rest comes from userinfo).
         let p = start(&mut app).await;
+        let flow_cookie = app.cookies["tl_federated"].clone();
         let back = at_the_provider(p.location(), "079198001234", true).await;
         let done = app.get(&local(&back)).await;
         assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/dossiers"), "{n}: {}", done.body);
@@ -290,6 +291,13 @@ async fn vneid_sign_in_against_a_real_openid_provider() {
         let again = app.get(&local(&back)).await;
         assert_eq!(again.status, StatusCode::BAD_REQUEST, "{n}");
         assert!(again.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}");
+        // Even with a copy of the sign-in cookie: refused here, without asking VNeID again
+        // (which would answer that its code was used: another page).
+        app.cookies.insert("tl_federated".into(), flow_cookie);
+        let replayed = app.get(&local(&back)).await;
+        assert_eq!(replayed.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(replayed.has("Phiên đăng nhập không hợp lệ hoặc đã hết hạn"), "{n}: {}", replayed.body);
+        assert!(replayed.has("federated_no_flow"), "{n}: the provider was asked again: {}", replayed.body);
 
         // Second time, another browser: the same account, found by subject.
         let mut other = app.second_browser();
