@@ -107,9 +107,6 @@ pub trait CodeBatch: Send {
     async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
     /// See [`crate::AuditRepo::append_audits`].
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()>;
-    /// Commits durably. On SQLite the log flush runs in the calling thread (blocking it) after
-    /// the writer is given back.
-    async fn commit(self: Box<Self>) -> Result<()>;
     /// Commits, and returns what makes the commit durable, for the caller to run (it blocks)
     /// where it likes before it acknowledges anything: on SQLite the log flush, so one thread
     /// flushes while the next batch runs; where the commit is durable by itself, nothing.
@@ -139,9 +136,6 @@ impl CodeBatch for RepoBatch {
     }
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()> {
         self.0.append_audits(entries).await
-    }
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.0.commit().await
     }
     async fn commit_deferred(self: Box<Self>) -> Result<Flush> {
         self.0.commit().await?;

@@ -423,10 +423,6 @@ impl CodeBatch for SqliteCodeBatch {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
-        (self.commit_deferred().await?)()
-    }
-
     async fn commit_deferred(mut self: Box<Self>) -> Result<crate::oidc::Flush> {
         self.conn().exec("COMMIT")?;
         self.open = false;

@@ -166,6 +166,18 @@ fn code(hash: &str, grant: &str, account: i64, now: chrono::DateTime<Utc>) -> Oi
     }
 }
 
+/// What each take found, with the code's grant.
+fn shape(takes: &[tl_storage::oidc::BatchTake]) -> Vec<String> {
+    takes
+        .iter()
+        .map(|t| match &t.take {
+            CodeTake::Fresh(c) => format!("fresh {}", c.grant_id),
+            CodeTake::Reused(c) => format!("reused {}", c.grant_id),
+            CodeTake::Missing => "missing".into(),
+        })
+        .collect()
+}
+
 /// The token endpoint's group commit: a batch of codes taken in one statement behaves as if they
 /// were taken one after another, tokens and audit entries go in several at a time, and the cache
 /// generation moves with every change a cached answer depends on — and only then.
@@ -193,15 +205,7 @@ async fn oidc_batches_and_the_cache_generation() {
         let hashes: Vec<String> = ["c2", "nope", "c1", "old", "c2", "c3"].iter().map(|s| s.to_string()).collect();
         let mut w = db.begin().await.unwrap();
         let takes = w.take_oidc_codes(&hashes, now).await.unwrap();
-        let shape: Vec<String> = takes
-            .iter()
-            .map(|t| match &t.take {
-                CodeTake::Fresh(c) => format!("fresh {}", c.grant_id),
-                CodeTake::Reused(c) => format!("reused {}", c.grant_id),
-                CodeTake::Missing => "missing".into(),
-            })
-            .collect();
-        assert_eq!(shape, ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
+        assert_eq!(shape(&takes), ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
         let CodeTake::Fresh(c1) = &takes[2].take else { unreachable!() };
         assert_eq!((c1.account_id, c1.scope.as_str(), c1.auth_time), (a, "openid profile", now), "{backend}");
         // The account's status comes with each fresh code.
@@ -331,10 +335,10 @@ async fn the_token_task_batch_keeps_the_rules() {
         w.insert_oidc_codes(&[code("c1", "g1", a, now), code("c2", "g2", b, now), nonce_code.clone(), code("old", "g0", b, now)])
             .await
             .unwrap();
-        w.commit().await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
         let mut w = db.begin_code_batch().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["old".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)));
-        w.commit().await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
 
         // While a batch is open on SQLite, another writer of this process waits for it.
         let mut w = db.begin_code_batch().await.unwrap();
@@ -344,15 +348,7 @@ async fn the_token_task_batch_keeps_the_rules() {
         }
         let hashes: Vec<String> = ["c2", "nope", "c1", "old", "c2", "c3"].iter().map(|s| s.to_string()).collect();
         let takes = w.take_oidc_codes(&hashes, now).await.unwrap();
-        let shape: Vec<String> = takes
-            .iter()
-            .map(|t| match &t.take {
-                CodeTake::Fresh(c) => format!("fresh {}", c.grant_id),
-                CodeTake::Reused(c) => format!("reused {}", c.grant_id),
-                CodeTake::Missing => "missing".into(),
-            })
-            .collect();
-        assert_eq!(shape, ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
+        assert_eq!(shape(&takes), ["fresh g2", "missing", "fresh g1", "reused g0", "reused g2", "fresh g3"], "{backend}");
         assert!(takes[0].account_active && takes[2].account_active && !takes[3].account_active, "{backend}");
         let CodeTake::Fresh(c3) = &takes[5].take else { unreachable!() };
         assert_eq!(
@@ -380,7 +376,7 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 1, "{backend}");
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 0, "{backend}");
         w.append_audits(&[AuditEntry { action: "oidc.code_reused".into(), ..issued.clone() }]).await.unwrap();
-        w.commit().await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
 
         // Everything the batch wrote reads back through the ordinary repository.
         let mut r = db.read().await.unwrap();
@@ -412,7 +408,7 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert!(db.read().await.unwrap().find_oidc_token("tgone").await.unwrap().is_none(), "{backend}");
         let mut w = db.begin_code_batch().await.unwrap();
         w.insert_oidc_codes(&[code("after", "g6", a, now)]).await.unwrap();
-        w.commit().await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
         let mut w = db.begin().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["after".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
     }
