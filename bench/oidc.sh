@@ -5,8 +5,9 @@
 #
 # For each target:
 #   1. Code exchange. A signed-in session with consent already given (one sign-in, one consent
-#      form) lets `GET authorize` answer with a code at once; bench/oidc/mint.mjs mints codes that
-#      way (PKCE S256 with one verifier) and writes them to a file; wrk (bench/oidc/exchange.lua)
+#      form, by bench/oidc/mint.mjs) lets `GET authorize` answer with a code at once; wrk
+#      (bench/oidc/authorize.lua) mints codes that way (PKCE S256 with one verifier) and writes
+#      them to a file; wrk (bench/oidc/exchange.lua)
 #      POSTs a different code in every request (client_secret_basic, redirect_uri, verifier).
 #      Codes live 60 s on both servers, so each batch is sized from a warm-up run (which also
 #      measures the rate) and used within the minute; a thread that runs out of codes stops and
@@ -28,8 +29,8 @@ WARMUP="${WARMUP:-3s}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
 TARGETS="${TARGETS:-sqlite postgres oidc-provider}"
-MINT_CONCURRENCY="${MINT_CONCURRENCY:-8}"
-WARMUP_CODES="${WARMUP_CODES:-6000}"
+MINT_CONNECTIONS="${MINT_CONNECTIONS:-$CONNECTIONS}"
+WARMUP_CODES="${WARMUP_CODES:-20000}"
 PG_ADMIN="${THANGLONG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BIN="${THANGLONG_BIN:-target/release/thanglong}"
 PASSWORD="Mật khẩu đo hiệu năng 2026"
@@ -105,6 +106,37 @@ measure() {
   LAST_ROW="| $target | $scenario | $(field "$line" rps) | $(field "$line" p50_ms) | $(field "$line" p99_ms) | $(field "$line" errors) | $cpu | $([ "$dbcmd" = none ] && echo "" || echo "$dbcpu") | $la | $others |"
 }
 none() { :; }
+
+# mint STATE COUNT OUT: COUNT codes into OUT (one a line, the threads' codes interleaved in the
+# order they came); prints "MINTED count=N secs=S rate=R errors=E".
+mint() {
+  local state=$1 count=$2 out=$3 t0 secs line wpid k n files=() a
+  mapfile -t a < <(node -e '
+    const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const u = new URL(s.authorization_endpoint);
+    const q = new URLSearchParams({ response_type: "code", client_id: s.clientId, redirect_uri: s.redirectUri,
+      scope: "openid profile", code_challenge: s.challenge, code_challenge_method: "S256" });
+    console.log([u.origin, u.pathname, q.toString(), Object.entries(s.cookies).map(([k, v]) => k + "=" + v).join("; ")].join("\n"));' "$state")
+  for k in $(seq 1 "$THREADS"); do files+=("$out.$k"); rm -f "$out.$k" "$out.$k.done"; done
+  t0=$(date +%s.%N)
+  wrk -t"$THREADS" -c"$MINT_CONNECTIONS" -d300s -s bench/oidc/authorize.lua "${a[0]}" -- "$out" "$count" "$THREADS" "${a[1]}" "${a[2]}" "${a[3]}" >"$out.log" &
+  wpid=$!
+  # wrk runs for its whole duration: it is interrupted once every thread has its share.
+  while kill -0 "$wpid" 2>/dev/null; do
+    [ "$(find "$OUT" -maxdepth 1 -name "$(basename "$out").*.done" | wc -l)" -ge "$THREADS" ] && break
+    sleep 0.02
+  done
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{ printf "%.2f", b - a }')
+  kill -INT "$wpid" 2>/dev/null || true
+  wait "$wpid" || true
+  paste -d'\n' "${files[@]}" | grep -v '^$' >"$out"
+  line=$(grep '^MINTED' "$out.log" || echo "MINTED count=0 errors=1")
+  grep '^FIRST_ERROR' "$out.log" >&2 || true
+  rm -f "${files[@]}" "$out".*.done "$out.log"
+  n=$(wc -l <"$out")
+  echo "MINTED count=$n secs=$secs rate=$(awk -v n="$n" -v s="$secs" 'BEGIN{ printf "%.0f", n / s }') errors=$(field "$line" errors)"
+  [ "$(field "$line" errors)" = 0 ] && [ "$n" -ge "$count" ]
+}
 pg_pids() { pgrep -x postgres || true; }
 
 # exchange TARGET STATE BASIC VERIFIER TOKEN_PATH URL SERVER_PIDS DB_PIDS_CMD
@@ -112,7 +144,7 @@ exchange() {
   local target=$1 state=$2 basic=$3 verifier=$4 path=$5 url=$6 spids=$7 dbcmd=$8
   local codes="$OUT/oidc-codes-$target.txt" minted warm rate n attempt mint_rate mint_secs
   # Warm-up, which also measures the rate the batch is sized from.
-  minted=$(node bench/oidc/mint.mjs codes --state "$state" --count "$WARMUP_CODES" --concurrency "$MINT_CONCURRENCY" --out "$codes")
+  minted=$(mint "$state" "$WARMUP_CODES" "$codes") || { echo "$target: minting failed: $minted" >&2; exit 1; }
   echo "$target warm-up codes: $minted" >&2
   warm=$(run_wrk "$WARMUP" exchange.lua "$url" "$codes" "$THREADS" "$basic" "$REDIRECT" "$verifier" "$path")
   echo "$target warm-up exchange: $warm" >&2
@@ -125,7 +157,7 @@ exchange() {
     local cap
     cap=$(awk -v m="$mint_rate" 'BEGIN{ printf "%d", m * 45 }')
     if [ "$n" -gt "$cap" ]; then echo "$target: $n codes would take over 45 s to mint at $mint_rate/s: $cap" >&2; n=$cap; fi
-    minted=$(node bench/oidc/mint.mjs codes --state "$state" --count "$n" --concurrency "$MINT_CONCURRENCY" --out "$codes")
+    minted=$(mint "$state" "$n" "$codes") || { echo "$target: minting failed: $minted" >&2; exit 1; }
     echo "$target codes (attempt $attempt): $minted" >&2
     mint_rate=$(field "$minted" rate)
     mint_secs=$(field "$minted" secs)

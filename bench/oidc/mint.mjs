@@ -1,6 +1,6 @@
-// Mints authorization codes for the OIDC benchmark, as a browser with a signed-in session and
-// consent already given would get them: `GET authorize` answers with a redirect carrying the
-// code straight away. Works against Thăng Long (`--target tl`: sign in through the /signin form
+// Prepares the OIDC benchmark's code minting (bench/oidc/authorize.lua): a signed-in session with
+// consent already given, for which `GET authorize` answers with a redirect carrying the code
+// straight away. Works against Thăng Long (`--target tl`: sign in through the /signin form
 // with its CSRF token, then the consent page's form) and the oidc-provider server of
 // bench/oidc/provider.mjs (`--target op`: its interaction pages answer by themselves).
 //
@@ -8,9 +8,6 @@
 //        --verifier V --state FILE [--login L --password P]
 //     signs in, gives consent, checks that a second authorize answers with a code at once, and
 //     writes the session (cookies, endpoints) to FILE; prints TOKEN_PATH= and USERINFO_PATH=.
-//   node mint.mjs codes --state FILE --count N [--concurrency 8] --out FILE
-//     N codes, one a line, in the order they were issued; prints
-//     `MINTED count=N secs=S rate=R errors=E`. Exits 1 on any error.
 //   node mint.mjs token --state FILE --client-secret S
 //     one code exchanged at the token endpoint (client_secret_basic, PKCE): prints the access
 //     token (checks that an ID token came with it).
@@ -154,41 +151,6 @@ async function signin() {
   console.log(`USERINFO_PATH=${new URL(s.userinfo_endpoint).pathname}`);
 }
 
-async function codes() {
-  const s = JSON.parse(fs.readFileSync(opt.state, 'utf8'));
-  const count = Number(opt.count);
-  const concurrency = Number(opt.concurrency ?? 8);
-  const cookie = new Jar(s.cookies).header();
-  const out = [];
-  let errors = 0;
-  let next = 0;
-  let firstError = '';
-  const t0 = process.hrtime.bigint();
-  async function worker() {
-    while (next < count) {
-      next++;
-      try {
-        const r = await fetch(authorizeUrl(s), { redirect: 'manual', headers: { cookie } });
-        await r.arrayBuffer();
-        const code = codeIn(r, s);
-        if (code) out.push(code);
-        else {
-          errors++;
-          firstError ||= `${r.status} ${r.headers.get('location')}`;
-        }
-      } catch (e) {
-        errors++;
-        firstError ||= e.message;
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  fs.writeFileSync(opt.out, out.join('\n') + '\n');
-  console.log(`MINTED count=${out.length} secs=${secs.toFixed(2)} rate=${(out.length / secs).toFixed(0)} errors=${errors}${firstError ? ` first_error=${JSON.stringify(firstError)}` : ''}`);
-  if (errors) process.exit(1);
-}
-
 async function token() {
   const s = JSON.parse(fs.readFileSync(opt.state, 'utf8'));
   const r = await fetch(authorizeUrl(s), { redirect: 'manual', headers: { cookie: new Jar(s.cookies).header() } });
@@ -210,9 +172,9 @@ async function token() {
   console.log(body.access_token);
 }
 
-const cmds = { signin, codes, token };
+const cmds = { signin, token };
 if (!cmds[cmd]) {
-  console.error('usage: node mint.mjs signin|codes|token …');
+  console.error('usage: node mint.mjs signin|token …');
   process.exit(2);
 }
 await cmds[cmd]();

@@ -25,7 +25,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub enum Chain {
     /// Reads of personal data by others (`access_log`), chained as they are written.
     Access,
-    /// Writes (`audit_log`), chained by the background sealer.
+    /// Writes (`audit_log`), chained by the background sealer (on SQLite the token task's rows are
+    /// chained as they are written).
     Audit,
 }
 

@@ -13,10 +13,13 @@
 //! transaction; other processes meet SQLite's lock and busy timeout as usual. Commits follow the
 //! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in this
 //! thread, once the writer is given back) before anything is acknowledged.
+//!
+//! A batch's audit rows are written already linked into the audit chain
+//! ([`SqliteCodeBatch::append_audits`]).
 
 use crate::oidc::{BatchTake, CodeBatch, CodeTake, OidcCode, OidcToken};
 use crate::sqlite::WalSync;
-use crate::{AuditEntry, Result, StoreError};
+use crate::{AuditEntry, AuditRow, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use libsqlite3_sys as ffi;
@@ -282,8 +285,13 @@ const FIND_CODE: &str = "SELECT code_hash, grant_id, client_id, account_id, redi
     auth_time, sid, created_at, expires_at, used_at FROM oidc_codes WHERE code_hash = ?1";
 const INSERT_TOKEN: &str = "INSERT INTO oidc_tokens (token_hash, kind, grant_id, client_id, account_id, scope, auth_time, sid, \
     created_at, expires_at, used_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, detail, ip, request_id) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/// The audit chain's head and the last audit row's id (the writer lock is held: nobody else
+/// appends or seals meanwhile).
+const AUDIT_HEAD: &str = "SELECT last_seq, last_hash, (SELECT COALESCE(MAX(id), 0) FROM audit_log) FROM chain_heads \
+    WHERE chain = 'audit_log'";
+const INSERT_SEALED_AUDIT: &str = "INSERT INTO audit_log (id, at, actor_id, actor_label, action, target_type, target_id, detail, \
+    ip, request_id, seal_seq, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+const MOVE_AUDIT_HEAD: &str = "UPDATE chain_heads SET last_seq = ?1, last_hash = ?2 WHERE chain = 'audit_log'";
 const REVOKE_GRANT: &str = "UPDATE oidc_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL";
 
 /// One batch's transaction on the raw connection.
@@ -404,22 +412,59 @@ impl CodeBatch for SqliteCodeBatch {
         self.conn().stmt(REVOKE_GRANT)?.text(1, grant_id)?.time(2, now)?.run()
     }
 
+    /// The batch's audit rows go in already linked into the audit chain (the sealer would
+    /// otherwise read each row back and rewrite it, and its transaction would wait for the
+    /// writer beside the token task's): ids and links follow the head as this transaction sees
+    /// it, under the writer lock. Rows other writers left unsealed are linked later, after these.
     async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<()> {
-        for e in entries {
-            let detail = serde_json::to_string(&e.detail).map_err(|e| bad(&e.to_string()))?;
-            self.conn()
-                .stmt(INSERT_AUDIT)?
-                .time(1, e.at)?
-                .opt_int(2, e.actor_id)?
-                .text(3, &e.actor_label)?
-                .text(4, &e.action)?
-                .text(5, &e.target_type)?
-                .text(6, &e.target_id)?
-                .text(7, &detail)?
-                .opt_text(8, e.ip.as_deref())?
-                .opt_text(9, e.request_id.as_deref())?
-                .run()?;
+        if entries.is_empty() {
+            return Ok(());
         }
+        let conn = self.conn();
+        let (mut seq, mut prev, mut id) = {
+            let mut head = conn.stmt(AUDIT_HEAD)?;
+            if !head.step()? {
+                return Err(bad("the audit chain has no head row"));
+            }
+            let h = (head.col_int(0), head.col_str(1, "last_hash")?, head.col_int(2));
+            while head.step()? {}
+            h
+        };
+        for e in entries {
+            id += 1;
+            seq += 1;
+            let row = AuditRow {
+                id,
+                at: e.at,
+                actor_id: e.actor_id,
+                actor_label: e.actor_label.clone(),
+                action: e.action.clone(),
+                target_type: e.target_type.clone(),
+                target_id: e.target_id.clone(),
+                detail: e.detail.clone(),
+                ip: e.ip.clone(),
+                request_id: e.request_id.clone(),
+            };
+            let hash = crate::chain::link_hash(&prev, &crate::access::canonical_audit(&row));
+            let detail = serde_json::to_string(&e.detail).map_err(|e| bad(&e.to_string()))?;
+            conn.stmt(INSERT_SEALED_AUDIT)?
+                .int(1, id)?
+                .time(2, e.at)?
+                .opt_int(3, e.actor_id)?
+                .text(4, &e.actor_label)?
+                .text(5, &e.action)?
+                .text(6, &e.target_type)?
+                .text(7, &e.target_id)?
+                .text(8, &detail)?
+                .opt_text(9, e.ip.as_deref())?
+                .opt_text(10, e.request_id.as_deref())?
+                .int(11, seq)?
+                .text(12, &prev)?
+                .text(13, &hash)?
+                .run()?;
+            prev = hash;
+        }
+        conn.stmt(MOVE_AUDIT_HEAD)?.int(1, seq)?.text(2, &prev)?.run()?;
         Ok(())
     }
 

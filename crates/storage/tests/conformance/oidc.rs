@@ -340,6 +340,22 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert!(matches!(w.take_oidc_codes(&["old".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)));
         (w.commit_deferred().await.unwrap())().unwrap();
 
+        let issued = AuditEntry {
+            at: now,
+            actor_id: Some(a),
+            actor_label: "oidc:lib".into(),
+            action: "oidc.token_issued".into(),
+            target_type: "oidc_client".into(),
+            target_id: "lib".into(),
+            detail: serde_json::json!({"scope": "openid profile", "tên": "Bình"}),
+            ip: Some("203.0.113.7".into()),
+            request_id: None,
+        };
+        // An audit row written beside the batches, before them: the sealer links it later.
+        let mut aside = db.begin().await.unwrap();
+        aside.append_audit(&AuditEntry { action: "client.viewed".into(), ..issued.clone() }).await.unwrap();
+        aside.commit().await.unwrap();
+
         // While a batch is open on SQLite, another writer of this process waits for it.
         let mut w = db.begin_code_batch().await.unwrap();
         if backend == "sqlite" {
@@ -361,17 +377,6 @@ async fn the_token_task_batch_keeps_the_rules() {
             token("tr", TokenKind::Refresh, "g1", a, now),
             token("tb", TokenKind::Access, "g2", b, now),
         ];
-        let issued = AuditEntry {
-            at: now,
-            actor_id: Some(a),
-            actor_label: "oidc:lib".into(),
-            action: "oidc.token_issued".into(),
-            target_type: "oidc_client".into(),
-            target_id: "lib".into(),
-            detail: serde_json::json!({"scope": "openid profile", "tên": "Bình"}),
-            ip: Some("203.0.113.7".into()),
-            request_id: None,
-        };
         w.insert_oidc_tokens(&tokens, std::slice::from_ref(&issued)).await.unwrap();
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 1, "{backend}");
         assert_eq!(w.revoke_oidc_grant("g2", now).await.unwrap(), 0, "{backend}");
@@ -389,14 +394,14 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert!(r.find_oidc_token("tb").await.unwrap().unwrap().revoked_at.is_some(), "{backend}");
         let logged = r.list_audit(Some("oidc_client"), None, 10).await.unwrap();
         let actions: Vec<&str> = logged.iter().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions, ["oidc.code_reused", "oidc.token_issued"], "{backend}");
+        assert_eq!(actions, ["oidc.code_reused", "oidc.token_issued", "client.viewed"], "{backend}");
         assert_eq!((logged[1].detail["tên"].as_str(), logged[1].ip.as_deref()), (Some("Bình"), Some("203.0.113.7")), "{backend}");
         drop(r);
 
         // Dropped without a commit: nothing kept, and the next batch works.
         let mut w = db.begin_code_batch().await.unwrap();
         w.insert_oidc_codes(&[code("gone", "g8", a, now)]).await.unwrap();
-        w.insert_oidc_tokens(&[token("tgone", TokenKind::Access, "g8", a, now)], &[]).await.unwrap();
+        w.insert_oidc_tokens(&[token("tgone", TokenKind::Access, "g8", a, now)], std::slice::from_ref(&issued)).await.unwrap();
         drop(w);
         let mut w = db.begin_code_batch().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["gone".into()], now).await.unwrap()[0].take, CodeTake::Missing), "{backend}");
@@ -411,5 +416,19 @@ async fn the_token_task_batch_keeps_the_rules() {
         (w.commit_deferred().await.unwrap())().unwrap();
         let mut w = db.begin().await.unwrap();
         assert!(matches!(w.take_oidc_codes(&["after".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
+        w.append_audit(&AuditEntry { action: "client.viewed".into(), ..issued.clone() }).await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = db.begin_code_batch().await.unwrap();
+        w.append_audits(&[issued.clone(), issued.clone()]).await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
+
+        // Every audit row is in the chain once sealed — the batches' (linked as they are written
+        // on SQLite) and those written beside them, whatever the order — and it verifies; the
+        // rolled-back batch's row is in neither.
+        tl_storage::chain::seal_audit(db.as_ref()).await.unwrap();
+        let rows = db.read().await.unwrap().list_audit(None, None, 1000).await.unwrap().len();
+        assert_eq!(rows, 6, "{backend}");
+        let report = tl_storage::chain::verify(db.as_ref(), tl_storage::chain::Chain::Audit).await.unwrap();
+        assert_eq!((report.broken.as_ref().map(|b| b.problem.as_str()), report.checked, report.unsealed), (None, 6, 0), "{backend}");
     }
 }
