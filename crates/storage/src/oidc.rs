@@ -108,8 +108,8 @@ pub trait CodeBatch: Send {
     /// See [`crate::AuditRepo::append_audits`].
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()>;
     /// Commits, and returns what makes the commit durable, for the caller to run (it blocks)
-    /// where it likes before it acknowledges anything: on SQLite the log flush, so one thread
-    /// flushes while the next batch runs; where the commit is durable by itself, nothing.
+    /// before it acknowledges anything: on SQLite the log flush, run once the writer is given
+    /// back (other writers go on meanwhile); where the commit is durable by itself, nothing.
     async fn commit_deferred(self: Box<Self>) -> Result<Flush>;
 }
 
