@@ -109,7 +109,8 @@ pub trait CodeBatch: Send {
     async fn append_audits(&mut self, entries: &[crate::AuditEntry]) -> Result<()>;
     /// Commits, and returns what makes the commit durable, for the caller to run (it blocks)
     /// before it acknowledges anything: on SQLite the log flush, run once the writer is given
-    /// back (other writers go on meanwhile); where the commit is durable by itself, nothing.
+    /// back (the token task's next batch runs meanwhile); where the commit is durable by itself,
+    /// nothing.
     async fn commit_deferred(self: Box<Self>) -> Result<Flush>;
 }
 

@@ -5,10 +5,12 @@
 //! its queue and runs them in one transaction — one statement stores the new codes, one burns
 //! the exchanged ones (and reads their accounts' status), one stores their tokens with their
 //! audit entries — commits once, then answers each caller. Each answer still follows a durable
-//! commit. On SQLite the task drives its own connection in its own thread, and flushes the log
-//! there after giving the writer back (see `tl_storage`'s `sqlite_raw`): a flush in a blocking
-//! thread and back measured no faster, for more CPU per exchange. Tokens and codes are stored under time-ordered keys ([`protocol::secret_key`]), so a
-//! batch's rows land together at the end of the key index.
+//! commit. On SQLite the task drives its own connection in its own thread (see `tl_storage`'s
+//! `sqlite_raw`), and a flusher thread flushes the log after the writer is given back, while the
+//! task runs the next batch (where a flush takes 0.3 ms this measured 5–8 % more exchanges a
+//! second than flushing in the task's thread; where it takes 0.15 ms, the same). Tokens and
+//! codes are stored under time-ordered keys ([`protocol::secret_key`]), so a batch's rows land
+//! together at the end of the key index.
 //!
 //! The rules are the single exchange's: a code works once, for the client it was issued to,
 //! before it expires, with the same redirect URI and the PKCE verifier of its challenge, for an
