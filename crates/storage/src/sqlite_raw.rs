@@ -11,8 +11,9 @@
 //! writer: a batch first takes the writer pool's only connection ([`SqliteCodeBatch::_writer`]) and
 //! holds it to the end — every other writer in this process waits for it as it would for any
 //! transaction; other processes meet SQLite's lock and busy timeout as usual. Commits follow the
-//! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in this
-//! thread, once the writer is given back) before anything is acknowledged.
+//! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in the
+//! thread that runs the flush `commit_deferred` returns, once the writer is given back) before
+//! anything is acknowledged.
 //!
 //! A batch's audit rows are written already linked into the audit chain
 //! ([`SqliteCodeBatch::append_audits`]).
