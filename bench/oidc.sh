@@ -30,7 +30,7 @@ THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
 TARGETS="${TARGETS:-sqlite postgres oidc-provider}"
 MINT_CONNECTIONS="${MINT_CONNECTIONS:-$CONNECTIONS}"
-WARMUP_CODES="${WARMUP_CODES:-40000}"
+WARMUP_CODES="${WARMUP_CODES:-50000}"
 PG_ADMIN="${THANGLONG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BIN="${THANGLONG_BIN:-target/release/thanglong}"
 PASSWORD="Mật khẩu đo hiệu năng 2026"
@@ -146,7 +146,7 @@ exchange() {
   # Warm-up, which also measures the rate the batch is sized from.
   minted=$(mint "$state" "$WARMUP_CODES" "$codes") || { echo "$target: minting failed: $minted" >&2; exit 1; }
   echo "$target warm-up codes: $minted" >&2
-  warm=$(run_wrk "$WARMUP" exchange.lua "$url" "$codes" "$THREADS" "$basic" "$REDIRECT" "$verifier" "$path")
+  warm=$(CHECK_BODIES=1 run_wrk "$WARMUP" exchange.lua "$url" "$codes" "$THREADS" "$basic" "$REDIRECT" "$verifier" "$path")
   echo "$target warm-up exchange: $warm" >&2
   if [ "$(field "$warm" errors)" != 0 ]; then echo "$target: errors in the warm-up, stopping" >&2; exit 1; fi
   rate=$(awk -v r="$(field "$warm" ok)" -v s="$(field "$warm" secs)" 'BEGIN{ printf "%.0f", r / s }')

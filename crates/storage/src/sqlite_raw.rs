@@ -34,7 +34,8 @@ use std::sync::Arc;
 /// An open connection and its prepared statements.
 pub(crate) struct RawConn {
     db: NonNull<ffi::sqlite3>,
-    stmts: HashMap<&'static str, NonNull<ffi::sqlite3_stmt>>,
+    /// Keyed by the statement text's address and length (hashing the text on every use cost more).
+    stmts: HashMap<(usize, usize), NonNull<ffi::sqlite3_stmt>>,
 }
 
 // SAFETY: SQLite is built thread-safe (serialized); the connection and its statements are used by
@@ -89,7 +90,8 @@ impl RawConn {
 
     /// A statement, prepared on its first use and kept.
     fn stmt(&mut self, sql: &'static str) -> Result<Stmt<'_>> {
-        let raw = match self.stmts.get(sql) {
+        let key = (sql.as_ptr() as usize, sql.len());
+        let raw = match self.stmts.get(&key) {
             Some(s) => *s,
             None => {
                 let mut s: *mut ffi::sqlite3_stmt = std::ptr::null_mut();
@@ -108,7 +110,7 @@ impl RawConn {
                     return Err(self.error(rc));
                 }
                 let s = NonNull::new(s).ok_or_else(|| bad("an empty statement"))?;
-                self.stmts.insert(sql, s);
+                self.stmts.insert(key, s);
                 s
             }
         };

@@ -135,13 +135,23 @@ fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
 
 /// Builds the [`Visitor`]: language cookie, CSRF cookie (created on first visit), and the
 /// server-side session if the session cookie names a live one.
+/// Endpoints called by programs, not browsers: the JSON and GovStack APIs, OAuth/OIDC's
+/// token, userinfo, introspection, revocation and key endpoints, and discovery.
+fn is_machine_path(path: &str) -> bool {
+    const EXACT: [&str; 5] = ["/oidc/token", "/oidc/userinfo", "/oidc/introspect", "/oidc/revoke", "/oidc/jwks"];
+    path.starts_with("/api/") || path.starts_with("/govstack/") || path.starts_with("/.well-known/") || EXACT.contains(&path)
+}
+
 pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let lang = read_cookie(headers, "tl_lang").and_then(Lang::parse).unwrap_or_default();
     let existing_csrf =
         read_cookie(headers, "tl_csrf").filter(|c| c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    // Machine endpoints (bearer tokens, client credentials) have no forms: no CSRF cookie for
+    // them (an empty token matches no form).
     let (csrf, new_csrf) = match existing_csrf {
         Some(c) => (c.to_owned(), false),
+        None if is_machine_path(req.uri().path()) => (String::new(), false),
         None => (new_token(""), true),
     };
     let session_cookie = read_cookie(headers, "tl_session").map(str::to_owned);

@@ -1192,3 +1192,24 @@ async fn userinfo_from_memory_follows_every_change() {
         assert_eq!(app.userinfo("tla_short-lived").await.status, StatusCode::UNAUTHORIZED, "{n}: expired");
     }
 }
+
+#[tokio::test]
+async fn machine_endpoints_set_no_cookies_and_pages_still_get_their_csrf_cookie() {
+    for mut app in apps().await {
+        let n = app.name;
+        let set_cookies =
+            |p: &Page| p.headers.get_all(header::SET_COOKIE).iter().map(|c| c.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+        // A program calling the token, discovery or key endpoints gets no browser cookie.
+        let p = app.token(Some(("nobody", "wrong")), &[("grant_type", "authorization_code"), ("code", "x")]).await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{n}: {}", p.body);
+        assert!(set_cookies(&p).is_empty(), "{n}: {:?}", set_cookies(&p));
+        for path in ["/.well-known/openid-configuration", "/oidc/jwks"] {
+            let p = app.get(path).await;
+            assert_eq!(p.status, StatusCode::OK, "{n} {path}");
+            assert!(set_cookies(&p).is_empty(), "{n} {path}: {:?}", set_cookies(&p));
+        }
+        // A page still hands out the CSRF token its forms need.
+        let p = app.get("/").await;
+        assert!(set_cookies(&p).iter().any(|c| c.starts_with("tl_csrf=")), "{n}: {:?}", set_cookies(&p));
+    }
+}
