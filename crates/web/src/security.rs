@@ -45,7 +45,10 @@ pub fn new_token(prefix: &str) -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    let mut out = [0u8; 64];
+    // Into a buffer: `hex::encode` builds the string a char at a time (three times per exchange).
+    hex::encode_to_slice(Sha256::digest(s.as_bytes()), &mut out).expect("64 hex digits for 32 bytes");
+    String::from_utf8(out.to_vec()).expect("hex is ASCII")
 }
 
 /// Constant-time comparison of two secrets.
