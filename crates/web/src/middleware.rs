@@ -133,8 +133,6 @@ fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())
 }
 
-/// Builds the [`Visitor`]: language cookie, CSRF cookie (created on first visit), and the
-/// server-side session if the session cookie names a live one.
 /// Endpoints called by programs, not browsers: the JSON and GovStack APIs, OAuth/OIDC's
 /// token, userinfo, introspection, revocation and key endpoints, and discovery.
 fn is_machine_path(path: &str) -> bool {
@@ -142,6 +140,8 @@ fn is_machine_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/govstack/") || path.starts_with("/.well-known/") || EXACT.contains(&path)
 }
 
+/// Builds the [`Visitor`]: language cookie, CSRF cookie (created on first visit), and the
+/// server-side session if the session cookie names a live one.
 pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let lang = read_cookie(headers, "tl_lang").and_then(Lang::parse).unwrap_or_default();
