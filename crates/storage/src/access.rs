@@ -150,20 +150,31 @@ pub(crate) fn link(head_seq: i64, head_hash: &str, entries: &[AccessEntry]) -> V
 
 /// The canonical encoding of an audit row (its `detail` as sorted, compact JSON).
 pub fn canonical_audit(r: &crate::AuditRow) -> String {
-    serde_json::json!([
-        "audit.v1",
+    canonical_audit_parts(
         r.id,
-        instant(r.at),
+        r.at,
         r.actor_id,
-        r.actor_label,
-        r.action,
-        r.target_type,
-        r.target_id,
-        r.detail.to_string(),
-        r.ip,
-        r.request_id
-    ])
-    .to_string()
+        [&r.actor_label, &r.action, &r.target_type, &r.target_id],
+        &r.detail.to_string(),
+        [r.ip.as_deref(), r.request_id.as_deref()],
+    )
+}
+
+/// [`canonical_audit`] from borrowed parts: `labels` are the actor's label, the action, the
+/// target's type and id; `detail` is the detail already encoded (it is stored in that form too);
+/// `origin` is the address and the request id. The same JSON array, without copying the row.
+pub fn canonical_audit_parts(
+    id: i64,
+    at: DateTime<Utc>,
+    actor_id: Option<i64>,
+    labels: [&str; 4],
+    detail: &str,
+    origin: [Option<&str>; 2],
+) -> String {
+    let [actor_label, action, target_type, target_id] = labels;
+    let [ip, request_id] = origin;
+    let fields = ("audit.v1", id, instant(at), actor_id, actor_label, action, target_type, target_id, detail, ip, request_id);
+    serde_json::to_string(&fields).expect("strings and numbers always encode")
 }
 
 enum Msg {

@@ -20,7 +20,7 @@
 
 use crate::oidc::{BatchTake, CodeBatch, CodeTake, OidcCode, OidcToken};
 use crate::sqlite::WalSync;
-use crate::{AuditEntry, AuditRow, Result, StoreError};
+use crate::{AuditEntry, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use libsqlite3_sys as ffi;
@@ -440,20 +440,11 @@ impl CodeBatch for SqliteCodeBatch {
         for e in entries {
             id += 1;
             seq += 1;
-            let row = AuditRow {
-                id,
-                at: e.at,
-                actor_id: e.actor_id,
-                actor_label: e.actor_label.clone(),
-                action: e.action.clone(),
-                target_type: e.target_type.clone(),
-                target_id: e.target_id.clone(),
-                detail: e.detail.clone(),
-                ip: e.ip.clone(),
-                request_id: e.request_id.clone(),
-            };
-            let hash = crate::chain::link_hash(&prev, &crate::access::canonical_audit(&row));
             let detail = serde_json::to_string(&e.detail).map_err(|e| bad(&e.to_string()))?;
+            let labels = [e.actor_label.as_str(), &e.action, &e.target_type, &e.target_id];
+            let canonical =
+                crate::access::canonical_audit_parts(id, e.at, e.actor_id, labels, &detail, [e.ip.as_deref(), e.request_id.as_deref()]);
+            let hash = crate::chain::link_hash(&prev, &canonical);
             conn.stmt(INSERT_SEALED_AUDIT)?
                 .int(1, id)?
                 .time(2, e.at)?

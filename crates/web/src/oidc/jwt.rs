@@ -67,6 +67,8 @@ pub fn verifying_key_from_jwk(jwk: &Value) -> Option<VerifyingKey> {
 /// code is assembly; signing is the token endpoint's largest single cost).
 pub struct Es256 {
     pub kid: String,
+    /// The protected header, encoded once: `{"alg":"ES256","kid":…,"typ":"JWT"}` in base64url.
+    header: String,
     pair: ring::signature::EcdsaKeyPair,
     rng: ring::rand::SystemRandom,
 }
@@ -82,17 +84,23 @@ impl Es256 {
             &rng,
         )
         .map_err(|e| anyhow::anyhow!("ES256 key rejected: {e}"))?;
-        Ok(Es256 { kid, pair, rng })
+        let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
+        Ok(Es256 { kid, header, pair, rng })
     }
 
     /// A compact JWS of the claims (header `alg: ES256`, `typ: JWT`, `kid`).
-    pub fn sign(&self, claims: &Value) -> String {
-        let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
-        let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
+    pub fn sign(&self, claims: &impl serde::Serialize) -> String {
+        let claims = serde_json::to_string(claims).expect("claims always encode");
+        let mut input = String::with_capacity(self.header.len() + 1 + claims.len() * 4 / 3 + 4 + 1 + 86);
+        input.push_str(&self.header);
+        input.push('.');
+        B64.encode_string(claims, &mut input);
         // FIXED signing gives the 64-byte r || s that RFC 7518 §3.4 asks for. It fails only
         // when the system's random source does, which leaves nothing sensible to sign with.
         let sig = self.pair.sign(&self.rng, input.as_bytes()).expect("the system random source works");
-        format!("{input}.{}", B64.encode(sig.as_ref()))
+        input.push('.');
+        B64.encode_string(sig.as_ref(), &mut input);
+        input
     }
 }
 

@@ -114,8 +114,8 @@ struct Issue<'a> {
     refresh: bool,
 }
 
-/// Stores the tokens of an issuance in `w` and returns the answer's body.
-async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<serde_json::Value, Response> {
+/// Stores the tokens of an issuance in `w` and returns the answer (to send once `w` is committed).
+async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<Response, Response> {
     let now = Utc::now();
     let access = new_secret(super::ACCESS_TOKEN_PREFIX);
     let base = OidcToken {
@@ -146,55 +146,74 @@ async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i:
     } else {
         None
     };
-    Ok(token_body(st, signer, &i, &access, refresh.as_deref(), now))
+    Ok(answer(token_body(st, signer, &i, &access, refresh.as_deref(), now)))
 }
 
 /// The token response (RFC 6749 §5.1), with an ID token when `openid` was granted to a person.
-fn token_body(
+#[derive(serde::Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// An ID token's claims (OIDC Core §2 and §3.1.3.6).
+#[derive(serde::Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    azp: &'a str,
+    iat: i64,
+    exp: i64,
+    at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+}
+
+fn token_body<'a>(
     st: &AppState,
     signer: Option<&Signer>,
     i: &Issue<'_>,
-    access: &str,
-    refresh: Option<&str>,
+    access: &'a str,
+    refresh: Option<&'a str>,
     now: DateTime<Utc>,
-) -> serde_json::Value {
-    let mut body = json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": protocol::ACCESS_TOKEN_TTL.num_seconds(),
-        "scope": i.scope,
-    });
-    if let Some(r) = refresh {
-        body["refresh_token"] = json!(r);
+) -> TokenBody<'a> {
+    let id_token = match (signer, i.account_id) {
+        (Some(s), Some(account_id)) if i.scope.split(' ').any(|x| x == "openid") => Some(s.key.sign(&IdClaims {
+            iss: issuer(st),
+            sub: protocol::pairwise_sub(&s.pairwise, &i.client.sector, account_id),
+            aud: &i.client.client_id,
+            azp: &i.client.client_id,
+            iat: now.timestamp(),
+            exp: (now + protocol::ID_TOKEN_TTL).timestamp(),
+            at_hash: protocol::at_hash(access),
+            auth_time: i.auth_time.map(|t| t.timestamp()),
+            nonce: i.nonce.as_deref(),
+            sid: i.sid.as_deref(),
+        })),
+        _ => None,
+    };
+    TokenBody {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: protocol::ACCESS_TOKEN_TTL.num_seconds(),
+        scope: i.scope.clone(),
+        refresh_token: refresh,
+        id_token,
     }
-    if let (Some(s), Some(account_id)) = (signer, i.account_id) {
-        if i.scope.split(' ').any(|x| x == "openid") {
-            // OIDC Core §2 and §3.1.3.6.
-            let mut claims = json!({
-                "iss": issuer(st),
-                "sub": protocol::pairwise_sub(&s.pairwise, &i.client.sector, account_id),
-                "aud": i.client.client_id,
-                "azp": i.client.client_id,
-                "iat": now.timestamp(),
-                "exp": (now + protocol::ID_TOKEN_TTL).timestamp(),
-                "at_hash": protocol::at_hash(access),
-            });
-            if let Some(at) = i.auth_time {
-                claims["auth_time"] = json!(at.timestamp());
-            }
-            if let Some(n) = &i.nonce {
-                claims["nonce"] = json!(n);
-            }
-            if let Some(sid) = &i.sid {
-                claims["sid"] = json!(sid);
-            }
-            body["id_token"] = json!(s.key.sign(&claims));
-        }
-    }
-    body
 }
 
-fn answer(body: serde_json::Value) -> Response {
+fn answer(body: TokenBody<'_>) -> Response {
     let mut r = Json(body).into_response();
     no_store(r.headers_mut());
     r
@@ -304,7 +323,7 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
         .await
         .map_err(internal)?;
     w.commit().await.map_err(internal)?;
-    Ok(answer(body))
+    Ok(body)
 }
 
 /// RFC 6749 §4.4: a machine client acting for itself, confidential only, within its scopes.
@@ -345,5 +364,5 @@ async fn client_credentials(st: &AppState, v: &Visitor, client: &OidcClient, how
         .await
         .map_err(internal)?;
     w.commit().await.map_err(internal)?;
-    Ok(answer(body))
+    Ok(body)
 }
