@@ -109,7 +109,8 @@ impl Redeemer {
         // connection's thread and back; on the shared runtime the wake-up from that thread lands
         // in the global queue behind every waiting HTTP task (a median 0.3 ms before each
         // statement under load); here nothing else is queued.
-        // The log flush and the answers on a third thread: the next batch runs meanwhile.
+        // A third thread for the log flush and the answers, used while flushes are long: the
+        // next batch runs meanwhile (see `FlushClock`).
         let (to_flusher, flushes) = std::sync::mpsc::channel::<Flushing>();
         let clock = Arc::new(FlushClock::default());
         let timed = clock.clone();
