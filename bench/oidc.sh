@@ -68,7 +68,8 @@ ticks() {
 }
 # "pid:ticks" of every process: what ran beside the benchmark (other sessions' builds…) shows up
 # as CPU used by processes other than the server and the database.
-allticks() { cat /proc/[0-9]*/stat 2>/dev/null | sed -E 's/^([0-9]+) \(.*\) /\1 /' | awk '{print $1 ":" $13 + $14}'; }
+# (A process that ends while it is read makes cat fail: not an error here.)
+allticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed -E 's/^([0-9]+) \(.*\) /\1 /' | awk '{print $1 ":" $13 + $14}'; }
 # Ticks used between two `ticks` snapshots, by the processes present in both.
 used() { awk -F: 'NR == FNR { a[$1] = $2; next } ($1 in a) { t += $2 - a[$1] } END { print t + 0 }' <(echo "$1") <(echo "$2"); }
 field() { sed -nE "s/.*[ ]$2=([0-9.]+).*/\1/p" <<<" $1"; }

@@ -12,6 +12,7 @@ pub mod filer;
 mod import;
 mod model;
 pub mod oidc;
+mod pg_batch;
 mod postgres;
 mod security;
 mod shared;

@@ -9,14 +9,17 @@ use std::time::Duration;
 
 pub struct PgDatabase {
     pool: PgPool,
+    /// The token task's own connection (see [`crate::pg_batch`]).
+    tokens: std::sync::Arc<tokio::sync::Mutex<crate::pg_batch::TokenConn>>,
 }
 
 impl PgDatabase {
     pub async fn connect(url: &str) -> crate::Result<Self> {
         let opts = PgConnectOptions::from_str(url).map_err(|e| crate::StoreError::BadUrl(e.to_string()))?.application_name("thanglong");
+        let tokens = crate::pg_batch::TokenConn::new(opts.clone());
         let pool =
             PgPoolOptions::new().max_connections(16).min_connections(1).acquire_timeout(Duration::from_secs(5)).connect_with(opts).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, tokens })
     }
 }
 
@@ -51,7 +54,14 @@ impl Database for PgDatabase {
         Ok(Box::new(PgRepo { conn: Conn::Plain(self.pool.acquire().await?), wal: None }))
     }
 
+    async fn begin_code_batch(&self) -> crate::Result<Box<dyn crate::oidc::CodeBatch>> {
+        Ok(Box::new(crate::pg_batch::PgCodeBatch::begin(&self.tokens).await?))
+    }
+
     async fn close(&self) {
+        if let Some(conn) = self.tokens.lock().await.conn.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
         self.pool.close().await;
     }
 

@@ -421,10 +421,17 @@ async fn the_token_task_batch_keeps_the_rules() {
         let mut w = db.begin_code_batch().await.unwrap();
         w.append_audits(&[issued.clone(), issued.clone()]).await.unwrap();
         (w.commit_deferred().await.unwrap())().unwrap();
+        // Tokens without audit rows leave the chain as it is.
+        let mut w = db.begin_code_batch().await.unwrap();
+        w.insert_oidc_tokens(&[token("tquiet", TokenKind::Access, "g6", a, now)], &[]).await.unwrap();
+        (w.commit_deferred().await.unwrap())().unwrap();
 
-        // Every audit row is in the chain once sealed — the batches' (linked as they are written
-        // on SQLite) and those written beside them, whatever the order — and it verifies; the
-        // rolled-back batch's row is in neither.
+        // The batches' audit rows are linked as they are written; only the two written beside
+        // them wait for the sealer.
+        let before = tl_storage::chain::verify(db.as_ref(), tl_storage::chain::Chain::Audit).await.unwrap();
+        assert_eq!((before.broken.as_ref().map(|b| b.problem.as_str()), before.checked, before.unsealed), (None, 4, 2), "{backend}");
+        // Every audit row is in the chain once sealed — the batches' and those written beside
+        // them, whatever the order — and it verifies; the rolled-back batch's row is in neither.
         tl_storage::chain::seal_audit(db.as_ref()).await.unwrap();
         let rows = db.read().await.unwrap().list_audit(None, None, 1000).await.unwrap().len();
         assert_eq!(rows, 6, "{backend}");

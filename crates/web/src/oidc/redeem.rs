@@ -99,26 +99,26 @@ impl Redeemer {
     /// is dropped.
     pub fn start(db: Arc<dyn Database>, cache: Arc<Cache>) -> Redeemer {
         let (queue, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
-        // PostgreSQL's connections are sockets, registered with the runtime that opened them:
-        // the task stays on the shared runtime, where the pool's other users are.
-        if db.backend() == tl_storage::Backend::Postgres {
-            tokio::spawn(run(db, cache, rx, None));
-            return Redeemer { queue };
-        }
-        // SQLite: a thread of its own. Each statement of a batch is a hand-over to the
-        // connection's thread and back; on the shared runtime the wake-up from that thread lands
-        // in the global queue behind every waiting HTTP task (a median 0.3 ms before each
-        // statement under load); here nothing else is queued.
-        // A third thread for the log flush and the answers, used while flushes are long: the
-        // next batch runs meanwhile (see `FlushClock`).
-        let (to_flusher, flushes) = std::sync::mpsc::channel::<Flushing>();
-        let clock = Arc::new(FlushClock::default());
-        let timed = clock.clone();
-        std::thread::Builder::new().name("tl-flusher".into()).spawn(move || flusher(flushes, &timed)).expect("a thread for the log flush");
+        // A thread of its own, with a runtime of its own. Each statement of a batch is a wait —
+        // for SQLite's connection thread, for PostgreSQL's answer on the socket — and on the
+        // shared runtime the wake-up lands in the global queue behind every waiting HTTP task (a
+        // median 0.3 ms before each statement under load); here nothing else is queued.
+        // PostgreSQL's token connection is opened by the first batch, so its socket is this
+        // runtime's.
+        // SQLite: a third thread for the log flush and the answers, used while flushes are long:
+        // the next batch runs meanwhile (see `FlushClock`). PostgreSQL's commit is durable when
+        // it returns.
+        let flusher = (db.backend() == tl_storage::Backend::Sqlite).then(|| {
+            let (to_flusher, flushes) = std::sync::mpsc::channel::<Flushing>();
+            let clock = Arc::new(FlushClock::default());
+            let timed = clock.clone();
+            std::thread::Builder::new().name("tl-flusher".into()).spawn(move || flusher(flushes, &timed)).expect("a thread for the log flush");
+            (to_flusher, clock)
+        });
         std::thread::Builder::new()
             .name("tl-redeemer".into())
             .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(run(db, cache, rx, Some((to_flusher, clock)))),
+                Ok(rt) => rt.block_on(run(db, cache, rx, flusher)),
                 Err(e) => tracing::error!(error = %e, "the token task could not start"),
             })
             .expect("a thread for the token task");
