@@ -1,16 +1,21 @@
-//! The token task's transaction on PostgreSQL (see [`crate::oidc::CodeBatch`]): a connection of
-//! its own, outside the pool — a batch never waits behind the pool's other users, nor for a
-//! released connection to find its way back to the pool (a task on the shared runtime: 0.6 ms
-//! a batch under load) — and one statement per step whatever the batch's size — rows go in as arrays (`UNNEST`), so each statement is prepared
-//! once per connection and planned once, where a `VALUES` list of N rows is a different
-//! statement for every N.
+//! The token task's transaction on PostgreSQL (see [`crate::oidc::CodeBatch`]), in four round
+//! trips whatever its size: `BEGIN`; the codes taken (with the audit chain's head held and ids
+//! drawn for the audit rows); the tokens, the audit rows and the head moved, in one statement;
+//! `COMMIT`. Rows go in as arrays (`UNNEST`), so each statement is prepared and planned once per
+//! connection, where a `VALUES` list of N rows is a different statement for every N.
+//!
+//! The connection is the task's own, outside the pool: a batch never waits behind the pool's
+//! other users, nor for a released connection to find its way back to the pool (a task on the
+//! shared runtime: 0.6 ms a batch under load). It is opened by the first batch, on the token
+//! task's thread, whose runtime then serves its socket.
 //!
 //! The batch's audit rows go in already linked into the audit chain, as on SQLite: the sealer
 //! would otherwise read each row back and rewrite it (a second tuple and a second entry in each of
-//! the table's indexes). The chain head is held (`FOR UPDATE`) from the first audit row to the
+//! the table's indexes). The chain head is held (`FOR UPDATE`) from the codes' statement to the
 //! commit, as the sealer holds it for its own batches, so the two append one after the other; ids
 //! still come from the table's identity sequence, and the chain's order is `seal_seq`, as for the
-//! rows the sealer links.
+//! rows the sealer links. (Two batches in flight on two connections, the head taken only before
+//! the audit rows, measured slower: smaller batches, more work per exchange.)
 
 use crate::oidc::{BatchTake, CodeBatch, CodeTake, Flush, OidcCode, OidcToken};
 use crate::{AuditEntry, Result, StoreError};
@@ -18,9 +23,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Connection, Row};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
-use std::collections::HashMap;
 
 const CODE_COLS: &str =
     "code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, created_at, expires_at, used_at";
@@ -35,7 +40,8 @@ const INSERT_CODES: &str = "INSERT INTO oidc_codes (code_hash, grant_id, client_
 /// status — one round trip. The head and the ids come on the first row (a row with no code when
 /// none was taken).
 const TAKE_CODES: &str = "WITH head AS (SELECT last_seq, last_hash FROM chain_heads WHERE chain = 'audit_log' FOR UPDATE), \
-     ids AS (SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, $3)) AS ids), \
+     ids AS (SELECT ARRAY(SELECT nextval(q.seq) FROM (SELECT pg_get_serial_sequence('audit_log', 'id')::regclass AS seq) q, \
+     generate_series(1, $3)) AS ids), \
      taken AS (UPDATE oidc_codes c SET used_at = $1 WHERE c.used_at IS NULL AND c.code_hash = ANY($2::text[]) \
      RETURNING c.code_hash, c.grant_id, c.client_id, c.account_id, c.redirect_uri, c.scope, c.nonce, c.code_challenge, \
      c.auth_time, c.sid, c.created_at, c.expires_at, c.used_at, \
@@ -46,7 +52,8 @@ const TAKE_CODES: &str = "WITH head AS (SELECT last_seq, last_hash FROM chain_he
 /// Holds the audit chain's head for the transaction and draws ids for `$1` new rows (when the
 /// batch took no codes, or needs more ids than it drew).
 const LOCK_AUDIT_HEAD: &str = "SELECT h.last_seq, h.last_hash, \
-     ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, $1)) AS ids \
+     ARRAY(SELECT nextval(q.seq) FROM (SELECT pg_get_serial_sequence('audit_log', 'id')::regclass AS seq) q, \
+     generate_series(1, $1)) AS ids \
      FROM chain_heads h WHERE h.chain = 'audit_log' FOR UPDATE";
 
 /// The batch's tokens, its audit rows linked into the chain, and the chain head moved past them —

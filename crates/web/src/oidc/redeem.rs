@@ -112,7 +112,10 @@ impl Redeemer {
             let (to_flusher, flushes) = std::sync::mpsc::channel::<Flushing>();
             let clock = Arc::new(FlushClock::default());
             let timed = clock.clone();
-            std::thread::Builder::new().name("tl-flusher".into()).spawn(move || flusher(flushes, &timed)).expect("a thread for the log flush");
+            std::thread::Builder::new()
+                .name("tl-flusher".into())
+                .spawn(move || flusher(flushes, &timed))
+                .expect("a thread for the log flush");
             (to_flusher, clock)
         });
         std::thread::Builder::new()
