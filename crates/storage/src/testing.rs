@@ -47,6 +47,7 @@ pub async fn fresh_postgres() -> Option<(Arc<dyn Database>, String)> {
         }
         Err(e) => panic!("PostgreSQL is required here (CI) but {admin_url} is unreachable: {e}"),
     };
+    drop_abandoned(&admin).await;
     let name = format!("tl_test_{}", random_suffix());
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
     admin.close().await;
@@ -55,6 +56,34 @@ pub async fn fresh_postgres() -> Option<(Arc<dyn Database>, String)> {
     let db = connect(&url).await.expect("postgres opens");
     db.migrate().await.expect("postgres migrates");
     Some((db, url))
+}
+
+/// Drops the test databases of test processes that have ended (their names carry the process
+/// id; see [`random_suffix`]), once per process: test databases are not dropped when a test
+/// ends, and on a developer's machine they would pile up run after run. A database whose process
+/// is still running, or whose id was taken by another process since, is left alone.
+async fn drop_abandoned(admin: &sqlx::PgPool) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    // Which processes run is read from /proc (Linux); elsewhere nothing is dropped.
+    if !first || !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(names) =
+        sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database WHERE datname LIKE 'tl\\_test\\_%'").fetch_all(admin).await
+    else {
+        return;
+    };
+    for name in names {
+        let pid = name.strip_prefix("tl_test_").and_then(|rest| rest.split('_').next()).and_then(|p| p.parse::<u32>().ok());
+        let safe = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if let Some(pid) = pid.filter(|_| safe) {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin).await;
+            }
+        }
+    }
 }
 
 /// SQLite, and PostgreSQL when available: what every storage and app test runs against.
