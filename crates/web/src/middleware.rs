@@ -163,6 +163,7 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
         account: None,
         roles: vec![],
         session_hash: None,
+        session_started: None,
         pending: None,
         user_agent: headers
             .get(header::USER_AGENT)
@@ -176,8 +177,9 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
     let mut clear_session = false;
     if let Some(sid) = session_cookie {
         match load_session(&st, &sid).await {
-            Ok(Some((hash, account, roles, stage))) => {
+            Ok(Some((hash, account, roles, stage, started))) => {
                 v.session_hash = Some(hash);
+                v.session_started = Some(started);
                 if stage == tl_storage::SessionStage::Full {
                     v.account = Some(account);
                     v.roles = roles;
@@ -210,7 +212,8 @@ pub async fn visitor(State(st): State<AppState>, mut req: Request, next: Next) -
     resp
 }
 
-type LoadedSession = (String, tl_storage::Account, Vec<tl_core::account::RoleGrant>, tl_storage::SessionStage);
+/// The session's hash, its account and roles, its stage, and when it began.
+type LoadedSession = (String, tl_storage::Account, Vec<tl_core::account::RoleGrant>, tl_storage::SessionStage, chrono::DateTime<Utc>);
 
 async fn load_session(st: &AppState, sid: &str) -> Result<Option<LoadedSession>, AppError> {
     if sid.len() > 128 {
@@ -235,7 +238,7 @@ async fn load_session(st: &AppState, sid: &str) -> Result<Option<LoadedSession>,
         w.touch_session(&hash, now, now + st.config.session_idle).await?;
         w.commit().await?;
     }
-    Ok(Some((hash, account, roles, session.stage)))
+    Ok(Some((hash, account, roles, session.stage, session.created_at)))
 }
 
 /// Turns error responses into an HTML page in the visitor's language, or RFC 9457

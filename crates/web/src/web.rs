@@ -23,6 +23,8 @@ pub struct Visitor {
     pub account: Option<Account>,
     pub roles: Vec<RoleGrant>,
     pub session_hash: Option<String>,
+    /// When the session began — its sign-in, OpenID Connect's `auth_time`.
+    pub session_started: Option<chrono::DateTime<chrono::Utc>>,
     /// A sign-in half-way through (password checked, second factor awaited or to be set up):
     /// not signed in for any page but the second-factor ones.
     pub pending: Option<(Account, tl_storage::SessionStage)>,

@@ -478,6 +478,14 @@ async fn a_relying_party_signs_a_citizen_in_with_pkce_consent_refresh_userinfo_a
         let t = app.token(Some(basic), &[("grant_type", "client_credentials")]).await;
         assert_eq!(t.json()["error"], "unauthorized_client", "{n}");
 
+        // max_age counts from the session's sign-in (auth_time): an hour allows this one; once
+        // more than a second has passed, max_age=0 asks for a new sign-in.
+        let p = app.get(&authorize_url(&lib.id, "&prompt=none&max_age=3600")).await;
+        assert!(query_of(p.location()).contains_key("code"), "{n}: {}", p.location());
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let p = app.get(&authorize_url(&lib.id, "&prompt=none&max_age=0")).await;
+        assert_eq!(query_of(p.location())["error"], "login_required", "{n}: {}", p.location());
+
         // RP-initiated logout: a post-logout address not registered is never redirected to.
         let bye = form_urlencoded::byte_serialize(BYE.as_bytes()).collect::<String>();
         let p = app.get(&format!("/oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F")).await;
