@@ -230,9 +230,28 @@ pub trait OidcRepo: Send {
     async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64>;
 }
 
+/// Each exchange's take, in the batch's order, from the codes burnt now (with their account's
+/// status) and those found used before. A second use of a code in the same batch finds it used.
+pub(crate) fn takes_in_order(
+    code_hashes: &[String],
+    mut fresh: std::collections::HashMap<String, (OidcCode, bool)>,
+    mut earlier: std::collections::HashMap<String, OidcCode>,
+) -> Vec<BatchTake> {
+    code_hashes
+        .iter()
+        .map(|h| match fresh.remove(h) {
+            Some((c, account_active)) => {
+                earlier.insert(h.clone(), c.clone());
+                BatchTake { take: CodeTake::Fresh(c), account_active }
+            }
+            None => BatchTake { take: earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused), account_active: false },
+        })
+        .collect()
+}
+
 macro_rules! oidc_impl {
     ($repo:ident, $row:ty) => {
-        mod oidc_impl {
+        pub(crate) mod oidc_impl {
             use super::$repo;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -268,10 +287,10 @@ macro_rules! oidc_impl {
                 })
             }
 
-            const CODE_COLS: &str = "code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, code_challenge, \
+            pub(crate) const CODE_COLS: &str = "code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, code_challenge, \
                 auth_time, sid, created_at, expires_at, used_at";
 
-            fn code_row(r: &$row) -> Result<OidcCode> {
+            pub(crate) fn code_row(r: &$row) -> Result<OidcCode> {
                 Ok(OidcCode {
                     code_hash: r.try_get("code_hash")?,
                     grant_id: r.try_get("grant_id")?,
@@ -544,20 +563,7 @@ macro_rules! oidc_impl {
                             earlier.insert(c.code_hash.clone(), c);
                         }
                     }
-                    Ok(code_hashes
-                        .iter()
-                        .map(|h| match fresh.remove(h) {
-                            Some((c, account_active)) => {
-                                // A second use of the same code in this batch finds it used.
-                                earlier.insert(h.clone(), c.clone());
-                                BatchTake { take: CodeTake::Fresh(c), account_active }
-                            }
-                            None => BatchTake {
-                                take: earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused),
-                                account_active: false,
-                            },
-                        })
-                        .collect())
+                    Ok($crate::oidc::takes_in_order(code_hashes, fresh, earlier))
                 }
 
                 async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[$crate::AuditEntry]) -> Result<()> {

@@ -17,18 +17,17 @@
 //! rows the sealer links. (Two batches in flight on two connections, the head taken only before
 //! the audit rows, measured slower: smaller batches, more work per exchange.)
 
-use crate::oidc::{BatchTake, CodeBatch, CodeTake, Flush, OidcCode, OidcToken};
+use crate::oidc::{BatchTake, CodeBatch, Flush, OidcCode, OidcToken};
 use crate::{AuditEntry, Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-const CODE_COLS: &str =
-    "code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, sid, created_at, expires_at, used_at";
+use crate::postgres::oidc_impl::{code_row, CODE_COLS};
 
 const INSERT_CODES: &str = "INSERT INTO oidc_codes (code_hash, grant_id, client_id, account_id, redirect_uri, scope, nonce, \
      code_challenge, auth_time, sid, created_at, expires_at, used_at) \
@@ -221,24 +220,6 @@ impl Linked {
     }
 }
 
-fn code_row(r: &PgRow) -> Result<OidcCode> {
-    Ok(OidcCode {
-        code_hash: r.try_get("code_hash")?,
-        grant_id: r.try_get("grant_id")?,
-        client_id: r.try_get("client_id")?,
-        account_id: r.try_get("account_id")?,
-        redirect_uri: r.try_get("redirect_uri")?,
-        scope: r.try_get("scope")?,
-        nonce: r.try_get("nonce")?,
-        code_challenge: r.try_get("code_challenge")?,
-        auth_time: r.try_get("auth_time")?,
-        sid: r.try_get("sid")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-    })
-}
-
 #[async_trait]
 impl CodeBatch for PgCodeBatch {
     async fn insert_oidc_codes(&mut self, cs: &[OidcCode]) -> Result<()> {
@@ -291,17 +272,7 @@ impl CodeBatch for PgCodeBatch {
                 earlier.insert(c.code_hash.clone(), c);
             }
         }
-        Ok(code_hashes
-            .iter()
-            .map(|h| match fresh.remove(h) {
-                Some((c, account_active)) => {
-                    // A second use of the same code in this batch finds it used.
-                    earlier.insert(h.clone(), c.clone());
-                    BatchTake { take: CodeTake::Fresh(c), account_active }
-                }
-                None => BatchTake { take: earlier.get(h).cloned().map_or(CodeTake::Missing, CodeTake::Reused), account_active: false },
-            })
-            .collect())
+        Ok(crate::oidc::takes_in_order(code_hashes, fresh, earlier))
     }
 
     async fn insert_oidc_tokens(&mut self, ts: &[OidcToken], audits: &[AuditEntry]) -> Result<()> {

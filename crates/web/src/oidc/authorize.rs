@@ -45,12 +45,6 @@ async fn load_client(st: &AppState, p: &Params) -> AppResult<Option<OidcClient>>
     }
 }
 
-/// When the current session began (the `auth_time`), if there is one: read with the session
-/// by the visitor middleware, not looked up again.
-fn auth_time(v: &Visitor) -> Option<DateTime<Utc>> {
-    v.session_hash.as_ref().and(v.session_started)
-}
-
 fn error_redirect(st: &AppState, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Response {
     see_other(&client_redirect(redirect_uri, issuer(st), &[("error", error), ("error_description", description)], state))
 }
@@ -73,7 +67,8 @@ async fn authorize(st: &AppState, v: &Visitor, headers: &HeaderMap, p: Params) -
     };
     let client = client.expect("checked requests have a client");
     let now = Utc::now();
-    let at = auth_time(v);
+    // When the session began (read with it by the visitor middleware).
+    let at = v.session_started;
     let state = req.state.as_deref();
     if protocol::must_authenticate(&req, at, now) || v.account.is_none() {
         if req.prompt.none {
@@ -208,7 +203,7 @@ pub async fn consent(State(st): State<AppState>, v: Visitor, CsrfForm(form): Csr
     w.set_oidc_consent(account.id, &req.client_id, &protocol::join_scope(&all), now).await?;
     w.append_audit(&audit(&v, None, "oidc.consent_given", "oidc_client", &req.client_id, serde_json::json!({"scope": scope}))).await?;
     w.commit().await?;
-    let at = auth_time(&v).unwrap_or(now);
+    let at = v.session_started.unwrap_or(now);
     let to = issue_code(&st, &v, &req, &account, at).await?;
     Ok(see_other(&to))
 }
