@@ -71,6 +71,8 @@ pub struct Es256 {
     header: String,
     pair: ring::signature::EcdsaKeyPair,
     rng: ring::rand::SystemRandom,
+    /// The same key for the presigned path ([`super::presign`]).
+    key: SigningKey,
 }
 
 impl Es256 {
@@ -85,7 +87,7 @@ impl Es256 {
         )
         .map_err(|e| anyhow::anyhow!("ES256 key rejected: {e}"))?;
         let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
-        Ok(Es256 { kid, header, pair, rng })
+        Ok(Es256 { kid, header, pair, rng, key: key.clone() })
     }
 
     /// A compact JWS of the claims (header `alg: ES256`, `typ: JWT`, `kid`).
@@ -95,12 +97,23 @@ impl Es256 {
         input.push_str(&self.header);
         input.push('.');
         B64.encode_string(claims, &mut input);
-        // FIXED signing gives the 64-byte r || s that RFC 7518 §3.4 asks for. It fails only
-        // when the system's random source does, which leaves nothing sensible to sign with.
-        let sig = self.pair.sign(&self.rng, input.as_bytes()).expect("the system random source works");
+        let sig = self.signature(input.as_bytes(), super::presign::take());
         input.push('.');
-        B64.encode_string(sig.as_ref(), &mut input);
+        B64.encode_string(sig, &mut input);
         input
+    }
+
+    /// The 64-byte r ‖ s that RFC 7518 §3.4 asks for: with a nonce made ahead (the usual case),
+    /// two multiplications; otherwise ring's whole signature (FIXED signing), which fails only
+    /// when the system's random source does — that leaves nothing sensible to sign with.
+    fn signature(&self, input: &[u8], nonce: Option<super::presign::Nonce>) -> [u8; 64] {
+        if let Some(sig) = nonce.and_then(|n| n.sign(self.key.as_nonzero_scalar(), input)) {
+            return sig;
+        }
+        let sig = self.pair.sign(&self.rng, input).expect("the system random source works");
+        let mut out = [0u8; 64];
+        out.copy_from_slice(sig.as_ref());
+        out
     }
 }
 
@@ -175,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn ring_signatures_verify_with_the_published_key() {
+    fn signatures_verify_with_the_published_key_whole_or_presigned() {
         let (kid, k) = key();
         let keys = vec![(kid.clone(), *k.verifying_key())];
         let signer = Es256::new(kid.clone(), &k).unwrap();
@@ -184,6 +197,19 @@ mod tests {
             assert_eq!(verify(&t, &keys).unwrap()["n"], i);
             let header: Value = serde_json::from_slice(&B64.decode(t.split('.').next().unwrap()).unwrap()).unwrap();
             assert_eq!(header, json!({"alg": "ES256", "typ": "JWT", "kid": kid}));
+        }
+        // Both ways of signing give signatures the published key verifies.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let nonce = loop {
+            match super::super::presign::take() {
+                Some(n) => break n,
+                None if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(5)),
+                None => panic!("no nonce was made ahead"),
+            }
+        };
+        for (way, nonce) in [("presigned", Some(nonce)), ("whole", None)] {
+            let sig = signer.signature(b"h.c", nonce);
+            k.verifying_key().verify(b"h.c", &Signature::from_slice(&sig).unwrap()).unwrap_or_else(|e| panic!("{way}: {e}"));
         }
         // Another key's signer does not pass for this one.
         let (_, other) = key();

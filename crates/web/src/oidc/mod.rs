@@ -16,6 +16,7 @@ pub mod clients;
 pub mod jwt;
 pub mod keys;
 mod logout;
+pub mod presign;
 pub mod protocol;
 pub mod redeem;
 mod resource;
