@@ -20,6 +20,8 @@
 #
 #   bash bench/oidc.sh          # DURATION=10s WARMUP=3s THREADS=2 CONNECTIONS=32
 #   TARGETS="sqlite oidc-provider" DURATION=5s bash bench/oidc.sh
+#   ROUNDS=3 bash bench/oidc.sh   # every target three times, interleaved; ratios of the medians
+# One run moves by ±10-15 % on a shared two-core machine: judge a change on ROUNDS=3 or more.
 # Needs the release binary (cargo build --release; THANGLONG_BIN to use another), wrk, node,
 # and PostgreSQL at 127.0.0.1:5432 (user postgres; THANGLONG_TEST_PG_URL for another).
 set -euo pipefail
@@ -29,6 +31,7 @@ WARMUP="${WARMUP:-3s}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
 TARGETS="${TARGETS:-sqlite postgres oidc-provider}"
+ROUNDS="${ROUNDS:-1}"
 MINT_CONNECTIONS="${MINT_CONNECTIONS:-$CONNECTIONS}"
 WARMUP_CODES="${WARMUP_CODES:-50000}"
 PG_ADMIN="${THANGLONG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -44,6 +47,7 @@ command -v node >/dev/null || { echo "node is needed (20 or later)" >&2; exit 1;
 [ -x "$BIN" ] || { echo "no release binary at $BIN: cargo build --release first" >&2; exit 1; }
 [ -d tests/browser/node_modules/oidc-provider ] || (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
 [[ "$DURATION" =~ ^[0-9]+s$ && "$WARMUP" =~ ^[0-9]+s$ ]] || { echo "DURATION and WARMUP in seconds, e.g. 10s" >&2; exit 1; }
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || { echo "ROUNDS is a number from 1 to 99" >&2; exit 1; }
 dur_s=${DURATION%s}
 mkdir -p "$OUT"
 results="$OUT/oidc.md"
@@ -72,6 +76,8 @@ ticks() {
 allticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed -E 's/^([0-9]+) \(.*\) /\1 /' | awk '{print $1 ":" $13 + $14}'; }
 # Ticks used between two `ticks` snapshots, by the processes present in both.
 used() { awk -F: 'NR == FNR { a[$1] = $2; next } ($1 in a) { t += $2 - a[$1] } END { print t + 0 }' <(echo "$1") <(echo "$2"); }
+# The median of the numbers on stdin, one a line.
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 field() { sed -nE "s/.*[ ]$2=([0-9.]+).*/\1/p" <<<" $1"; }
 wait_ready() {
   for _ in $(seq 1 200); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
@@ -177,72 +183,75 @@ exchange() {
   echo "# OIDC benchmark"
   echo
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-  echo "date: $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $(load); wrk -t$THREADS -c$CONNECTIONS -d$DURATION after a $WARMUP warm-up"
+  echo "date: $(date -u +%Y-%m-%dT%H:%MZ); load average at start: $(load); wrk -t$THREADS -c$CONNECTIONS -d$DURATION after a $WARMUP warm-up; $ROUNDS round(s)"
   echo "thanglong: $BIN built $(date -u -r "$BIN" +%Y-%m-%dT%H:%MZ), HEAD $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates 2>/dev/null || echo ' (uncommitted changes in crates/)')"
   echo "oidc-provider: $(node -p "require('./tests/browser/node_modules/oidc-provider/package.json').version"), node $(node --version), NODE_ENV=production"
 } > "$results"
 cat "$results"
 
-for target in $TARGETS; do
-  port=$((19000 + RANDOM % 1000))
-  base="http://127.0.0.1:$port"
-  state="$OUT/oidc-state-$target.json"
-  verifier=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-  echo "== $target (load average $(load))" >&2
-  if [ "$target" = oidc-provider ]; then
-    client_id=bench
-    secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-    NODE_ENV=production node bench/oidc/provider.mjs --port "$port" --client-id "$client_id" --client-secret "$secret" \
-      --redirect-uri "$REDIRECT" >"$OUT/oidc-server-$target.log" 2>&1 &
-    pid=$!
-    pids+=("$pid")
-    wait_ready "$base/.well-known/openid-configuration"
-    signin=(--target op)
-    dbcmd=none
-  else
-    data=$(mktemp -d -p "$PWD/$OUT" oidc-data.XXXX)
-    dirs+=("$data")
-    if [ "$target" = postgres ]; then
-      psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" -c "create database tl_bench_oidc" >/dev/null
-      url="${PG_ADMIN%/*}/tl_bench_oidc"
-      dbcmd=pg_pids
-    else
-      url="sqlite://$data/thanglong.db"
+for round in $(seq 1 "$ROUNDS"); do
+  for target in $TARGETS; do
+    [ "$ROUNDS" = 1 ] || echo "== round $round of $ROUNDS" >&2
+    port=$((19000 + RANDOM % 1000))
+    base="http://127.0.0.1:$port"
+    state="$OUT/oidc-state-$target.json"
+    verifier=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    echo "== $target (load average $(load))" >&2
+    if [ "$target" = oidc-provider ]; then
+      client_id=bench
+      secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+      NODE_ENV=production node bench/oidc/provider.mjs --port "$port" --client-id "$client_id" --client-secret "$secret" \
+        --redirect-uri "$REDIRECT" >"$OUT/oidc-server-$target.log" 2>&1 &
+      pid=$!
+      pids+=("$pid")
+      wait_ready "$base/.well-known/openid-configuration"
+      signin=(--target op)
       dbcmd=none
+    else
+      data=$(mktemp -d -p "$PWD/$OUT" oidc-data.XXXX)
+      dirs+=("$data")
+      if [ "$target" = postgres ]; then
+        psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" -c "create database tl_bench_oidc" >/dev/null
+        url="${PG_ADMIN%/*}/tl_bench_oidc"
+        dbcmd=pg_pids
+      else
+        url="sqlite://$data/thanglong.db"
+        dbcmd=none
+      fi
+      printf '[web]\n# The benchmark sends thousands of token requests a second from one address and client.\noidc_requests_per_minute = 1000000\n' >"$data/config.toml"
+      common=(--database-url "$url" --data-dir "$data" --config "$data/config.toml")
+      $BIN catalog import bench/oidc/catalog.yaml "${common[@]}" >/dev/null
+      echo "$PASSWORD" | $BIN user add --login bench.oidc --name "Nguyễn Văn Bình" --agency H26 "${common[@]}" >/dev/null
+      reg=$($BIN oidc client add --name "Ứng dụng đo hiệu năng" --redirect-uri "$REDIRECT" --scope "openid profile" \
+        --grant authorization_code "${common[@]}")
+      client_id=$(sed -n 's/^client_id=//p' <<<"$reg")
+      secret=$(sed -n 's/^client_secret=//p' <<<"$reg")
+      THANGLONG_LOG=${THANGLONG_LOG:-warn} THANGLONG_SIGNING_KEK=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+        $BIN serve --listen "127.0.0.1:$port" "${common[@]}" >"$OUT/oidc-server-$target.log" 2>&1 &
+      pid=$!
+      pids+=("$pid")
+      wait_ready "$base/readyz"
+      signin=(--target tl --login bench.oidc --password "$PASSWORD")
     fi
-    printf '[web]\n# The benchmark sends thousands of token requests a second from one address and client.\noidc_requests_per_minute = 1000000\n' >"$data/config.toml"
-    common=(--database-url "$url" --data-dir "$data" --config "$data/config.toml")
-    $BIN catalog import bench/oidc/catalog.yaml "${common[@]}" >/dev/null
-    echo "$PASSWORD" | $BIN user add --login bench.oidc --name "Nguyễn Văn Bình" --agency H26 "${common[@]}" >/dev/null
-    reg=$($BIN oidc client add --name "Ứng dụng đo hiệu năng" --redirect-uri "$REDIRECT" --scope "openid profile" \
-      --grant authorization_code "${common[@]}")
-    client_id=$(sed -n 's/^client_id=//p' <<<"$reg")
-    secret=$(sed -n 's/^client_secret=//p' <<<"$reg")
-    THANGLONG_LOG=${THANGLONG_LOG:-warn} THANGLONG_SIGNING_KEK=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
-      $BIN serve --listen "127.0.0.1:$port" "${common[@]}" >"$OUT/oidc-server-$target.log" 2>&1 &
-    pid=$!
-    pids+=("$pid")
-    wait_ready "$base/readyz"
-    signin=(--target tl --login bench.oidc --password "$PASSWORD")
-  fi
-  paths=$(node bench/oidc/mint.mjs signin "${signin[@]}" --base "$base" --client-id "$client_id" --redirect-uri "$REDIRECT" \
-    --verifier "$verifier" --state "$state")
-  token_path=$(sed -n 's/^TOKEN_PATH=//p' <<<"$paths")
-  userinfo_path=$(sed -n 's/^USERINFO_PATH=//p' <<<"$paths")
-  basic=$(CID="$client_id" SEC="$secret" node -e 'process.stdout.write(Buffer.from(encodeURIComponent(process.env.CID) + ":" + encodeURIComponent(process.env.SEC)).toString("base64"))')
-  access=$(node bench/oidc/mint.mjs token --state "$state" --client-secret "$secret")
+    paths=$(node bench/oidc/mint.mjs signin "${signin[@]}" --base "$base" --client-id "$client_id" --redirect-uri "$REDIRECT" \
+      --verifier "$verifier" --state "$state")
+    token_path=$(sed -n 's/^TOKEN_PATH=//p' <<<"$paths")
+    userinfo_path=$(sed -n 's/^USERINFO_PATH=//p' <<<"$paths")
+    basic=$(CID="$client_id" SEC="$secret" node -e 'process.stdout.write(Buffer.from(encodeURIComponent(process.env.CID) + ":" + encodeURIComponent(process.env.SEC)).toString("base64"))')
+    access=$(node bench/oidc/mint.mjs token --state "$state" --client-secret "$secret")
 
-  exchange "$target" "$state" "$basic" "$verifier" "$token_path" "$base" "$pid" "$dbcmd"
+    exchange "$target" "$state" "$basic" "$verifier" "$token_path" "$base" "$pid" "$dbcmd"
 
-  run_wrk "$WARMUP" userinfo.lua "$base" "$access" "$userinfo_path" >/dev/null
-  measure "$target" userinfo "$pid" "$dbcmd" userinfo.lua "$base" "$access" "$userinfo_path"
-  rows+=("$LAST_ROW |")
-  echo "$target peak RSS: $(awk '/VmHWM/{printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" | tee -a "$results" >&2
+    run_wrk "$WARMUP" userinfo.lua "$base" "$access" "$userinfo_path" >/dev/null
+    measure "$target" userinfo "$pid" "$dbcmd" userinfo.lua "$base" "$access" "$userinfo_path"
+    rows+=("$LAST_ROW |")
+    echo "$target peak RSS: $(awk '/VmHWM/{printf "%.0f MiB", $2/1024}' "/proc/$pid/status")" | tee -a "$results" >&2
 
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  if [ "$target" = postgres ]; then psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" >/dev/null; fi
-  [ "$target" = oidc-provider ] || rm -rf "$data"
-  rm -f "$OUT/oidc-codes-$target.txt"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    if [ "$target" = postgres ]; then psql "$PG_ADMIN" -qc "drop database if exists tl_bench_oidc" >/dev/null; fi
+    [ "$target" = oidc-provider ] || rm -rf "$data"
+    rm -f "$OUT/oidc-codes-$target.txt"
+  done
 done
 
 {
@@ -251,15 +260,19 @@ done
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "| scenario | Thăng Long on | Thăng Long req/s | oidc-provider req/s | ratio | Thăng Long p99 ms |"
-  echo "|---|---|---|---|---|---|"
+  # With several rounds: the medians' ratio, the highest p99, and each round's own ratio.
+  echo "| scenario | Thăng Long on | Thăng Long req/s | oidc-provider req/s | ratio | Thăng Long p99 ms | ratio in each round |"
+  echo "|---|---|---|---|---|---|---|"
   for scenario in "code exchange" userinfo; do
     op=$(printf '%s\n' "${rows[@]}" | awk -F' [|] ' -v s="$scenario" '$1 == "| oidc-provider" && $2 == s {print $3}')
     for db in sqlite postgres; do
       tl=$(printf '%s\n' "${rows[@]}" | awk -F' [|] ' -v s="$scenario" -v d="| $db" '$1 == d && $2 == s {print $3 " " $5}')
       [ -n "$tl" ] && [ -n "$op" ] || continue
-      read -r tl_rps tl_p99 <<<"$tl"
-      echo "| $scenario | $db | $tl_rps | $op | $(awk -v a="$tl_rps" -v b="$op" 'BEGIN{printf "%.2f", a / b}') | $tl_p99 |"
+      tl_rps=$(cut -d' ' -f1 <<<"$tl" | median)
+      tl_p99=$(cut -d' ' -f2 <<<"$tl" | sort -n | tail -1)
+      op_rps=$(median <<<"$op")
+      each=$(paste -d' ' <(cut -d' ' -f1 <<<"$tl") <(echo "$op") | awk '$2 > 0 {printf "%s%.2f", (NR > 1 ? " · " : ""), $1 / $2}')
+      echo "| $scenario | $db | $tl_rps | $op_rps | $(awk -v a="$tl_rps" -v b="$op_rps" 'BEGIN{printf "%.2f", a / b}') | $tl_p99 | $each |"
     done
   done
 } >> "$results"
