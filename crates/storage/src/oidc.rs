@@ -112,6 +112,10 @@ pub trait CodeBatch: Send {
     /// back (the token task's next batch runs meanwhile); where the commit is durable by itself,
     /// nothing.
     async fn commit_deferred(self: Box<Self>) -> Result<Flush>;
+    /// Another batch is waiting: where the batch holds the process's writer, keep it for that
+    /// batch rather than give it back and take it again (on SQLite each hand-back is a round trip
+    /// to sqlx's connection thread). Nothing where there is no such writer.
+    fn keep_writer(&mut self) {}
 }
 
 /// Makes a commit durable; blocks the calling thread until it is (see

@@ -31,7 +31,7 @@ pub struct SqliteDatabase {
     /// The database file, for the token task's own connection.
     path: PathBuf,
     /// The token task's connection (see `sqlite_raw`), opened on its first batch.
-    code_batches: Arc<tokio::sync::Mutex<Option<crate::sqlite_raw::RawConn>>>,
+    code_batches: Arc<tokio::sync::Mutex<crate::sqlite_raw::TokenSlot>>,
     readers: SqlitePool,
     /// Held here only: the checkpointing task stops when the database is dropped or closed.
     checkpointer: Option<Arc<SqlitePool>>,
@@ -261,7 +261,7 @@ impl Database for SqliteDatabase {
 
     async fn close(&self) {
         // The token task's connection first: the last one to close checkpoints the log away.
-        *self.code_batches.lock().await = None;
+        *self.code_batches.lock().await = crate::sqlite_raw::TokenSlot::default();
         self.readers.close().await;
         self.writer.close().await;
         if let Some(c) = &self.checkpointer {

@@ -8,8 +8,9 @@
 //! once, stepped in place, no hand-over.
 //!
 //! It is a second writing connection to the same file, so it must not write beside the pool's
-//! writer: a batch first takes the writer pool's only connection ([`SqliteCodeBatch::_writer`]) and
-//! holds it to the end — every other writer in this process waits for it as it would for any
+//! writer: a batch first takes the writer pool's only connection ([`SqliteCodeBatch::writer`]) and
+//! holds it to the end (or, when another batch already waits, hands it to that batch: giving it
+//! back costs a round trip to sqlx's connection thread, which pings it) — every other writer in this process waits for it as it would for any
 //! transaction; other processes meet SQLite's lock and busy timeout as usual. Commits follow the
 //! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in the
 //! thread that runs the flush `commit_deferred` returns, once the writer is given back) before
@@ -301,36 +302,59 @@ const INSERT_SEALED_AUDIT: &str = "INSERT INTO audit_log (id, at, actor_id, acto
 const MOVE_AUDIT_HEAD: &str = "UPDATE chain_heads SET last_seq = ?1, last_hash = ?2 WHERE chain = 'audit_log'";
 const REVOKE_GRANT: &str = "UPDATE oidc_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL";
 
+/// Batches kept for one another the writer at most this many times in a row; then it is given
+/// back, so the process's other writers (filings, the access log…) wait at most this many
+/// batches (a few milliseconds) while the token endpoint is busy.
+pub(crate) const MAX_KEPT_BATCHES: u32 = 16;
+
+/// The token task's raw connection, and the writer when the last batch kept it for the next.
+#[derive(Default)]
+pub(crate) struct TokenSlot {
+    raw: Option<RawConn>,
+    writer: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    /// How many batches in a row have had the writer kept for them.
+    kept: u32,
+}
+
 /// One batch's transaction on the raw connection.
 pub(crate) struct SqliteCodeBatch {
-    raw: tokio::sync::OwnedMutexGuard<Option<RawConn>>,
+    slot: tokio::sync::OwnedMutexGuard<TokenSlot>,
     wal: Arc<WalSync>,
     open: bool,
     /// The writer pool's connection, held so nothing else in this process writes meanwhile.
-    _writer: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    writer: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    /// Give the writer to the next batch rather than back to the pool ([`CodeBatch::keep_writer`]).
+    keep: bool,
 }
 
 impl SqliteCodeBatch {
-    /// Takes the writer, opens the raw connection if needed, and begins.
+    /// Takes the writer (or the one the last batch kept), opens the raw connection if needed,
+    /// and begins.
     pub(crate) async fn begin(
         writer: &sqlx::SqlitePool,
-        raw: &Arc<tokio::sync::Mutex<Option<RawConn>>>,
+        slot: &Arc<tokio::sync::Mutex<TokenSlot>>,
         path: &Path,
         wal: Arc<WalSync>,
     ) -> Result<Self> {
-        let writer = writer.acquire().await?;
-        let mut raw = raw.clone().lock_owned().await;
-        if raw.is_none() {
-            *raw = Some(RawConn::open(path)?);
+        let mut slot = slot.clone().lock_owned().await;
+        let writer = match slot.writer.take() {
+            Some(w) => w,
+            None => {
+                slot.kept = 0;
+                writer.acquire().await?
+            }
+        };
+        if slot.raw.is_none() {
+            slot.raw = Some(RawConn::open(path)?);
         }
-        let mut b = SqliteCodeBatch { raw, wal, open: false, _writer: writer };
+        let mut b = SqliteCodeBatch { slot, wal, open: false, writer: Some(writer), keep: false };
         b.conn().exec("BEGIN IMMEDIATE")?;
         b.open = true;
         Ok(b)
     }
 
     fn conn(&mut self) -> &mut RawConn {
-        self.raw.as_mut().expect("opened in begin")
+        self.slot.raw.as_mut().expect("opened in begin")
     }
 }
 
@@ -340,7 +364,7 @@ impl Drop for SqliteCodeBatch {
             if let Err(e) = self.conn().exec("ROLLBACK") {
                 // The connection is in an unknown state: the next batch opens a new one.
                 tracing::warn!(error = %e, "rolling back a token batch failed; reopening its connection");
-                *self.raw = None;
+                self.slot.raw = None;
             }
         }
     }
@@ -470,8 +494,17 @@ impl CodeBatch for SqliteCodeBatch {
         self.conn().exec("COMMIT")?;
         self.open = false;
         let ticket = self.wal.committed();
-        // The writer is given back (here, as the batch drops) before anyone waits for the disk.
+        // The writer goes to the next batch when one waits (a bounded number of times in a row),
+        // otherwise back to the pool (here, as the batch drops) before anyone waits for the disk.
+        if self.keep && self.slot.kept < MAX_KEPT_BATCHES {
+            self.slot.kept += 1;
+            self.slot.writer = self.writer.take();
+        }
         let wal = self.wal.clone();
         Ok(Box::new(move || wal.sync_here(ticket)))
+    }
+
+    fn keep_writer(&mut self) {
+        self.keep = true;
     }
 }

@@ -314,6 +314,50 @@ async fn oidc_batches_and_the_cache_generation() {
     }
 }
 
+/// A batch told that another waits (`keep_writer`) hands the SQLite writer to the next batch
+/// instead of giving it back — but at most 16 times in a row, so the process's other writers
+/// still get their turn while the token endpoint is busy; with no batch waiting it is given back.
+#[tokio::test]
+async fn a_busy_token_task_keeps_the_writer_for_a_bounded_number_of_batches() {
+    for (backend, db) in fresh_databases().await {
+        seeded(&db).await;
+        let (a, _) = citizen(&db, "001303012345").await;
+        let now = Utc::now().trunc_subsecs(3);
+        let mut w = db.begin().await.unwrap();
+        w.create_oidc_client(&client("lib", now)).await.unwrap();
+        w.commit().await.unwrap();
+        let wait = std::time::Duration::from_millis(200);
+        let batch = |n: usize, keep: bool| {
+            let db = db.clone();
+            async move {
+                let mut w = db.begin_code_batch().await.unwrap();
+                w.insert_oidc_codes(&[code(&format!("k{n}"), &format!("gk{n}"), a, now)]).await.unwrap();
+                if keep {
+                    w.keep_writer();
+                }
+                (w.commit_deferred().await.unwrap())().unwrap();
+            }
+        };
+        // Kept for a next batch: meanwhile nobody else writes (SQLite; PostgreSQL has no such writer).
+        batch(0, true).await;
+        let other = tokio::time::timeout(wait, db.begin()).await;
+        assert_eq!(other.is_err(), backend == "sqlite", "{backend}: the writer was kept for the next batch");
+        drop(other);
+        // The next batch, with nobody after it, gives it back.
+        batch(1, false).await;
+        let mut w = tokio::time::timeout(wait, db.begin()).await.expect("the writer was given back").unwrap();
+        assert!(matches!(w.take_oidc_codes(&["k0".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
+        w.commit().await.unwrap();
+        // Busy without end: given back after at most 16 batches in a row.
+        for n in 2..19 {
+            batch(n, true).await;
+        }
+        let mut w = tokio::time::timeout(wait, db.begin()).await.expect("a busy token task still lets other writers in").unwrap();
+        assert!(matches!(w.take_oidc_codes(&["k18".into()], now).await.unwrap()[0].take, CodeTake::Fresh(_)), "{backend}");
+        w.commit().await.unwrap();
+    }
+}
+
 /// The token task's transaction (`Database::begin_code_batch`; on SQLite a connection of its own,
 /// driven in place): the same rules as the repository's, its rows readable by every other
 /// reader, nothing kept when it is dropped, and on SQLite no other writer of the process beside

@@ -160,7 +160,8 @@ type Flusher = (std::sync::mpsc::Sender<Flushing>, Arc<FlushClock>);
 async fn run(db: Arc<dyn Database>, cache: Arc<Cache>, mut rx: mpsc::Receiver<Job>, flusher: Option<Flusher>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(db.as_ref(), &cache, std::mem::take(&mut batch), flusher.as_ref()).await;
+        let more = || !rx.is_empty();
+        commit_batch(db.as_ref(), &cache, std::mem::take(&mut batch), flusher.as_ref(), &more).await;
     }
 }
 
@@ -195,10 +196,11 @@ fn answer(batch: Vec<Job>, results: Vec<Redeemed>, flushed: Result<(), StoreErro
 
 /// Runs one batch and answers its callers once it is durable (through the flusher thread when
 /// there is one and flushes are long); if the batch fails, each job again alone.
-async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>, flusher: Option<&Flusher>) {
+/// `more` tells whether other jobs already wait (the next batch), when this one commits.
+async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>, flusher: Option<&Flusher>, more: &dyn Fn() -> bool) {
     let codes: Vec<&OidcCode> = batch.iter().filter_map(|j| if let Job::Issue(c, _) = j { Some(c) } else { None }).collect();
     let exchanges: Vec<&Exchange> = batch.iter().filter_map(|j| if let Job::Redeem(x, _) = j { Some(x) } else { None }).collect();
-    match run_batch(db, &codes, &exchanges, Utc::now()).await {
+    match run_batch(db, &codes, &exchanges, Utc::now(), more).await {
         Ok((results, revoked, flush)) => {
             if revoked {
                 cache.invalidate();
@@ -245,7 +247,7 @@ async fn commit_batch(db: &dyn Database, cache: &Cache, mut batch: Vec<Job>, flu
 
 /// One job in a transaction of its own, flushed here.
 async fn alone(db: &dyn Database, codes: &[&OidcCode], batch: &[&Exchange]) -> Result<(Vec<Redeemed>, bool), StoreError> {
-    let (out, revoked, flush) = run_batch(db, codes, batch, Utc::now()).await?;
+    let (out, revoked, flush) = run_batch(db, codes, batch, Utc::now(), &|| false).await?;
     flush()?;
     Ok((out, revoked))
 }
@@ -291,6 +293,7 @@ async fn run_batch(
     codes: &[&OidcCode],
     batch: &[&Exchange],
     now: DateTime<Utc>,
+    more: &dyn Fn() -> bool,
 ) -> Result<(Vec<Redeemed>, bool, tl_storage::Flush), StoreError> {
     let t0 = std::time::Instant::now();
     let mut w = db.begin_code_batch().await?;
@@ -300,6 +303,9 @@ async fn run_batch(
         w.insert_oidc_codes(&codes).await?;
     }
     if batch.is_empty() {
+        if more() {
+            w.keep_writer();
+        }
         return Ok((Vec::new(), false, w.commit_deferred().await?));
     }
     let hashes: Vec<String> = batch.iter().map(|x| x.code_hash.clone()).collect();
@@ -374,6 +380,9 @@ async fn run_batch(
         w.append_audits(&audits).await?;
     }
     let t_aud = t0.elapsed();
+    if more() {
+        w.keep_writer();
+    }
     let flush = w.commit_deferred().await?;
     tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, taken = ?t_take, prepared = ?t_prep, tokens = ?t_tok, audited = ?t_aud, took = ?t0.elapsed(), "code batch committed");
     Ok((out, revoked, flush))
