@@ -10,9 +10,10 @@
 //! It is a second writing connection to the same file, so it must not write beside the pool's
 //! writer: a batch first takes the writer pool's only connection ([`SqliteCodeBatch::writer`]) and
 //! holds it to the end (or, when another batch already waits, hands it to that batch: giving it
-//! back costs a round trip to sqlx's connection thread, which pings it) — every other writer in this process waits for it as it would for any
-//! transaction; other processes meet SQLite's lock and busy timeout as usual. Commits follow the
-//! writer's rule: `synchronous = NORMAL`, then the log flush ([`WalSync::sync_here`], in the
+//! back costs a round trip to sqlx's connection thread, which pings it) — every other writer in
+//! this process waits for it as it would for any transaction; other processes meet SQLite's lock
+//! and busy timeout as usual. Commits follow the writer's rule: `synchronous = NORMAL`, then the
+//! log flush ([`WalSync::sync_here`], in the
 //! thread that runs the flush `commit_deferred` returns, once the writer is given back) before
 //! anything is acknowledged.
 //!

@@ -70,8 +70,6 @@ struct Inner {
     nonces: Vec<Nonce>,
     /// The background thread waits for a wake-up (and poppers below the mark give one).
     filler_waiting: bool,
-    /// The background thread could not run or stopped: nothing will be added.
-    stopped: bool,
 }
 
 static POOL: OnceLock<&'static Pool> = OnceLock::new();
@@ -79,12 +77,11 @@ static POOL: OnceLock<&'static Pool> = OnceLock::new();
 fn pool() -> &'static Pool {
     POOL.get_or_init(|| {
         let pool: &'static Pool = Box::leak(Box::new(Pool {
-            inner: Mutex::new(Inner { nonces: Vec::with_capacity(POOL_SIZE), filler_waiting: false, stopped: false }),
+            inner: Mutex::new(Inner { nonces: Vec::with_capacity(POOL_SIZE), filler_waiting: false }),
             wanted: Condvar::new(),
         }));
         if let Err(e) = std::thread::Builder::new().name("tl-nonces".into()).spawn(move || fill(pool)) {
             tracing::warn!(error = %e, "no thread for ES256 nonces: every signature is made whole");
-            lock(pool).stopped = true;
         }
         pool
     })
@@ -107,8 +104,9 @@ pub fn take() -> Option<Nonce> {
     n
 }
 
-/// How many nonces are ready (for tests and the trace).
-pub fn ready() -> usize {
+/// How many nonces are ready.
+#[cfg(test)]
+fn ready() -> usize {
     lock(pool()).nonces.len()
 }
 
@@ -120,7 +118,6 @@ fn fill(pool: &'static Pool) {
             Ok(v) => v,
             Err(why) => {
                 tracing::warn!(why, "ES256 nonces cannot be made ahead: every signature is made whole");
-                lock(pool).stopped = true;
                 return;
             }
         };

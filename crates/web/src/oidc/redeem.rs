@@ -31,7 +31,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tl_storage::{AuditEntry, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
+use tl_storage::{AuditEntry, CodeBatch, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
 use tokio::sync::{mpsc, oneshot};
 
 /// One exchange: what the client sent (the code as its hash), and the hashes of the tokens the
@@ -303,10 +303,7 @@ async fn run_batch(
         w.insert_oidc_codes(&codes).await?;
     }
     if batch.is_empty() {
-        if more() {
-            w.keep_writer();
-        }
-        return Ok((Vec::new(), false, w.commit_deferred().await?));
+        return Ok((Vec::new(), false, commit(w, more).await?));
     }
     let hashes: Vec<String> = batch.iter().map(|x| x.code_hash.clone()).collect();
     let takes = w.take_oidc_codes(&hashes, now).await?;
@@ -380,12 +377,17 @@ async fn run_batch(
         w.append_audits(&audits).await?;
     }
     let t_aud = t0.elapsed();
+    let flush = commit(w, more).await?;
+    tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, taken = ?t_take, prepared = ?t_prep, tokens = ?t_tok, audited = ?t_aud, took = ?t0.elapsed(), "code batch committed");
+    Ok((out, revoked, flush))
+}
+
+/// Commits a batch, keeping the writer for the next one when it already waits.
+async fn commit(mut w: Box<dyn CodeBatch>, more: &dyn Fn() -> bool) -> Result<tl_storage::Flush, StoreError> {
     if more() {
         w.keep_writer();
     }
-    let flush = w.commit_deferred().await?;
-    tracing::trace!(codes = codes.len(), exchanges = batch.len(), ?waited, taken = ?t_take, prepared = ?t_prep, tokens = ?t_tok, audited = ?t_aud, took = ?t0.elapsed(), "code batch committed");
-    Ok((out, revoked, flush))
+    w.commit_deferred().await
 }
 
 #[cfg(test)]
