@@ -24,7 +24,10 @@ pub mod testing;
 
 pub use import::{apply_catalog, ImportReport};
 pub use model::*;
-pub use oidc::{CodeBatch, CodeTake, Flush, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind};
+pub use oidc::{
+    revocation, CodeBatch, CodeTake, Flush, OidcClient, OidcCode, OidcConsent, OidcKey, OidcRepo, OidcToken, TokenKind,
+    ACCESS_TOKEN_MAX_LIFETIME,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

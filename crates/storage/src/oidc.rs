@@ -187,6 +187,31 @@ impl OidcToken {
     }
 }
 
+/// No access token lives longer than this: a revocation of sealed access tokens (which are not
+/// stored, see migration 0021) is kept this long, then purged.
+pub const ACCESS_TOKEN_MAX_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+/// The keys of `oidc_revocations`: what a sealed access token is checked against.
+pub mod revocation {
+    /// Every token of a grant (a code's tokens, a refresh-token family).
+    pub fn grant(grant_id: &str) -> String {
+        format!("grant:{grant_id}")
+    }
+    /// One access token, by its key (`secret_key` of the token).
+    pub fn token(token_key: &str) -> String {
+        format!("token:{token_key}")
+    }
+    /// Every token a client got for a person before the revocation's time.
+    pub fn consent(account_id: i64, client_id: &str) -> String {
+        format!("consent:{account_id}:{client_id}")
+    }
+}
+
+/// The upsert of one revocation (`$1` key, `$2` when, `$3` until), the same SQL on both
+/// databases.
+pub(crate) const UPSERT_REVOCATION: &str = "INSERT INTO oidc_revocations (key, revoked_at, expires_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (key) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at";
+
 #[async_trait]
 pub trait OidcRepo: Send {
     async fn add_oidc_key(&mut self, key: &OidcKey) -> Result<()>;
@@ -204,7 +229,8 @@ pub trait OidcRepo: Send {
     async fn get_oidc_consent(&mut self, account_id: i64, client_id: &str) -> Result<Option<OidcConsent>>;
     async fn set_oidc_consent(&mut self, account_id: i64, client_id: &str, scopes: &str, now: DateTime<Utc>) -> Result<()>;
     async fn list_oidc_consents(&mut self, account_id: i64) -> Result<Vec<OidcConsent>>;
-    /// Withdraws a consent and revokes the tokens the client holds for the account.
+    /// Withdraws a consent and revokes the tokens the client holds for the account (the stored
+    /// ones, and the sealed access tokens issued until now: a [`revocation::consent`] row).
     async fn revoke_oidc_consent(&mut self, account_id: i64, client_id: &str, now: DateTime<Utc>) -> Result<bool>;
 
     /// Stores codes, a few dozen per statement (authorize's group commit).
@@ -225,12 +251,18 @@ pub trait OidcRepo: Send {
     /// Marks a refresh token used (rotation); false if it was already used or revoked.
     async fn use_oidc_refresh_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
     async fn revoke_oidc_token(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool>;
-    /// Revokes every token of a grant (a code's tokens, a refresh-token family).
+    /// Revokes every token of a grant (a code's tokens, a refresh-token family): the stored
+    /// ones (their count) and the sealed access tokens (a [`revocation::grant`] row).
     async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// Records a revocation of sealed access tokens (a key of [`revocation`]); made again, it
+    /// moves its time to `now`.
+    async fn revoke_oidc_access(&mut self, key: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Which of `keys` are revoked, and when each was last.
+    async fn oidc_revocations(&mut self, keys: &[String]) -> Result<Vec<(String, DateTime<Utc>)>>;
     /// The cache generation: bumped (by triggers, in the changing transaction) whenever a token
     /// is revoked or deleted, or an account, a role, a client or an agency id changes.
     async fn oidc_epoch(&mut self) -> Result<i64>;
-    /// Deletes codes and tokens expired before `before`.
+    /// Deletes codes, tokens and revocations expired before `before`.
     async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64>;
 }
 
@@ -500,6 +532,7 @@ macro_rules! oidc_impl {
                     .bind(now)
                     .execute(self.conn())
                     .await?;
+                    self.revoke_oidc_access(&$crate::oidc::revocation::consent(account_id, client_id), now).await?;
                     Ok(r.rows_affected() > 0)
                 }
 
@@ -668,7 +701,33 @@ macro_rules! oidc_impl {
                         .bind(now)
                         .execute(self.conn())
                         .await?;
+                    self.revoke_oidc_access(&$crate::oidc::revocation::grant(grant_id), now).await?;
                     Ok(r.rows_affected())
+                }
+
+                async fn revoke_oidc_access(&mut self, key: &str, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query($crate::oidc::UPSERT_REVOCATION)
+                        .bind(key)
+                        .bind(now)
+                        .bind(now + $crate::oidc::ACCESS_TOKEN_MAX_LIFETIME)
+                        .execute(self.conn())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn oidc_revocations(&mut self, keys: &[String]) -> Result<Vec<(String, DateTime<Utc>)>> {
+                    type Db = <$row as sqlx::Row>::Database;
+                    if keys.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT key, revoked_at FROM oidc_revocations WHERE key IN (");
+                    let mut list = q.separated(", ");
+                    for k in keys {
+                        list.push_bind(k.clone());
+                    }
+                    q.push(")");
+                    let rows = q.build().fetch_all(self.conn()).await?;
+                    rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("revoked_at")?))).collect()
                 }
 
                 async fn oidc_epoch(&mut self) -> Result<i64> {
@@ -678,7 +737,8 @@ macro_rules! oidc_impl {
                 async fn purge_oidc(&mut self, before: DateTime<Utc>) -> Result<u64> {
                     let a = sqlx::query("DELETE FROM oidc_codes WHERE expires_at < $1").bind(before).execute(self.conn()).await?;
                     let b = sqlx::query("DELETE FROM oidc_tokens WHERE expires_at < $1").bind(before).execute(self.conn()).await?;
-                    Ok(a.rows_affected() + b.rows_affected())
+                    let c = sqlx::query("DELETE FROM oidc_revocations WHERE expires_at < $1").bind(before).execute(self.conn()).await?;
+                    Ok(a.rows_affected() + b.rows_affected() + c.rows_affected())
                 }
             }
 

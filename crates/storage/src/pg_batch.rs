@@ -285,6 +285,12 @@ impl CodeBatch for PgCodeBatch {
             .bind(now)
             .execute(self.conn()?)
             .await?;
+        sqlx::query(crate::oidc::UPSERT_REVOCATION)
+            .bind(crate::oidc::revocation::grant(grant_id))
+            .bind(now)
+            .bind(now + crate::oidc::ACCESS_TOKEN_MAX_LIFETIME)
+            .execute(self.conn()?)
+            .await?;
         Ok(r.rows_affected())
     }
 

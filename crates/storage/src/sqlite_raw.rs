@@ -441,7 +441,14 @@ impl CodeBatch for SqliteCodeBatch {
     }
 
     async fn revoke_oidc_grant(&mut self, grant_id: &str, now: DateTime<Utc>) -> Result<u64> {
-        self.conn().stmt(REVOKE_GRANT)?.text(1, grant_id)?.time(2, now)?.run()
+        let n = self.conn().stmt(REVOKE_GRANT)?.text(1, grant_id)?.time(2, now)?.run()?;
+        self.conn()
+            .stmt(crate::oidc::UPSERT_REVOCATION)?
+            .text(1, &crate::oidc::revocation::grant(grant_id))?
+            .time(2, now)?
+            .time(3, now + crate::oidc::ACCESS_TOKEN_MAX_LIFETIME)?
+            .run()?;
+        Ok(n)
     }
 
     /// The batch's audit rows go in already linked into the audit chain (the sealer would

@@ -198,16 +198,12 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|s| s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer ")))
             .map(str::trim)
-            .filter(|t| t.len() <= 100)
+            .filter(|t| t.len() <= crate::oidc::sealed::MAX_TOKEN_LEN)
             .ok_or(AppError::Unauthenticated)?;
         let now = Utc::now();
         if token.starts_with(crate::oidc::ACCESS_TOKEN_PREFIX) {
             let mut repo = st.db.read().await?;
-            let t = repo
-                .find_oidc_token(&crate::oidc::protocol::secret_key(token))
-                .await?
-                .filter(|t| t.kind == tl_storage::TokenKind::Access && t.is_live(now))
-                .ok_or(AppError::Unauthenticated)?;
+            let t = crate::oidc::live_access_token(st, &mut repo, token, now).await?.ok_or(AppError::Unauthenticated)?;
             // A suspended client's tokens stop working with it.
             let client = repo.get_oidc_client(&t.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or(AppError::Unauthenticated)?;
             // A person's token acts as that person; a machine client's as its service account.

@@ -2,6 +2,7 @@
 //! families and published keys behave the same on both databases.
 
 use super::*;
+use tl_storage::revocation;
 
 fn client(id: &str, now: chrono::DateTime<Utc>) -> OidcClient {
     OidcClient {
@@ -37,6 +38,17 @@ fn token(hash: &str, kind: TokenKind, grant: &str, account: i64, now: chrono::Da
     }
 }
 
+/// A seeded database with a citizen and the library's client: the citizen's id, and the time.
+async fn with_library(db: &Arc<dyn Database>) -> (i64, chrono::DateTime<Utc>) {
+    seeded(db).await;
+    let (account, _) = citizen(db, "001303012345").await;
+    let now = Utc::now().trunc_subsecs(3);
+    let mut w = db.begin().await.unwrap();
+    w.create_oidc_client(&client("lib", now)).await.unwrap();
+    w.commit().await.unwrap();
+    (account, now)
+}
+
 /// Takes one code.
 async fn take(w: &mut Box<dyn Repo>, hash: &str, now: chrono::DateTime<Utc>) -> CodeTake {
     w.take_oidc_codes(&[hash.to_owned()], now).await.unwrap().remove(0).take
@@ -45,12 +57,7 @@ async fn take(w: &mut Box<dyn Repo>, hash: &str, now: chrono::DateTime<Utc>) -> 
 #[tokio::test]
 async fn oidc_clients_consents_codes_token_families_and_keys() {
     for (backend, db) in fresh_databases().await {
-        seeded(&db).await;
-        let (account, _) = citizen(&db, "001303012345").await;
-        let now = Utc::now().trunc_subsecs(3);
-        let mut w = db.begin().await.unwrap();
-        w.create_oidc_client(&client("lib", now)).await.unwrap();
-        w.commit().await.unwrap();
+        let (account, now) = with_library(&db).await;
         let mut dup = db.begin().await.unwrap();
         assert!(matches!(dup.create_oidc_client(&client("lib", now)).await, Err(StoreError::Conflict(_))), "{backend}");
         drop(dup);
@@ -436,6 +443,9 @@ async fn the_token_task_batch_keeps_the_rules() {
             "{backend}"
         );
         assert!(r.find_oidc_token("tb").await.unwrap().unwrap().revoked_at.is_some(), "{backend}");
+        // The grant's sealed access tokens are revoked with it (the batch's revocation row).
+        let found = r.oidc_revocations(&[revocation::grant("g2"), revocation::grant("g1")]).await.unwrap();
+        assert_eq!(found, [(revocation::grant("g2"), now)], "{backend}");
         let logged = r.list_audit(Some("oidc_client"), None, 10).await.unwrap();
         let actions: Vec<&str> = logged.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["oidc.code_reused", "oidc.token_issued", "client.viewed"], "{backend}");
@@ -481,5 +491,51 @@ async fn the_token_task_batch_keeps_the_rules() {
         assert_eq!(rows, 6, "{backend}");
         let report = tl_storage::chain::verify(db.as_ref(), tl_storage::chain::Chain::Audit).await.unwrap();
         assert_eq!((report.broken.as_ref().map(|b| b.problem.as_str()), report.checked, report.unsealed), (None, 6, 0), "{backend}");
+    }
+}
+
+/// Sealed access tokens are not stored; what revokes them is: a grant, one token, or a person's
+/// consent to a client up to a time. Each is found again by its key, made again it moves to the
+/// later time, and it is purged once every token it could revoke has expired.
+#[tokio::test]
+async fn revocations_of_sealed_access_tokens() {
+    for (backend, db) in fresh_databases().await {
+        let (a, now) = with_library(&db).await;
+        let epoch = db.read().await.unwrap().oidc_epoch().await.unwrap();
+        let keys = [revocation::grant("g1"), revocation::token("k1"), revocation::consent(a, "lib"), revocation::grant("g2")];
+
+        let mut w = db.begin().await.unwrap();
+        w.revoke_oidc_access(&keys[1], now).await.unwrap();
+        assert_eq!(w.revoke_oidc_grant("g1", now).await.unwrap(), 0, "{backend}: no stored token");
+        w.set_oidc_consent(a, "lib", "openid", now).await.unwrap();
+        assert!(w.revoke_oidc_consent(a, "lib", now).await.unwrap(), "{backend}");
+        w.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        let mut found = r.oidc_revocations(&keys).await.unwrap();
+        found.sort();
+        let mut want = vec![(keys[0].clone(), now), (keys[1].clone(), now), (keys[2].clone(), now)];
+        want.sort();
+        assert_eq!(found, want, "{backend}");
+        assert!(r.oidc_revocations(&[]).await.unwrap().is_empty(), "{backend}");
+        assert!(r.oidc_epoch().await.unwrap() > epoch, "{backend}: servers drop their cached answers");
+        drop(r);
+
+        // A consent withdrawn again later: tokens issued in between are revoked too.
+        let later = now + Duration::minutes(5);
+        let mut w = db.begin().await.unwrap();
+        w.revoke_oidc_access(&keys[2], later).await.unwrap();
+        w.commit().await.unwrap();
+        let found = db.read().await.unwrap().oidc_revocations(&keys[2..3]).await.unwrap();
+        assert_eq!(found, [(keys[2].clone(), later)], "{backend}");
+
+        // Kept until no token it revokes can live, then purged.
+        let mut w = db.begin().await.unwrap();
+        w.purge_oidc(now + Duration::minutes(30)).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(db.read().await.unwrap().oidc_revocations(&keys).await.unwrap().len(), 3, "{backend}: still needed");
+        let mut w = db.begin().await.unwrap();
+        w.purge_oidc(later + tl_storage::ACCESS_TOKEN_MAX_LIFETIME + Duration::seconds(1)).await.unwrap();
+        w.commit().await.unwrap();
+        assert!(db.read().await.unwrap().oidc_revocations(&keys).await.unwrap().is_empty(), "{backend}: purged");
     }
 }

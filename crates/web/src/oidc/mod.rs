@@ -20,6 +20,7 @@ pub mod presign;
 pub mod protocol;
 pub mod redeem;
 mod resource;
+pub mod sealed;
 mod token;
 
 /// Access tokens we issue start with this, so the APIs can tell them from personal API tokens.
@@ -47,6 +48,7 @@ pub struct OidcState {
     pub per_ip: Throttle,
     pub per_client: Throttle<String>,
     pairwise: Mutex<Option<Vec<u8>>>,
+    sealer: Mutex<Option<std::sync::Arc<sealed::Sealer>>>,
 }
 
 impl OidcState {
@@ -60,6 +62,7 @@ impl OidcState {
             per_ip: Throttle::new(requests_per_minute, Duration::from_secs(60)),
             per_client: Throttle::new(requests_per_minute, Duration::from_secs(60)),
             pairwise: Mutex::new(None),
+            sealer: Mutex::new(None),
         }
     }
 
@@ -87,6 +90,45 @@ impl OidcState {
         *self.pairwise.lock().unwrap_or_else(|e| e.into_inner()) = Some(secret.clone());
         Ok(secret)
     }
+}
+
+impl OidcState {
+    /// The seal of access tokens ([`sealed`]): from the key-encryption key and the pairwise
+    /// secret, made once.
+    pub async fn sealer(&self, db: &dyn tl_storage::Database, kek: &[u8; 32]) -> AppResult<std::sync::Arc<sealed::Sealer>> {
+        if let Some(s) = self.sealer.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(s);
+        }
+        let s = std::sync::Arc::new(sealed::Sealer::new(kek, &self.pairwise_secret(db).await?));
+        *self.sealer.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
+        Ok(s)
+    }
+}
+
+/// The live access token `token` stands for: sealed by this provider, unexpired, and not
+/// revoked — neither its grant, nor itself, nor (since it was issued) the person's consent to
+/// its client. The account's and the client's status are the caller's to check.
+pub async fn live_access_token(
+    st: &AppState,
+    r: &mut Box<dyn tl_storage::Repo>,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<tl_storage::OidcToken>> {
+    let sealer = st.oidc.sealer(st.db.as_ref(), &st.signing_kek).await?;
+    let Some(t) = sealer.open(token) else {
+        // Not sealed: an access token stored before they were sealed (until it expires).
+        let stored = r.find_oidc_token(&protocol::secret_key(token)).await?;
+        return Ok(stored.filter(|t| t.kind == tl_storage::TokenKind::Access && t.is_live(now)));
+    };
+    if t.expires_at <= now {
+        return Ok(None);
+    }
+    use tl_storage::revocation;
+    let consent = t.account_id.map(|a| revocation::consent(a, &t.client_id));
+    let mut keys = vec![revocation::grant(&t.grant_id), revocation::token(&t.token_hash)];
+    keys.extend(consent.clone());
+    let revoked = r.oidc_revocations(&keys).await?.into_iter().any(|(k, at)| Some(&k) != consent.as_ref() || at >= t.created_at);
+    Ok((!revoked).then_some(t))
 }
 
 pub fn routes() -> Router<AppState> {

@@ -1,10 +1,12 @@
 //! Group commit for authorization codes: issuing them (authorize) and exchanging them (token).
-//! A code must be durable before it is handed out, and an exchange must burn its code and store
-//! its tokens durably before the tokens are; one transaction (one fsync) each makes the disk's
-//! flush rate the ceiling of sign-ins. The redeemer is one task that takes every job waiting in
-//! its queue and runs them in one transaction — one statement stores the new codes, one burns
-//! the exchanged ones (and reads their accounts' status), one stores their tokens with their
-//! audit entries — commits once, then answers each caller. Each answer still follows a durable
+//! A code must be durable before it is handed out, and an exchange must burn its code (and store
+//! its refresh token and audit entry) durably before its tokens are handed out; one transaction
+//! (one fsync) each makes the disk's flush rate the ceiling of sign-ins. The redeemer is one task
+//! that takes every job waiting in its queue and runs them in one transaction — one statement
+//! stores the new codes, one burns the exchanged ones (and reads their accounts' status), one
+//! stores their refresh tokens with their audit entries — commits once, then answers each
+//! caller. Access tokens are not stored ([`super::sealed`]): the handler seals one after the
+//! answer. Each answer still follows a durable
 //! commit. On SQLite the task drives its own connection in its own thread (see `tl_storage`'s
 //! `sqlite_raw`) and flushes the log after the writer is given back: itself, before its next
 //! batch, while flushes are short, or — when the recent flushes took [`OVERLAP_FLUSHES_FROM`] or
@@ -34,15 +36,15 @@ use std::time::{Duration, Instant};
 use tl_storage::{AuditEntry, CodeBatch, CodeTake, Database, OidcCode, OidcToken, StoreError, TokenKind};
 use tokio::sync::{mpsc, oneshot};
 
-/// One exchange: what the client sent (the code as its hash), and the hashes of the tokens the
-/// handler made ready for it (the task never sees a token).
+/// One exchange: what the client sent (the code as its hash), and the hash of the refresh token
+/// the handler made ready for it, if any (the task never sees a token; access tokens are not
+/// stored, see [`super::sealed`]).
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub code_hash: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub code_verifier: Option<String>,
-    pub access_hash: String,
     /// Present when the client may use refresh tokens.
     pub refresh_hash: Option<String>,
     pub ip: String,
@@ -332,39 +334,33 @@ async fn run_batch(
             },
         });
     }
-    let mut tokens: Vec<OidcToken> = Vec::with_capacity(fresh.len() * 2);
+    let mut tokens: Vec<OidcToken> = Vec::with_capacity(fresh.len());
     let mut audits: Vec<AuditEntry> = Vec::with_capacity(fresh.len() + reused.len());
     for (i, c) in fresh {
         let x = batch[i];
-        let access = OidcToken {
-            token_hash: x.access_hash.clone(),
-            kind: TokenKind::Access,
-            grant_id: c.grant_id.clone(),
-            client_id: c.client_id.clone(),
-            account_id: Some(c.account_id),
-            scope: c.scope.clone(),
-            auth_time: Some(c.auth_time),
-            sid: Some(c.sid.clone()),
-            created_at: now,
-            expires_at: now + protocol::ACCESS_TOKEN_TTL,
-            used_at: None,
-            revoked_at: None,
-        };
         if let Some(rt) = &x.refresh_hash {
             tokens.push(OidcToken {
                 token_hash: rt.clone(),
                 kind: TokenKind::Refresh,
+                grant_id: c.grant_id.clone(),
+                client_id: c.client_id.clone(),
+                account_id: Some(c.account_id),
+                scope: c.scope.clone(),
+                auth_time: Some(c.auth_time),
+                sid: Some(c.sid.clone()),
+                created_at: now,
                 expires_at: now + protocol::REFRESH_TOKEN_TTL,
-                ..access.clone()
+                used_at: None,
+                revoked_at: None,
             });
         }
-        tokens.push(access);
         audits.push(event(x, "oidc.token_issued", Some(c.account_id), now, json!({"grant_type": "authorization_code", "scope": c.scope})));
         out[i] = Redeemed::Issued { code: Box::new(c), at: now };
     }
     let t_prep = t0.elapsed();
-    // The tokens and their audit entries in one round trip; codes used again are revoked
-    // after (their tokens, even from this batch, are stored by then).
+    // The refresh tokens and the audit entries in one round trip; codes used again are revoked
+    // after (their refresh tokens, even from this batch, are stored by then; their access
+    // tokens, sealed after the commit, are revoked by the grant's revocation row).
     w.insert_oidc_tokens(&tokens, &audits).await?;
     audits.clear();
     let t_tok = t0.elapsed();

@@ -67,12 +67,9 @@ enum Answer {
 
 /// Reads a token's answer from the database: a live access token of an active account, for
 /// a client that is not suspended, with `openid` among its scopes.
-async fn answer_for(st: &AppState, token_hash: &str, now: chrono::DateTime<Utc>) -> Result<Answer, AppError> {
+async fn answer_for(st: &AppState, token: &str, now: chrono::DateTime<Utc>) -> Result<Answer, AppError> {
     let mut r = st.db.read().await?;
-    let Some(t) = r.find_oidc_token(token_hash).await? else { return Ok(Answer::Invalid) };
-    if t.kind != TokenKind::Access || !t.is_live(now) {
-        return Ok(Answer::Invalid);
-    }
+    let Some(t) = super::live_access_token(st, &mut r, token, now).await? else { return Ok(Answer::Invalid) };
     // A machine client's token (client credentials) has no person behind it.
     let Some(id) = t.account_id else { return Ok(Answer::Invalid) };
     // Disabling an account ends its tokens at once: the status is checked on every use.
@@ -112,7 +109,7 @@ fn json_answer(body: Bytes) -> Response {
 /// ([`super::cache`]); from the database otherwise, caching what it finds.
 async fn userinfo(st: &AppState, token: Option<String>) -> Response {
     let Some(token) = token else { return bearer_error(None, StatusCode::UNAUTHORIZED) };
-    if token.len() > 200 {
+    if token.len() > super::sealed::MAX_TOKEN_LEN {
         return bearer_error(Some("invalid_token"), StatusCode::UNAUTHORIZED);
     }
     let hash = super::protocol::secret_key(&token);
@@ -121,7 +118,7 @@ async fn userinfo(st: &AppState, token: Option<String>) -> Response {
         return json_answer(a.body);
     }
     let generation = st.oidc.cache.generation();
-    match answer_for(st, &hash, now).await {
+    match answer_for(st, &token, now).await {
         Ok(Answer::Claims(claims, expires_at)) => {
             let body = Bytes::from(serde_json::to_vec(&claims).expect("claims serialise"));
             if let Some(g) = generation {
@@ -201,7 +198,12 @@ pub async fn introspect(State(st): State<AppState>, v: Visitor, headers: HeaderM
     let now = Utc::now();
     let found: Result<Option<(OidcToken, Option<Account>)>, AppError> = async {
         let mut r = st.db.read().await?;
-        let Some(t) = r.find_oidc_token(&super::protocol::secret_key(token)).await? else { return Ok(None) };
+        let found = if token.starts_with(super::ACCESS_TOKEN_PREFIX) {
+            super::live_access_token(&st, &mut r, token, now).await?
+        } else {
+            r.find_oidc_token(&super::protocol::secret_key(token)).await?
+        };
+        let Some(t) = found else { return Ok(None) };
         let account = match t.account_id {
             Some(id) => Some(r.get_account(id).await?),
             None => None,
@@ -257,14 +259,30 @@ pub async fn revoke(State(st): State<AppState>, v: Visitor, headers: HeaderMap, 
     let now = Utc::now();
     let done: Result<(), AppError> = async {
         let hash = super::protocol::secret_key(token);
+        // Access tokens are sealed, not stored: what the token says is read before the
+        // transaction (the seal may need the database on a first use).
+        let sealed = if token.starts_with(super::ACCESS_TOKEN_PREFIX) {
+            st.oidc.sealer(st.db.as_ref(), &st.signing_kek).await?.open(token).filter(|t| t.expires_at > now)
+        } else {
+            None
+        };
+        let is_sealed = sealed.is_some();
         let mut w = st.db.begin().await?;
-        let found = w.find_oidc_token(&hash).await?.filter(|t| t.client_id == client.client_id);
+        let found = match sealed {
+            Some(t) => Some(t),
+            None => w.find_oidc_token(&hash).await?,
+        }
+        .filter(|t| t.client_id == client.client_id);
         let revoked = found.is_some();
         if let Some(t) = found {
-            let n = if t.kind == TokenKind::Refresh {
-                w.revoke_oidc_grant(&t.grant_id, now).await?
-            } else {
-                u64::from(w.revoke_oidc_token(&hash, now).await?)
+            let n = match t.kind {
+                TokenKind::Refresh => w.revoke_oidc_grant(&t.grant_id, now).await?,
+                // A sealed access token: revoked by its own revocation row.
+                TokenKind::Access if is_sealed => {
+                    w.revoke_oidc_access(&tl_storage::revocation::token(&hash), now).await?;
+                    1
+                }
+                TokenKind::Access => u64::from(w.revoke_oidc_token(&hash, now).await?),
             };
             w.append_audit(&tl_storage::AuditEntry {
                 at: now,

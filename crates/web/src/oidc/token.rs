@@ -5,6 +5,7 @@ use super::jwt::Es256;
 use super::protocol::{self, Params};
 use super::protocol::{new_secret, secret_key};
 use super::redeem::{Exchange, Redeemed};
+use super::sealed::Sealer;
 use super::{authenticate_client, form_params, issuer, no_store, oauth_error, ClientAuth};
 use crate::error::AppError;
 use crate::web::Visitor;
@@ -93,12 +94,41 @@ async fn active_account(w: &mut Box<dyn Repo>, id: i64) -> Result<Option<Account
 struct Signer {
     key: Arc<Es256>,
     pairwise: Vec<u8>,
+    sealer: Arc<Sealer>,
 }
 
 async fn signer(st: &AppState) -> Result<Signer, Response> {
     let key = st.oidc.keys.signing_key(st.db.as_ref(), &st.signing_kek).await.map_err(|e| internal(AppError::Internal(e)))?;
     let pairwise = st.oidc.pairwise_secret(st.db.as_ref()).await.map_err(internal)?;
-    Ok(Signer { key, pairwise })
+    Ok(Signer { key, pairwise, sealer: sealer(st).await? })
+}
+
+async fn sealer(st: &AppState) -> Result<Arc<Sealer>, Response> {
+    st.oidc.sealer(st.db.as_ref(), &st.signing_kek).await.map_err(internal)
+}
+
+/// A token of an issuance, living from `now` for its kind's lifetime.
+fn issued_token(i: &Issue<'_>, kind: TokenKind, token_hash: String, now: DateTime<Utc>) -> OidcToken {
+    let ttl = if kind == TokenKind::Access { protocol::ACCESS_TOKEN_TTL } else { protocol::REFRESH_TOKEN_TTL };
+    OidcToken {
+        token_hash,
+        kind,
+        grant_id: i.grant_id.clone(),
+        client_id: i.client.client_id.clone(),
+        account_id: i.account_id,
+        scope: i.scope.clone(),
+        auth_time: i.auth_time,
+        sid: i.sid.clone(),
+        created_at: now,
+        expires_at: now + ttl,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// The access token of an issuance: sealed, not stored ([`super::sealed`]).
+fn access_token(sealer: &Sealer, i: &Issue<'_>, now: DateTime<Utc>) -> String {
+    sealer.seal(&issued_token(i, TokenKind::Access, String::new(), now))
 }
 
 /// Everything one issuance records and returns.
@@ -114,33 +144,14 @@ struct Issue<'a> {
     refresh: bool,
 }
 
-/// Stores the tokens of an issuance in `w` and returns the answer (to send once `w` is committed).
-async fn issue(st: &AppState, w: &mut Box<dyn Repo>, signer: Option<&Signer>, i: Issue<'_>) -> Result<Response, Response> {
+/// Makes the tokens of an issuance, stores the refresh token in `w`, and returns the answer (to
+/// send once `w` is committed).
+async fn issue(st: &AppState, w: &mut Box<dyn Repo>, sealer: &Sealer, signer: Option<&Signer>, i: Issue<'_>) -> Result<Response, Response> {
     let now = Utc::now();
-    let access = new_secret(super::ACCESS_TOKEN_PREFIX);
-    let base = OidcToken {
-        token_hash: secret_key(&access),
-        kind: TokenKind::Access,
-        grant_id: i.grant_id.clone(),
-        client_id: i.client.client_id.clone(),
-        account_id: i.account_id,
-        scope: i.scope.clone(),
-        auth_time: i.auth_time,
-        sid: i.sid.clone(),
-        created_at: now,
-        expires_at: now + protocol::ACCESS_TOKEN_TTL,
-        used_at: None,
-        revoked_at: None,
-    };
-    w.insert_oidc_token(&base).await.map_err(internal)?;
+    let access = access_token(sealer, &i, now);
     let refresh = if i.refresh {
         let refresh = new_secret("tlr_");
-        let t = OidcToken {
-            token_hash: secret_key(&refresh),
-            kind: TokenKind::Refresh,
-            expires_at: now + protocol::REFRESH_TOKEN_TTL,
-            ..base.clone()
-        };
+        let t = issued_token(&i, TokenKind::Refresh, secret_key(&refresh), now);
         w.insert_oidc_token(&t).await.map_err(internal)?;
         Some(refresh)
     } else {
@@ -219,22 +230,20 @@ fn answer(body: TokenBody<'_>) -> Response {
     r
 }
 
-/// The authorization code grant, through the group committer ([`super::redeem`]): the tokens
-/// are made here, stored with the batch's, and handed out (with the ID token signed here, on
-/// this request's core) once the batch is committed.
+/// The authorization code grant, through the group committer ([`super::redeem`]): the refresh
+/// token is made here and stored with the batch's; once the batch is committed, the access
+/// token is sealed and the ID token signed here, on this request's core, and both handed out.
 async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params) -> Outcome {
     let (Some(code), Some(redirect_uri)) = (p.get("code"), p.get("redirect_uri")) else {
         return Err(invalid_request("code and redirect_uri are required"));
     };
     let signer = signer(st).await?;
-    let access = new_secret(super::ACCESS_TOKEN_PREFIX);
     let refresh = client.allows_grant("refresh_token").then(|| new_secret("tlr_"));
     let x = Exchange {
         code_hash: secret_key(code),
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         code_verifier: p.get("code_verifier").map(str::to_owned),
-        access_hash: secret_key(&access),
         refresh_hash: refresh.as_deref().map(secret_key),
         ip: v.ip.to_string(),
         request_id: Some(v.request_id.clone()).filter(|s| !s.is_empty()),
@@ -253,6 +262,7 @@ async fn code_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Params)
         nonce: c.nonce,
         refresh: refresh.is_some(),
     };
+    let access = access_token(&signer.sealer, &i, at);
     Ok(answer(token_body(st, Some(&signer), &i, &access, refresh.as_deref(), at)))
 }
 
@@ -306,6 +316,7 @@ async fn refresh_grant(st: &AppState, v: &Visitor, client: &OidcClient, p: &Para
     let body = issue(
         st,
         &mut w,
+        &signer.sealer,
         Some(&signer),
         Issue {
             client,
@@ -343,10 +354,12 @@ async fn client_credentials(st: &AppState, v: &Visitor, client: &OidcClient, how
         }
     };
     let scope = protocol::join_scope(&scopes);
+    let sealer = sealer(st).await?;
     let mut w = st.db.begin().await.map_err(internal)?;
     let body = issue(
         st,
         &mut w,
+        &sealer,
         None,
         Issue {
             client,
