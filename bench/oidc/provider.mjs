@@ -4,9 +4,10 @@
 //   - one confidential client, client_secret_basic, one exact redirect URI, PKCE S256 required,
 //     grant type authorization_code, ID tokens signed with ES256 (one P-256 key), pairwise
 //     subjects (HMAC-SHA256 of sector and account under a server secret, as Thăng Long does);
-//   - TTLs as Thăng Long's: authorization code 60 s, access token and ID token 15 min;
-//   - opaque access tokens kept in the adapter (looked up at userinfo, as Thăng Long looks its
-//     hashed tokens up in the database);
+//   - TTLs as Thăng Long's: authorization code as the harness sets on both (--code-ttl, 60 s
+//     unless given), access token and ID token 15 min;
+//   - opaque access tokens kept in the adapter (looked up at userinfo; Thăng Long seals its
+//     access tokens instead and checks their revocations in the database);
 //   - `findAccount` returning the account's name claims;
 //   - a plain Map-based adapter (the bundled memory adapter is an LRU of 1,000 entries that
 //     would evict codes, and re-scans a grant's whole token list on every write): entries
@@ -150,7 +151,7 @@ const provider = new Provider(issuer, {
       ? { accountId: sub, claims: async () => ({ sub, name: ACCOUNT.name, given_name: ACCOUNT.given_name, family_name: ACCOUNT.family_name }) }
       : undefined,
   ttl: {
-    AuthorizationCode: 60,
+    AuthorizationCode: Number(args['code-ttl'] ?? 60),
     AccessToken: 15 * 60,
     IdToken: 15 * 60,
     Interaction: 60 * 60,

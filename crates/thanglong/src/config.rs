@@ -154,6 +154,7 @@ struct WebFile {
     lockout_minutes: Option<i64>,
     login_attempts_per_ip: Option<usize>,
     oidc_requests_per_minute: Option<usize>,
+    oidc_code_lifetime_secs: Option<i64>,
     max_file_mib: Option<usize>,
     max_dossier_mib: Option<usize>,
     upload_retention_days: Option<i64>,
@@ -253,6 +254,9 @@ impl Config {
         }
         if let Some(v) = w.oidc_requests_per_minute {
             web.oidc_requests_per_minute = range("web.oidc_requests_per_minute", v, 1, 1_000_000)?;
+        }
+        if let Some(v) = w.oidc_code_lifetime_secs {
+            web.oidc_code_lifetime = chrono::Duration::seconds(range("web.oidc_code_lifetime_secs", v, 10, 600)?);
         }
         if let Some(v) = w.login_attempts_per_ip {
             web.login_attempts_per_ip = range("web.login_attempts_per_ip", v, 1, 100_000)?;

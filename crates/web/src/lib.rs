@@ -87,6 +87,9 @@ pub struct WebConfig {
     /// Token, introspection and revocation requests allowed per client address and per
     /// client per minute.
     pub oidc_requests_per_minute: usize,
+    /// How long an authorization code may wait for its exchange (default 60 s; RFC 6749 §4.1.2
+    /// recommends at most 10 minutes).
+    pub oidc_code_lifetime: chrono::Duration,
     /// Upstream OpenID Connect providers citizens may sign in with (the national VNeID).
     pub identity_providers: Vec<federated::IdentityProvider>,
     /// How often the access log's writer commits what has queued: a crash loses at most the
@@ -127,6 +130,7 @@ impl Default for WebConfig {
             signing_kek: None,
             smtp: None,
             oidc_requests_per_minute: 600,
+            oidc_code_lifetime: oidc::protocol::CODE_TTL,
             identity_providers: Vec::new(),
             access_flush: tl_storage::access::FLUSH_INTERVAL,
         }

@@ -159,7 +159,7 @@ async fn issue_code(st: &AppState, v: &Visitor, req: &AuthorizeRequest, account:
             auth_time,
             sid,
             created_at: now,
-            expires_at: now + protocol::CODE_TTL,
+            expires_at: now + st.config.oidc_code_lifetime,
             used_at: None,
         })
         .await?;

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use tl_storage::OidcClient;
 
 /// Authorization codes live about a minute (RFC 6749 §4.1.2 recommends at most ten).
+/// An authorization code's lifetime unless configured (`web.oidc_code_lifetime_secs`).
 pub const CODE_TTL: Duration = Duration::seconds(60);
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
 pub const ID_TOKEN_TTL: Duration = Duration::minutes(15);

@@ -704,6 +704,34 @@ async fn hostile_requests_to_the_oidc_endpoints_get_the_specs_errors_never_a_500
     }
 }
 
+/// A code lives as long as the configuration says (`web.oidc_code_lifetime_secs`), then is
+/// refused as expired.
+#[tokio::test]
+async fn codes_live_as_long_as_configured() {
+    let mut app = apps().await.remove(0);
+    let config = tl_web::WebConfig { oidc_code_lifetime: chrono::Duration::milliseconds(1500), ..app_config(&app) };
+    app.state = tl_web::state(app.db.clone(), config);
+    app.router = tl_web::router(app.state.clone());
+    let (lib, _, _) = admin_with_clients(&mut app).await;
+    let secret = lib.secret.clone().unwrap();
+    app.add_citizen(CITIZEN).await;
+    app.consent_to(&lib.id).await;
+    let (fresh, late) = (app.code(&lib.id, "").await["code"].clone(), app.code(&lib.id, "").await["code"].clone());
+    let exchange = |code: String| {
+        [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("redirect_uri", CB.to_owned()),
+            ("code_verifier", VERIFIER.to_owned()),
+        ]
+    };
+    let p = app.token(Some((&lib.id, &secret)), &exchange(fresh).each_ref().map(|(k, v)| (*k, v.as_str()))).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let p = app.token(Some((&lib.id, &secret)), &exchange(late).each_ref().map(|(k, v)| (*k, v.as_str()))).await;
+    assert_eq!((p.status, p.json()["error_description"].as_str()), (StatusCode::BAD_REQUEST, Some("the authorization code has expired")));
+}
+
 #[tokio::test]
 async fn the_token_endpoint_is_throttled_per_client_and_per_address() {
     let mut app = apps().await.remove(0);
