@@ -327,12 +327,7 @@ async fn oidc_batches_and_the_cache_generation() {
 #[tokio::test]
 async fn a_busy_token_task_keeps_the_writer_for_a_bounded_number_of_batches() {
     for (backend, db) in fresh_databases().await {
-        seeded(&db).await;
-        let (a, _) = citizen(&db, "001303012345").await;
-        let now = Utc::now().trunc_subsecs(3);
-        let mut w = db.begin().await.unwrap();
-        w.create_oidc_client(&client("lib", now)).await.unwrap();
-        w.commit().await.unwrap();
+        let (a, now) = with_library(&db).await;
         let wait = std::time::Duration::from_millis(200);
         let batch = |n: usize, keep: bool| {
             let db = db.clone();

@@ -90,9 +90,7 @@ impl OidcState {
         *self.pairwise.lock().unwrap_or_else(|e| e.into_inner()) = Some(secret.clone());
         Ok(secret)
     }
-}
 
-impl OidcState {
     /// The seal of access tokens ([`sealed`]): from the key-encryption key and the pairwise
     /// secret, made once.
     pub async fn sealer(&self, db: &dyn tl_storage::Database, kek: &[u8; 32]) -> AppResult<std::sync::Arc<sealed::Sealer>> {
