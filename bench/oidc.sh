@@ -172,7 +172,8 @@ point() {
 # exchange TARGET STATE BASIC VERIFIER TOKEN_PATH URL SERVER_PIDS DB_PIDS_CMD
 # The first count of connections of a target has a warm-up, which also measures the rate the
 # codes are sized from; the next ones size them from the rate measured at the count before
-# (EXCHANGE_RATE, MINT_RATE), twice over, since the rate may grow with the connections.
+# (EXCHANGE_RATE, MINT_RATE) × 1.5, since the rate may grow with the connections (a thread that
+# runs out of codes makes the run start again with twice as many).
 exchange() {
   local target=$1 state=$2 basic=$3 verifier=$4 path=$5 url=$6 spids=$7 dbcmd=$8
   local codes="$OUT/oidc-codes-$target.txt" minted warm rate n attempt mint_rate mint_secs
@@ -185,7 +186,7 @@ exchange() {
     rate=$(awk -v r="$(field "$warm" ok)" -v s="$(field "$warm" secs)" 'BEGIN{ printf "%.0f", r / s }')
     mint_rate=$(field "$minted" rate)
   else
-    rate=$((EXCHANGE_RATE * 2))
+    rate=$((EXCHANGE_RATE * 3 / 2))
     mint_rate=$MINT_RATE
   fi
   n=$(awk -v r="$rate" -v d="$dur_s" 'BEGIN{ printf "%d", r * d * 1.5 + 1000 }')
