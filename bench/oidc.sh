@@ -302,14 +302,44 @@ best() {
     $1 == r && $2 == t && $3 == s && $8 == "yes" && $7 == 0 && $6 + 0 < slo && $5 + 0 > b { b = $5 + 0; c = $4; p = $6 }
     END { if (b) print b, c, p; else print "0 - -" }'
 }
-# at ROUND TARGET SCENARIO CONNECTIONS: "req/s p99" measured there (nothing when not).
-at() {
-  printf '%s\n' "${points[@]}" | awk -F'|' -v r="$1" -v t="$2" -v s="$3" -v c="$4" \
-    '$1 == r && $2 == t && $3 == s && $4 == c && $8 == "yes" && $7 == 0 { print $5, $6 }'
+# at32 ROUND TARGET SCENARIO: "req/s p99" measured at 32 connections (nothing when not).
+at32() {
+  printf '%s\n' "${points[@]}" | awk -F'|' -v r="$1" -v t="$2" -v s="$3" \
+    '$1 == r && $2 == t && $3 == s && $4 == 32 && $8 == "yes" && $7 == 0 { print $5, $6 }'
 }
 # rounds "req/s connections p99"…: "req/s (connections, p99) · …".
 rounds() { printf '%s\n' "$@" | awk '{ printf "%s%s (%s, %s)", (NR > 1 ? " · " : ""), $1, $2, $3 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "–" }'; }
+# compare PICK ROW: for each scenario and each database measured beside oidc-provider, picks each
+# round's measurement of both (PICK ROUND TARGET SCENARIO: "req/s …"), sets tl, op (one a round),
+# tl_rps, op_rps (their medians) and each (each round's ratio), and calls ROW SCENARIO DB.
+compare() {
+  local pick=$1 row=$2 scenario db round r=()
+  for scenario in "code exchange" userinfo; do
+    for db in sqlite postgres; do
+      [[ " $TARGETS " == *" $db "* && " $TARGETS " == *" oidc-provider "* ]] || continue
+      tl=(); op=(); r=()
+      for round in $(seq 1 "$ROUNDS"); do
+        tl+=("$($pick "$round" "$db" "$scenario")")
+        op+=("$($pick "$round" oidc-provider "$scenario")")
+        r+=("$(ratio "${tl[-1]%% *}" "${op[-1]%% *}")")
+      done
+      tl_rps=$(printf '%s\n' "${tl[@]}" | cut -d' ' -f1 | median)
+      op_rps=$(printf '%s\n' "${op[@]}" | cut -d' ' -f1 | median)
+      each=$(printf '%s\n' "${r[@]}" | paste -sd'|' | sed 's/|/ · /g')
+      "$row" "$scenario" "$db"
+    done
+  done
+}
+best_row() {
+  echo "| $1 | $2 | $tl_rps | $(rounds "${tl[@]}") | $op_rps | $(rounds "${op[@]}") | $(ratio "$tl_rps" "$op_rps") | $each |"
+}
+at32_row() {
+  local tl_p99 op_p99
+  tl_p99=$(printf '%s\n' "${tl[@]}" | cut -d' ' -f2 | sort -n | tail -1)
+  op_p99=$(printf '%s\n' "${op[@]}" | cut -d' ' -f2 | sort -n | tail -1)
+  echo "| $1 | $2 | $tl_rps | $op_rps | $(ratio "$tl_rps" "$op_rps") | $tl_p99 | $op_p99 | $each |"
+}
 {
   echo
   echo "| target | scenario | connections | req/s | p50 ms | p99 ms | errors | server CPU µs/req | PostgreSQL CPU µs/req | load average at start | other processes (cores) | notes |"
@@ -322,42 +352,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else 
   echo
   echo "| scenario | Thăng Long on | Thăng Long req/s | its rounds (connections, p99 ms) | oidc-provider req/s | its rounds (connections, p99 ms) | ratio | ratio in each round |"
   echo "|---|---|---|---|---|---|---|---|"
-  for scenario in "code exchange" userinfo; do
-    for db in sqlite postgres; do
-      [[ " $TARGETS " == *" $db "* && " $TARGETS " == *" oidc-provider "* ]] || continue
-      tl=(); op=(); each=()
-      for round in $(seq 1 "$ROUNDS"); do
-        tl+=("$(best "$round" "$db" "$scenario")")
-        op+=("$(best "$round" oidc-provider "$scenario")")
-        each+=("$(ratio "${tl[-1]%% *}" "${op[-1]%% *}")")
-      done
-      tl_rps=$(printf '%s\n' "${tl[@]}" | cut -d' ' -f1 | median)
-      op_rps=$(printf '%s\n' "${op[@]}" | cut -d' ' -f1 | median)
-      echo "| $scenario | $db | $tl_rps | $(rounds "${tl[@]}") | $op_rps | $(rounds "${op[@]}") | $(ratio "$tl_rps" "$op_rps") | $(IFS=/; echo "${each[*]}" | sed 's#/# · #g') |"
-    done
-  done
+  compare best best_row
   if [[ " $CONNECTIONS " == *" 32 "* ]]; then
     echo
     echo "At 32 connections alone (the only count measured before session 16):"
     echo
     echo "| scenario | Thăng Long on | Thăng Long req/s | oidc-provider req/s | ratio | Thăng Long p99 ms | oidc-provider p99 ms | ratio in each round |"
     echo "|---|---|---|---|---|---|---|---|"
-    for scenario in "code exchange" userinfo; do
-      for db in sqlite postgres; do
-        [[ " $TARGETS " == *" $db "* && " $TARGETS " == *" oidc-provider "* ]] || continue
-        tl=(); op=(); each=()
-        for round in $(seq 1 "$ROUNDS"); do
-          tl+=("$(at "$round" "$db" "$scenario" 32)")
-          op+=("$(at "$round" oidc-provider "$scenario" 32)")
-          each+=("$(ratio "${tl[-1]%% *}" "${op[-1]%% *}")")
-        done
-        tl_rps=$(printf '%s\n' "${tl[@]}" | cut -d' ' -f1 | median)
-        op_rps=$(printf '%s\n' "${op[@]}" | cut -d' ' -f1 | median)
-        tl_p99=$(printf '%s\n' "${tl[@]}" | cut -d' ' -f2 | sort -n | tail -1)
-        op_p99=$(printf '%s\n' "${op[@]}" | cut -d' ' -f2 | sort -n | tail -1)
-        echo "| $scenario | $db | $tl_rps | $op_rps | $(ratio "$tl_rps" "$op_rps") | $tl_p99 | $op_p99 | $(IFS=/; echo "${each[*]}" | sed 's#/# · #g') |"
-      done
-    done
+    compare at32 at32_row
   fi
 } >> "$results"
 echo
